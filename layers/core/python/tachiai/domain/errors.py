@@ -1,0 +1,201 @@
+"""The one error hierarchy of tachiai.
+
+Every failure a caller can act on is a :class:`TachiaiError` subclass with
+
+* ``code`` — a stable machine code (API responses, CLI JSON, logs; never change one once released),
+* ``http_status`` — used by the single HTTP error mapper,
+* ``message_ja`` / ``message_en`` — templates for the person reading it, formatted with the
+  keyword arguments given when raising.
+
+Step Functions Retry/Catch match errors by class name, so class names are part of the contract too.
+No builtin exception from a library may escape a public entry point: wrap it in one of these with
+``raise ... from e``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class TachiaiError(Exception):
+    """Base of every error tachiai raises on purpose."""
+
+    code: ClassVar[str] = "internal_error"
+    http_status: ClassVar[int] = 500
+    message_ja: ClassVar[str] = "内部エラーが発生しました。"
+    message_en: ClassVar[str] = "An internal error occurred."
+
+    def __init__(self, detail: str = "", **params: Any) -> None:
+        self.detail = detail
+        """Technical detail for logs and developers (never shown as the human message)."""
+        self.params = params
+        """Values the message templates are formatted with."""
+        super().__init__(self.message("en") + (f" ({detail})" if detail else ""))
+
+    def message(self, language: str = "ja") -> str:
+        """The human message in ``language`` ("ja" or "en")."""
+        template = self.message_ja if language == "ja" else self.message_en
+        try:
+            return template.format(**self.params)
+        except (KeyError, IndexError, ValueError):
+            return template
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form used by the API and the CLI."""
+        return {
+            "code": self.code,
+            "message": {"ja": self.message("ja"), "en": self.message("en")},
+            **({"detail": self.detail} if self.detail else {}),
+        }
+
+
+class ConfigurationError(TachiaiError):
+    """Required configuration is missing or malformed."""
+
+    code = "configuration_error"
+    message_ja = "設定が不正です: {name}"
+    message_en = "Configuration is missing or invalid: {name}"
+
+
+class NotFound(TachiaiError):
+    code = "not_found"
+    http_status = 404
+    message_ja = "見つかりません。"
+    message_en = "Not found."
+
+
+class Conflict(TachiaiError):
+    code = "conflict"
+    http_status = 409
+    message_ja = "他の操作と競合しました。もう一度お試しください。"
+    message_en = "This conflicts with another change. Please try again."
+
+
+# --- documents (preflight) -------------------------------------------------------------------
+
+
+class InvalidDocument(TachiaiError):
+    """An uploaded file cannot be accepted as a contract document."""
+
+    code = "invalid_document"
+    http_status = 400
+    message_ja = "このファイルは契約書として受け付けられません。"
+    message_en = "This file cannot be accepted as a contract document."
+
+
+class EmptyDocument(InvalidDocument):
+    code = "document_empty"
+    message_ja = "ファイルが空です。"
+    message_en = "The file is empty."
+
+
+class DocumentTooLarge(InvalidDocument):
+    code = "document_too_large"
+    http_status = 413
+    message_ja = "ファイルサイズ（{size_mb} MB）が上限（{limit_mb} MB）を超えています。"
+    message_en = "The file ({size_mb} MB) is larger than the limit ({limit_mb} MB)."
+
+
+class NotPdf(InvalidDocument):
+    code = "not_pdf"
+    message_ja = "PDFファイルではありません。PDF形式のファイルをアップロードしてください。"
+    message_en = "This is not a PDF file. Please upload a PDF."
+
+
+class DamagedPdf(InvalidDocument):
+    code = "pdf_damaged"
+    message_ja = "PDFファイルが壊れているため読み込めません。元のアプリケーションから保存し直してください。"
+    message_en = "The PDF is damaged and cannot be read. Please save it again from the original application."
+
+
+class EncryptedPdf(InvalidDocument):
+    code = "pdf_encrypted"
+    message_ja = (
+        "PDFにパスワードまたはセキュリティ設定がかかっています。"
+        "PDFのセキュリティ設定を確認し、解除してからアップロードしてください。"
+    )
+    message_en = (
+        "The PDF is protected by a password or security settings. "
+        "Please check the PDF's security settings and remove them before uploading."
+    )
+
+
+class SigningForbidden(InvalidDocument):
+    code = "pdf_signing_forbidden"
+    message_ja = "このPDFは署名を追加できない設定になっています（{reason_ja}）。"
+    message_en = "This PDF does not allow signatures to be added ({reason_en})."
+
+
+# --- sealing ----------------------------------------------------------------------------------
+
+
+class SealingError(TachiaiError):
+    """Sealing could not produce a valid seal; nothing was stored."""
+
+    code = "sealing_failed"
+    message_ja = "電子署名の付与に失敗しました。"
+    message_en = "The electronic seal could not be applied."
+
+
+class KeyServiceError(SealingError):
+    """The key service (KMS or the HSM) failed or refused; retryable when throttled."""
+
+    code = "key_service_error"
+    message_ja = "署名鍵サービスでエラーが発生しました。"
+    message_en = "The signing key service failed."
+
+
+class KeyServiceThrottled(KeyServiceError):
+    code = "key_service_throttled"
+    http_status = 503
+    message_ja = "署名鍵サービスが混み合っています。しばらくしてから再試行してください。"
+    message_en = "The signing key service is busy. Please retry shortly."
+
+
+class SignatureMismatch(SealingError):
+    """The raw signature does not verify against the seal certificate's public key."""
+
+    code = "signature_mismatch"
+    message_ja = "署名鍵と証明書が一致しません。"
+    message_en = "The signing key does not match the seal certificate."
+
+
+class TimestampUnavailable(SealingError):
+    """No configured time-stamping authority answered with a valid token."""
+
+    code = "timestamp_unavailable"
+    http_status = 503
+    message_ja = "タイムスタンプ局に接続できませんでした。"
+    message_en = "No time-stamping authority could be reached."
+
+
+class RevocationInfoUnavailable(SealingError):
+    code = "revocation_info_unavailable"
+    http_status = 503
+    message_ja = "証明書の失効情報（OCSP/CRL）を取得できませんでした。"
+    message_en = "Certificate revocation information (OCSP/CRL) could not be fetched."
+
+
+class SealValidationFailed(SealingError):
+    """A seal just produced did not validate; it is never stored."""
+
+    code = "seal_validation_failed"
+    message_ja = "付与した電子署名の検証に失敗しました。"
+    message_en = "The seal just applied did not validate."
+
+
+class DocumentChangedSinceLastSeal(SealingError):
+    """The stored PDF is not the one the previous event produced (hash chain broken)."""
+
+    code = "document_changed"
+    http_status = 409
+    message_ja = "前回の署名以降に文書が変更されています。"
+    message_en = "The document was changed after the previous seal."
+
+
+class CertificateError(TachiaiError):
+    """A certificate or chain given as configuration is unusable."""
+
+    code = "certificate_error"
+    message_ja = "証明書が不正です: {reason}"
+    message_en = "The certificate is invalid: {reason}"
