@@ -1,0 +1,30 @@
+"""Cached boto3 clients: created on first use, never at import time.
+
+boto3 honours ``AWS_ENDPOINT_URL`` itself, which is how the local runtime points every client at moto
+without any change to the code that uses them.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from mypy_boto3_kms import KMSClient
+
+
+@functools.cache
+def _client(service: str) -> Any:
+    import boto3
+
+    return boto3.client(service)  # type: ignore[call-overload]
+
+
+def kms_client() -> KMSClient:
+    client: KMSClient = _client("kms")
+    return client
+
+
+def reset_clients() -> None:
+    """Forget cached clients (tests that switch endpoints or credentials)."""
+    _client.cache_clear()
