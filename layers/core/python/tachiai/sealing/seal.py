@@ -74,7 +74,12 @@ class Sealer:
         """Append one invisible signature for ``event`` to ``pdf`` and return the new file.
 
         ``pdf`` must have passed preflight. The reason names the person, email, authentication
-        method and time in :attr:`time_zone`.
+        method and time in :attr:`time_zone`. Raises as :meth:`seal`.
+        """
+        return self.seal(pdf, seal_reason(event, language, self.time_zone))
+
+    def seal(self, pdf: bytes, reason: str) -> bytes:
+        """Append one invisible, timestamped signature with ``reason`` and its validation data.
 
         :raises TimestampUnavailable: no TSA gave a timestamp (retryable).
         :raises KeyServiceError: the key service failed (``KeyServiceThrottled`` when retryable).
@@ -86,7 +91,7 @@ class Sealer:
         field_name = f"{SEAL_FIELD_PREFIX}{_next_seal_number(reader)}"
         metadata = signers.PdfSignatureMetadata(
             field_name=field_name,
-            reason=seal_reason(event, language, self.time_zone),
+            reason=reason,
             location=self.location,
             md_algorithm="sha256",
             subfilter=fields.SigSeedSubFilter.PADES,

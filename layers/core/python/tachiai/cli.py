@@ -1,0 +1,201 @@
+"""The ``tachiai`` command.
+
+Exit status: 0 success; 1 verification found an invalid signature; 2 the input was refused (with a
+typed error code) or a usage error. Errors are printed as one line (or JSON), never as a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from tachiai.domain.errors import TachiaiError
+
+EXIT_OK = 0
+EXIT_INVALID = 1
+EXIT_REFUSED = 2
+
+
+def _print_json(data: Any) -> None:
+    print(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+
+
+def _read_input(path: str) -> bytes:
+    try:
+        return sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
+    except OSError as e:
+        raise _UsageError(f"cannot read {path}: {e.strerror}") from e
+
+
+class _UsageError(Exception):
+    pass
+
+
+# --- preflight ----------------------------------------------------------------------------------
+
+
+def cmd_preflight(args: argparse.Namespace) -> int:
+    from tachiai.sealing.preflight import preflight
+
+    data = _read_input(args.file)
+    try:
+        prepared = preflight(data, max_bytes=int(args.max_mb * 1024 * 1024))
+    except TachiaiError as e:
+        _print_json({"accepted": False, **e.to_dict()})
+        return EXIT_REFUSED
+    _print_json({"accepted": True, **prepared.to_dict()})
+    return EXIT_OK
+
+
+# --- verify -------------------------------------------------------------------------------------
+
+
+def _load_trust(paths: Sequence[str]) -> list[Any]:
+    from tachiai.sealing.certificates import load_certificate_chain
+
+    roots = []
+    for path in paths:
+        bundle = load_certificate_chain(_read_input(path))
+        roots.extend([bundle.seal, *bundle.chain])
+    return roots
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from tachiai.sealing.verify import format_panel, verify_pdf
+
+    report = verify_pdf(_read_input(args.file), _load_trust(args.trust))
+    if args.json:
+        _print_json(report.to_dict())
+    else:
+        print(format_panel(report))
+    return EXIT_OK if report.ok else EXIT_INVALID
+
+
+# --- seal (locally, with the test PKI) ------------------------------------------------------------
+
+
+def cmd_seal(args: argparse.Namespace) -> int:
+    from tachiai.domain.events import AuthMethod, EventKind, Person, SealEvent
+    from tachiai.local.sealing_kit import local_sealing_kit
+    from tachiai.sealing.preflight import preflight
+
+    prepared = preflight(_read_input(args.file))
+    out = Path(args.output)
+    pki_dir = Path(args.pki_dir)
+    with local_sealing_kit(pki_dir, key_spec=args.key_spec) as kit:
+        event = SealEvent(
+            kind=EventKind.SENT,
+            actor=Person(name=args.name, email=args.email),
+            at=datetime.now(UTC),
+            auth_methods=[AuthMethod.SENDER_LOGIN],
+        )
+        sealed = kit.sealer.seal_event(prepared.pdf, event, language=args.language)
+        if not args.no_finalize:
+            sealed = kit.sealer.finalize(sealed)
+    out.write_bytes(sealed)
+    print(f"sealed:      {out}")
+    print(f"trust root:  {pki_dir / 'root.pem'}")
+    print(f"check with:  tachiai verify {out} --trust {pki_dir / 'root.pem'}")
+    return EXIT_OK
+
+
+# --- keys ---------------------------------------------------------------------------------------
+
+
+def cmd_keys_csr(args: argparse.Namespace) -> int:
+    from tachiai.adapters.aws import kms_client
+    from tachiai.adapters.kms import kms_public_key, kms_sign, signing_algorithm_for
+    from tachiai.sealing.certificates import build_csr, parse_subject
+
+    client = kms_client()
+    public_key = kms_public_key(client, args.key_id)
+    algorithm = signing_algorithm_for(public_key)[0]
+    request = build_csr(
+        parse_subject(args.subject),
+        public_key,
+        lambda data: kms_sign(client, args.key_id, data, algorithm),
+    )
+    if args.output:
+        Path(args.output).write_bytes(request)
+        print(f"certificate signing request: {args.output}")
+    else:
+        sys.stdout.write(request.decode())
+    return EXIT_OK
+
+
+# --- demo ---------------------------------------------------------------------------------------
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from tachiai.local.demo import run_demo
+
+    return run_demo(Path(args.out))
+
+
+# --- wiring -------------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tachiai", description="Witness-type electronic contracts.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="show library warnings")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("preflight", help="check that a PDF can be accepted for signing (JSON)")
+    p.add_argument("file", help="PDF file, or - for standard input")
+    p.add_argument("--max-mb", type=float, default=50.0, help="size limit in MB (default 50)")
+    p.set_defaults(func=cmd_preflight)
+
+    p = sub.add_parser("verify", help="print the signature panel of a PDF")
+    p.add_argument("file")
+    p.add_argument("--trust", action="append", default=[], metavar="ROOT.pem", help="trust anchor (repeatable)")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=cmd_verify)
+
+    p = sub.add_parser("seal", help="seal a PDF locally with the local test PKI")
+    p.add_argument("file")
+    p.add_argument("-o", "--output", required=True)
+    p.add_argument("--name", default="tachiai local")
+    p.add_argument("--email", default="local@tachiai.invalid")
+    p.add_argument("--language", choices=["ja", "en"], default="ja")
+    p.add_argument("--key-spec", choices=["RSA_2048", "ECC_NIST_P256"], default="RSA_2048")
+    p.add_argument("--pki-dir", default=".tachiai/pki", help="where the test PKI keeps its keys")
+    p.add_argument("--no-finalize", action="store_true", help="skip the document timestamp")
+    p.set_defaults(func=cmd_seal)
+
+    keys = sub.add_parser("keys", help="seal key and certificate tasks").add_subparsers(dest="keys", required=True)
+    p = keys.add_parser("csr", help="certificate signing request signed by the KMS key")
+    p.add_argument("--key-id", required=True, help="KMS key id or ARN (uses your AWS credentials)")
+    p.add_argument("--subject", required=True, help='e.g. "CN=Example Seal,O=Example K.K.,C=JP"')
+    p.add_argument("-o", "--output")
+    p.set_defaults(func=cmd_keys_csr)
+
+    p = sub.add_parser("demo", help="seal a sample NDA through three events and verify it")
+    p.add_argument("--out", default="demo-out")
+    p.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING if args.verbose else logging.ERROR, format="%(levelname)s %(message)s")
+    func: Callable[[argparse.Namespace], int] = args.func
+    try:
+        return func(args)
+    except TachiaiError as e:
+        print(f"error [{e.code}]: {e.message('en')} / {e.message('ja')}", file=sys.stderr)
+        if e.detail:
+            print(f"  detail: {e.detail}", file=sys.stderr)
+        return EXIT_REFUSED
+    except _UsageError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_REFUSED
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,153 @@
+"""``tachiai demo``: a sample NDA sealed through three events, finalized, certified and verified.
+
+Everything runs on this machine: the seal key in an in-process moto KMS, the test PKI, OCSP responder
+and TSA on loopback. The output is what a tenant's lawyer would receive.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TypeVar
+
+from tachiai.domain.events import (
+    AgreementRecord,
+    AuthMethod,
+    DocumentRecord,
+    EventKind,
+    ParticipantEvent,
+    ParticipantRecord,
+    Person,
+    SealEvent,
+)
+from tachiai.local.samples import sample_nda_pdf
+from tachiai.local.sealing_kit import local_sealing_kit
+from tachiai.sealing.certificate import render_agreement_certificate
+from tachiai.sealing.preflight import preflight
+from tachiai.sealing.verify import format_panel, verify_pdf
+
+T = TypeVar("T")
+
+SENDER = Person(name="山田太郎", email="taro.yamada@tachiai-tech.example", organization="株式会社立会テクノロジー")
+PARTY_A = Person(name="髙橋一郎", email="ichiro.takahashi@takahashizaki.example", organization="髙橋﨑商事株式会社")
+PARTY_B = Person(name="山﨑花子", email="hanako.yamasaki@takahashizaki.example", organization="髙橋﨑商事株式会社")
+_BROWSER = "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148 Safari/604.1"
+_DESKTOP = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36"
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.steps: list[tuple[str, float]] = []
+
+    def step(self, name: str, action: Callable[[], T]) -> T:
+        start = time.perf_counter()
+        result = action()
+        self.steps.append((name, time.perf_counter() - start))
+        return result
+
+
+def run_demo(out: Path) -> int:
+    """Run the demo into ``out``; return the exit status (0 when every signature verifies)."""
+    out.mkdir(parents=True, exist_ok=True)
+    clock = _Clock()
+    start = datetime.now(UTC).replace(microsecond=0)
+    sent_at, a_at, b_at = start, start + timedelta(seconds=1), start + timedelta(seconds=2)
+
+    original = clock.step("generate sample NDA (2 pages)", sample_nda_pdf)
+    prepared = clock.step("preflight", lambda: preflight(original))
+    (out / "nda-original.pdf").write_bytes(original)
+
+    with local_sealing_kit(out / "pki") as kit:
+        sealer = kit.sealer
+        events = [
+            SealEvent(kind=EventKind.SENT, actor=SENDER, at=sent_at, auth_methods=[AuthMethod.SENDER_LOGIN]),
+            SealEvent(kind=EventKind.AGREED, actor=PARTY_A, at=a_at, auth_methods=[AuthMethod.EMAIL_LINK]),
+            SealEvent(
+                kind=EventKind.AGREED,
+                actor=PARTY_B,
+                at=b_at,
+                auth_methods=[AuthMethod.EMAIL_LINK, AuthMethod.ACCESS_CODE],
+            ),
+        ]
+        pdf = prepared.pdf
+        for event in events:
+            current = pdf
+            pdf = clock.step(
+                f"seal '{event.kind.value}' by {event.actor.name}", lambda e=event, p=current: sealer.seal_event(p, e)
+            )
+        sealed = clock.step("finalize (document timestamp, LTV)", lambda p=pdf: sealer.finalize(p))
+
+        record = AgreementRecord(
+            envelope_id="env_demo_0001",
+            title="秘密保持契約書（相互）",
+            documents=[
+                DocumentRecord(
+                    name="秘密保持契約書.pdf",
+                    pages=prepared.pages,
+                    original_sha256=prepared.original_sha256,
+                    normalized_sha256=prepared.normalized_sha256,
+                    sealed_sha256=_sha256(sealed),
+                )
+            ],
+            participants=[
+                ParticipantRecord(
+                    order=0,
+                    role="sender",
+                    person=SENDER,
+                    events=[ParticipantEvent(kind=EventKind.SENT, at=sent_at, auth_methods=[AuthMethod.SENDER_LOGIN], ip_address="198.51.100.7", user_agent=_DESKTOP)],
+                ),
+                ParticipantRecord(
+                    order=1,
+                    role="signer",
+                    person=PARTY_A,
+                    events=[
+                        ParticipantEvent(kind=EventKind.OPENED, at=a_at, auth_methods=[AuthMethod.EMAIL_LINK], ip_address="203.0.113.21", user_agent=_DESKTOP),
+                        ParticipantEvent(kind=EventKind.AGREED, at=a_at, auth_methods=[AuthMethod.EMAIL_LINK], ip_address="203.0.113.21", user_agent=_DESKTOP),
+                    ],
+                ),
+                ParticipantRecord(
+                    order=2,
+                    role="signer",
+                    person=PARTY_B,
+                    events=[
+                        ParticipantEvent(kind=EventKind.OPENED, at=b_at, auth_methods=[AuthMethod.EMAIL_LINK, AuthMethod.ACCESS_CODE], ip_address="203.0.113.54", user_agent=_BROWSER),
+                        ParticipantEvent(kind=EventKind.AGREED, at=b_at, auth_methods=[AuthMethod.EMAIL_LINK, AuthMethod.ACCESS_CODE], ip_address="203.0.113.54", user_agent=_BROWSER),
+                    ],
+                ),
+            ],
+            completed_at=b_at,
+        )
+        certificate = clock.step("render agreement certificate", lambda: render_agreement_certificate(record))
+        certificate = clock.step(
+            "seal + timestamp certificate",
+            lambda: sealer.finalize(sealer.seal(certificate, "合意締結証明書を発行しました / Certificate of agreement issued")),
+        )
+        roots = [kit.pki.root_cert]
+        report = clock.step("verify sealed NDA", lambda: verify_pdf(sealed, roots))
+        cert_report = verify_pdf(certificate, roots)
+
+    sealed_path, certificate_path, root_path = out / "nda-sealed.pdf", out / "agreement-certificate.pdf", out / "root.pem"
+    sealed_path.write_bytes(sealed)
+    certificate_path.write_bytes(certificate)
+    shutil.copyfile(out / "pki" / "root.pem", root_path)
+
+    print(format_panel(report))
+    print()
+    print("Steps:")
+    for name, seconds in clock.steps:
+        print(f"  {seconds * 1000:8.0f} ms  {name}")
+    print()
+    print(f"Sealed contract:        {sealed_path}  ({len(sealed):,} bytes, {len(report.signatures)} signatures)")
+    print(f"Agreement certificate:  {certificate_path}  ({'valid' if cert_report.ok else 'INVALID'})")
+    print(f"Test root to trust:     {root_path}")
+    print(f"Check yourself:         tachiai verify {sealed_path} --trust {root_path}")
+    return 0 if report.ok and report.ltv_complete and cert_report.ok else 1
+
+
+def _sha256(data: bytes) -> str:
+    import hashlib
+
+    return hashlib.sha256(data).hexdigest()
