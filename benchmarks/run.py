@@ -1,0 +1,249 @@
+"""`make bench`: sealing cost against bare pyhanko, finalize, import times, peak memory.
+
+Timings on a shared 2-core machine are noisy, so the figures that matter are RATIOS measured in the
+same run: tachiai's seal of one event against pyhanko signing the same PDF with a key in memory.
+Two baselines are reported:
+
+* ``pades`` — pyhanko doing the same PAdES work (signature timestamp from the same kind of TSA,
+  validation data fetched and embedded) with an in-memory key under an identical test PKI. The
+  difference is what tachiai adds: the KMS round trip, the signature check, the post-seal validation.
+  This is the ≤ 2× budget of DESIGN.md.
+* ``minimal`` — the barest pyhanko signature (no timestamp, no validation data), for scale.
+
+Results go to benchmarks/results.json; a table is printed.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from io import BytesIO
+from pathlib import Path
+from typing import Any
+
+from asn1crypto import keys as asn1_keys
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.sign import fields, signers
+from pyhanko_certvalidator import ValidationContext
+from pyhanko_certvalidator.registry import SimpleCertificateStore
+
+from tachiai.domain.events import AuthMethod, EventKind, Person, SealEvent
+from tachiai.local.pki import LocalPki
+from tachiai.local.sealing_kit import local_sealing_kit
+from tachiai.sealing.timestamping import FailoverTimeStamper
+
+ROOT = Path(__file__).resolve().parent
+RESULTS = ROOT / "results.json"
+SIZES = {"100KB": 100 * 1024, "1MB": 1024 * 1024, "10MB": 10 * 1024 * 1024}
+REPEATS = {"100KB": 7, "1MB": 5, "10MB": 3}
+IMPORT_MODULES = [
+    "tachiai.domain.events",
+    "tachiai.sealing.preflight",
+    "tachiai.sealing.seal",
+    "tachiai.adapters.kms",
+    "tachiai.sealing.certificate",
+]
+
+
+def make_pdf(size: int) -> bytes:
+    """A 3-page PDF of about ``size`` bytes (text pages plus an incompressible embedded stream)."""
+    import os
+
+    import pikepdf
+
+    pdf = pikepdf.new()
+    for _ in range(3):
+        pdf.add_blank_page(page_size=(595, 842))
+    pdf.Root.BenchPayload = pdf.make_indirect(pikepdf.Stream(pdf, os.urandom(max(0, size - 2000))))
+    out = BytesIO()
+    pdf.save(out, deterministic_id=True)
+    return out.getvalue()
+
+
+def _median_seconds(action: Callable[[], object], repeats: int) -> float:
+    samples = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        action()
+        samples.append(time.perf_counter() - start)
+    return statistics.median(samples)
+
+
+def _baseline_signer(directory: Path) -> tuple[signers.SimpleSigner, LocalPki]:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    der_public = key.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    pki = LocalPki(directory, asn1_keys.PublicKeyInfo.load(der_public)).start()
+    der_private = key.private_bytes(
+        serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    signer = signers.SimpleSigner(
+        signing_cert=pki.seal_cert,
+        signing_key=asn1_keys.PrivateKeyInfo.load(der_private),
+        cert_registry=SimpleCertificateStore.from_certs(pki.seal_chain),
+    )
+    return signer, pki
+
+
+def bench_sealing() -> dict[str, Any]:
+    event = SealEvent(
+        kind=EventKind.AGREED,
+        actor=Person(name="髙橋一郎", email="ichiro@example.jp"),
+        at=datetime.now(UTC),
+        auth_methods=[AuthMethod.EMAIL_LINK, AuthMethod.ACCESS_CODE],
+    )
+    results: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory() as tmp, local_sealing_kit(Path(tmp) / "kit") as kit:
+        bare_signer, bare_pki = _baseline_signer(Path(tmp) / "bare")
+        bare_tsa = FailoverTimeStamper([bare_pki.tsa_url])
+        try:
+
+            def pades_baseline(pdf: bytes) -> bytes:
+                meta = signers.PdfSignatureMetadata(
+                    field_name="Bench",
+                    md_algorithm="sha256",
+                    subfilter=fields.SigSeedSubFilter.PADES,
+                    embed_validation_info=True,
+                    validation_context=ValidationContext(
+                        trust_roots=[bare_pki.root_cert], allow_fetching=True, revocation_mode="require"
+                    ),
+                )
+                out = BytesIO()
+                signers.PdfSigner(meta, signer=bare_signer, timestamper=bare_tsa).sign_pdf(
+                    IncrementalPdfFileWriter(BytesIO(pdf), strict=True), output=out
+                )
+                return out.getvalue()
+
+            def minimal_baseline(pdf: bytes) -> bytes:
+                out = BytesIO()
+                signers.sign_pdf(
+                    IncrementalPdfFileWriter(BytesIO(pdf), strict=True),
+                    signers.PdfSignatureMetadata(field_name="Bench"),
+                    signer=bare_signer,
+                    output=out,
+                )
+                return out.getvalue()
+
+            warm = make_pdf(10 * 1024)
+            kit.sealer.seal_event(warm, event)
+            pades_baseline(warm)
+            for label, size in SIZES.items():
+                pdf = make_pdf(size)
+                repeats = REPEATS[label]
+                sealed_once = kit.sealer.seal_event(pdf, event)
+                tachiai_s = _median_seconds(lambda p=pdf: kit.sealer.seal_event(p, event), repeats)
+                pades_s = _median_seconds(lambda p=pdf: pades_baseline(p), repeats)
+                minimal_s = _median_seconds(lambda p=pdf: minimal_baseline(p), repeats)
+                finalize_s = _median_seconds(lambda p=sealed_once: kit.sealer.finalize(p), max(2, repeats // 2))
+                results[label] = {
+                    "pdf_bytes": len(pdf),
+                    "seal_event_s": round(tachiai_s, 4),
+                    "bare_pades_s": round(pades_s, 4),
+                    "bare_minimal_s": round(minimal_s, 4),
+                    "ratio_to_bare_pades": round(tachiai_s / pades_s, 2),
+                    "ratio_to_bare_minimal": round(tachiai_s / minimal_s, 2),
+                    "finalize_s": round(finalize_s, 4),
+                    "growth_per_seal_bytes": len(sealed_once) - len(pdf),
+                }
+        finally:
+            bare_pki.stop()
+    return results
+
+
+def bench_imports() -> dict[str, float]:
+    """Wall time to import each module in a fresh interpreter (median of 3)."""
+    timings = {}
+    for module in IMPORT_MODULES:
+        code = f"import time; t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
+        samples = [
+            float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout)
+            for _ in range(3)
+        ]
+        timings[module] = round(statistics.median(samples), 3)
+    return timings
+
+
+_MEMORY_WORKER = """
+import resource, sys, tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+sys.path.insert(0, {root!r})
+from run import make_pdf
+from tachiai.domain.events import AuthMethod, EventKind, Person, SealEvent
+from tachiai.local.sealing_kit import local_sealing_kit
+pdf = make_pdf({size})
+event = SealEvent(kind=EventKind.AGREED, actor=Person(name="a", email="a@example.jp"), at=datetime.now(UTC),
+                  auth_methods=[AuthMethod.EMAIL_LINK])
+with tempfile.TemporaryDirectory() as tmp, local_sealing_kit(Path(tmp)) as kit:
+    kit.sealer.seal_event(make_pdf(10000), event)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    sealed = kit.sealer.seal_event(pdf, event)
+    sealed = kit.sealer.finalize(sealed)
+    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(before * 1024, after * 1024)
+"""
+
+
+def bench_memory() -> dict[str, Any]:
+    """Peak RSS of sealing + finalizing a 10 MB PDF, in a fresh process."""
+    size = SIZES["10MB"]
+    out = subprocess.run(
+        [sys.executable, "-c", _MEMORY_WORKER.format(root=str(ROOT), size=size)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    before, after = int(out[0]), int(out[1])
+    budget = 3 * size + 150 * 1024 * 1024
+    return {
+        "pdf_bytes": size,
+        "peak_rss_mb": round(after / 2**20, 1),
+        "peak_rss_before_mb": round(before / 2**20, 1),
+        "budget_mb": round(budget / 2**20, 1),
+        "within_budget": after <= budget,
+    }
+
+
+def main() -> None:
+    results = {
+        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": f"{platform.machine()} {platform.python_implementation()} {platform.python_version()}",
+        "sealing": bench_sealing(),
+        "import_s": bench_imports(),
+        "memory": bench_memory(),
+    }
+    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+    print_table(results)
+
+
+def print_table(results: dict[str, Any]) -> None:
+    print(f"\nSealing one event (median), {results['machine']}")
+    print(f"{'PDF':>6} {'tachiai':>9} {'pyhanko PAdES':>14} {'ratio':>6} {'minimal':>8} {'ratio':>6} {'finalize':>9}")
+    for label, r in results["sealing"].items():
+        print(
+            f"{label:>6} {r['seal_event_s']:>8.3f}s {r['bare_pades_s']:>13.3f}s {r['ratio_to_bare_pades']:>5.2f}x"
+            f" {r['bare_minimal_s']:>7.3f}s {r['ratio_to_bare_minimal']:>5.1f}x {r['finalize_s']:>8.3f}s"
+        )
+    print("\nImport time in a fresh process")
+    for module, seconds in results["import_s"].items():
+        print(f"  {seconds:6.3f}s  {module}")
+    m = results["memory"]
+    print(
+        f"\nPeak memory sealing + finalizing {m['pdf_bytes'] // 2**20} MB: {m['peak_rss_mb']} MB"
+        f" (budget {m['budget_mb']} MB: {'ok' if m['within_budget'] else 'OVER'})"
+    )
+    print(f"\nwritten to {RESULTS.relative_to(ROOT.parent)}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,109 @@
+"""E5: the `tachiai` command — seal a file locally, print the signature panel, refuse bad input cleanly."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.fixtures.pdfs import simple_pdf
+
+
+def tachiai(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "tachiai.cli", *args],
+        input=stdin.decode("latin-1") if stdin else None,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+
+
+@pytest.fixture(scope="module")
+def sealed_file(tmp_path_factory) -> tuple[Path, Path]:
+    work = tmp_path_factory.mktemp("cli")
+    source = work / "contract.pdf"
+    source.write_bytes(simple_pdf(pages=2))
+    out = work / "sealed.pdf"
+    result = tachiai("seal", str(source), "-o", str(out), "--pki-dir", str(work / "pki"), "--name", "佐藤一郎")
+    assert result.returncode == 0, result.stderr
+    assert "tachiai verify" in result.stdout
+    return out, work / "pki" / "root.pem"
+
+
+def test_seal_then_verify_with_the_test_root_passes(sealed_file):
+    out, root = sealed_file
+    result = tachiai("verify", str(out), "--trust", str(root))
+    assert result.returncode == 0, result.stdout
+    assert "すべての署名が有効です" in result.stdout
+    assert "LTV enabled (no network needed): yes" in result.stdout
+    assert "佐藤一郎 (local@tachiai.invalid) が " in result.stdout
+
+
+def test_verify_json_lists_each_signature(sealed_file):
+    out, root = sealed_file
+    report = json.loads(tachiai("verify", str(out), "--trust", str(root), "--json").stdout)
+    assert report["ok"] is True and report["ltv_complete"] is True
+    assert [s["kind"] for s in report["signatures"]] == ["signature", "document_timestamp"]
+    assert all(s["trusted"] for s in report["signatures"])
+
+
+def test_verify_without_trust_anchor_checks_integrity_but_not_trust(sealed_file):
+    out, _ = sealed_file
+    result = tachiai("verify", str(out))
+    assert result.returncode == 0
+    assert "not checked (use --trust ROOT.pem)" in result.stdout
+
+
+def test_verify_of_a_tampered_file_exits_1_and_names_the_broken_signature(sealed_file, tmp_path):
+    out, root = sealed_file
+    data = bytearray(out.read_bytes())
+    data[200] = ord("Z") if data[200] != ord("Z") else ord("Y")
+    tampered = tmp_path / "tampered.pdf"
+    tampered.write_bytes(bytes(data))
+    result = tachiai("verify", str(tampered), "--trust", str(root))
+    assert result.returncode == 1
+    assert "TachiaiSeal1" in result.stdout and "intact:             NO" in result.stdout
+    assert "Traceback" not in result.stderr
+
+
+def test_verify_of_something_that_is_not_a_pdf_is_refused_without_traceback(tmp_path):
+    path = tmp_path / "note.txt"
+    path.write_text("hello")
+    result = tachiai("verify", str(path))
+    assert result.returncode == 2
+    assert "error [" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_missing_file_is_a_clear_error(tmp_path):
+    result = tachiai("verify", str(tmp_path / "nope.pdf"))
+    assert result.returncode == 2
+    assert "cannot read" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_preflight_prints_json_and_exits_0_for_a_good_pdf(tmp_path):
+    path = tmp_path / "ok.pdf"
+    path.write_bytes(simple_pdf(pages=3))
+    result = tachiai("preflight", str(path))
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["accepted"] is True and data["pages"] == 3 and len(data["original_sha256"]) == 64
+
+
+def test_preflight_refuses_with_code_and_exit_2(tmp_path):
+    path = tmp_path / "image.png"
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 100)
+    result = tachiai("preflight", str(path))
+    assert result.returncode == 2
+    data = json.loads(result.stdout)
+    assert data["accepted"] is False and data["code"] == "not_pdf"
+    assert data["message"]["ja"] and data["message"]["en"]
+
+
+def test_preflight_reads_standard_input():
+    result = tachiai("preflight", "-", stdin=simple_pdf())
+    assert result.returncode == 0, result.stderr
