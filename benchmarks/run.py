@@ -35,7 +35,6 @@ from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.sign import fields, signers
 from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.registry import SimpleCertificateStore
-
 from tachiai.domain.events import AuthMethod, EventKind, Person, SealEvent
 from tachiai.local.pki import LocalPki
 from tachiai.local.sealing_kit import local_sealing_kit
@@ -144,7 +143,9 @@ def bench_sealing() -> dict[str, Any]:
                 tachiai_s = _median_seconds(lambda p=pdf: kit.sealer.seal_event(p, event), repeats)
                 pades_s = _median_seconds(lambda p=pdf: pades_baseline(p), repeats)
                 minimal_s = _median_seconds(lambda p=pdf: minimal_baseline(p), repeats)
-                finalize_s = _median_seconds(lambda p=sealed_once: kit.sealer.finalize(p), max(2, repeats // 2))
+                finalize_s = _median_seconds(
+                    lambda p=sealed_once: kit.sealer.finalize(p), max(2, repeats // 2)
+                )
                 results[label] = {
                     "pdf_bytes": len(pdf),
                     "seal_event_s": round(tachiai_s, 4),
@@ -166,7 +167,11 @@ def bench_imports() -> dict[str, float]:
     for module in IMPORT_MODULES:
         code = f"import time; t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
         samples = [
-            float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout)
+            float(
+                subprocess.run(
+                    [sys.executable, "-c", code], capture_output=True, text=True, check=True
+                ).stdout
+            )
             for _ in range(3)
         ]
         timings[module] = round(statistics.median(samples), 3)
@@ -228,7 +233,9 @@ def main() -> None:
 
 def print_table(results: dict[str, Any]) -> None:
     print(f"\nSealing one event (median), {results['machine']}")
-    print(f"{'PDF':>6} {'tachiai':>9} {'pyhanko PAdES':>14} {'ratio':>6} {'minimal':>8} {'ratio':>6} {'finalize':>9}")
+    print(
+        f"{'PDF':>6} {'tachiai':>9} {'pyhanko PAdES':>14} {'ratio':>6} {'minimal':>8} {'ratio':>6} {'finalize':>9}"
+    )
     for label, r in results["sealing"].items():
         print(
             f"{label:>6} {r['seal_event_s']:>8.3f}s {r['bare_pades_s']:>13.3f}s {r['ratio_to_bare_pades']:>5.2f}x"

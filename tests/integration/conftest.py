@@ -6,7 +6,6 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
-
 from tachiai.domain.events import AuthMethod, EventKind, Person, SealEvent
 from tachiai.local.sealing_kit import LocalSealingKit, local_sealing_kit
 
@@ -22,6 +21,12 @@ def kit(pki_dir) -> Iterator[LocalSealingKit]:
         yield k
 
 
-def event(kind: EventKind = EventKind.AGREED, name: str = "髙橋一郎", email: str = "ichiro@example.jp",
-          auth: tuple[AuthMethod, ...] = (AuthMethod.EMAIL_LINK,)) -> SealEvent:
-    return SealEvent(kind=kind, actor=Person(name=name, email=email), at=datetime.now(UTC), auth_methods=list(auth))
+def event(
+    kind: EventKind = EventKind.AGREED,
+    name: str = "髙橋一郎",
+    email: str = "ichiro@example.jp",
+    auth: tuple[AuthMethod, ...] = (AuthMethod.EMAIL_LINK,),
+) -> SealEvent:
+    return SealEvent(
+        kind=kind, actor=Person(name=name, email=email), at=datetime.now(UTC), auth_methods=list(auth)
+    )

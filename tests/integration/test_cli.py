@@ -29,7 +29,9 @@ def sealed_file(tmp_path_factory) -> tuple[Path, Path]:
     source = work / "contract.pdf"
     source.write_bytes(simple_pdf(pages=2))
     out = work / "sealed.pdf"
-    result = tachiai("seal", str(source), "-o", str(out), "--pki-dir", str(work / "pki"), "--name", "佐藤一郎")
+    result = tachiai(
+        "seal", str(source), "-o", str(out), "--pki-dir", str(work / "pki"), "--name", "佐藤一郎"
+    )
     assert result.returncode == 0, result.stderr
     assert "tachiai verify" in result.stdout
     return out, work / "pki" / "root.pem"

@@ -5,11 +5,15 @@ from __future__ import annotations
 import boto3
 import pytest
 from cryptography import x509 as cx509
-
 from tachiai.adapters.kms import kms_public_key, kms_sign, signing_algorithm_for
 from tachiai.cli import main
 from tachiai.domain.errors import CertificateError
-from tachiai.sealing.certificates import build_csr, load_certificate_chain, parse_subject, require_matching_key
+from tachiai.sealing.certificates import (
+    build_csr,
+    load_certificate_chain,
+    parse_subject,
+    require_matching_key,
+)
 
 
 @pytest.mark.parametrize("key_spec", ["RSA_2048", "ECC_NIST_P256"])
@@ -19,7 +23,9 @@ def test_csr_is_signed_by_the_kms_key_and_verifies(kit, key_spec):
     public_key = kms_public_key(kms, key_id)
     algorithm = signing_algorithm_for(public_key)[0]
     pem = build_csr(
-        parse_subject("CN=Example Seal,O=株式会社例,C=JP"), public_key, lambda d: kms_sign(kms, key_id, d, algorithm)
+        parse_subject("CN=Example Seal,O=株式会社例,C=JP"),
+        public_key,
+        lambda d: kms_sign(kms, key_id, d, algorithm),
     )
     request = cx509.load_pem_x509_csr(pem)
     assert request.is_signature_valid
@@ -28,7 +34,9 @@ def test_csr_is_signed_by_the_kms_key_and_verifies(kit, key_spec):
 
 def test_keys_csr_command_writes_a_request(kit, tmp_path, capsys):
     out = tmp_path / "seal.csr"
-    assert main(["keys", "csr", "--key-id", kit.key_id, "--subject", "CN=Tenant Seal,C=JP", "-o", str(out)]) == 0
+    assert (
+        main(["keys", "csr", "--key-id", kit.key_id, "--subject", "CN=Tenant Seal,C=JP", "-o", str(out)]) == 0
+    )
     assert cx509.load_pem_x509_csr(out.read_bytes()).is_signature_valid
 
 

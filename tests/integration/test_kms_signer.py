@@ -11,12 +11,12 @@ from botocore.exceptions import ClientError
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko_certvalidator import ValidationContext
-
 from tachiai.adapters.kms import KmsSigner, kms_public_key
 from tachiai.domain.errors import KeyServiceError, KeyServiceThrottled, SignatureMismatch
 from tachiai.local.sealing_kit import local_sealing_kit
 from tachiai.sealing.seal import Sealer
 from tachiai.sealing.timestamping import FailoverTimeStamper
+
 from tests.fixtures.pdfs import simple_pdf
 
 from .conftest import event

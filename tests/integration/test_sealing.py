@@ -22,9 +22,9 @@ from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.context import CertValidationPolicySpec
 from pyhanko_certvalidator.policy_decl import REQUIRE_REVINFO, CertRevTrustPolicy
 from pyhanko_certvalidator.registry import SimpleTrustManager
-
 from tachiai.domain.events import AuthMethod, EventKind, Person, SealEvent
 from tachiai.sealing.verify import verify_pdf
+
 from tests.conftest import require_tool
 from tests.fixtures.pdfs import simple_pdf
 
@@ -35,10 +35,15 @@ from .conftest import event
 def sealed_contract(kit) -> bytes:
     """A 2-page contract sealed for sent + two agreements, then finalized."""
     pdf = simple_pdf(pages=2)
-    pdf = kit.sealer.seal_event(pdf, event(EventKind.SENT, "山田太郎", "taro@example.com", (AuthMethod.SENDER_LOGIN,)))
+    pdf = kit.sealer.seal_event(
+        pdf, event(EventKind.SENT, "山田太郎", "taro@example.com", (AuthMethod.SENDER_LOGIN,))
+    )
     pdf = kit.sealer.seal_event(pdf, event(EventKind.AGREED, "髙橋一郎", "ichiro@example.jp"))
     pdf = kit.sealer.seal_event(
-        pdf, event(EventKind.AGREED, "山﨑花子", "hanako@example.jp", (AuthMethod.EMAIL_LINK, AuthMethod.ACCESS_CODE))
+        pdf,
+        event(
+            EventKind.AGREED, "山﨑花子", "hanako@example.jp", (AuthMethod.EMAIL_LINK, AuthMethod.ACCESS_CODE)
+        ),
     )
     return kit.sealer.finalize(pdf)
 
@@ -60,14 +65,19 @@ def test_each_event_appends_one_signature_and_keeps_earlier_bytes(kit):
 def test_seal_is_intact_valid_and_trusted_by_pyhanko(kit):
     sealed = kit.sealer.seal_event(simple_pdf(), event())
     sig = _signatures(sealed)[0]
-    status = validate_pdf_signature(sig, ValidationContext(trust_roots=[kit.pki.root_cert], allow_fetching=False))
+    status = validate_pdf_signature(
+        sig, ValidationContext(trust_roots=[kit.pki.root_cert], allow_fetching=False)
+    )
     assert status.intact and status.valid and status.trusted
     assert status.signing_cert.dump() == kit.pki.seal_cert.dump()
 
 
 def test_seal_reason_names_person_email_time_zone_and_authentication(kit):
     sealed = kit.sealer.seal_event(
-        simple_pdf(), event(name="山﨑花子", email="hanako@example.jp", auth=(AuthMethod.EMAIL_LINK, AuthMethod.ACCESS_CODE))
+        simple_pdf(),
+        event(
+            name="山﨑花子", email="hanako@example.jp", auth=(AuthMethod.EMAIL_LINK, AuthMethod.ACCESS_CODE)
+        ),
     )
     reason = str(_signatures(sealed)[0].sig_object["/Reason"])
     assert reason.startswith("山﨑花子 (hanako@example.jp) が ")
@@ -77,7 +87,9 @@ def test_seal_reason_names_person_email_time_zone_and_authentication(kit):
 def test_seal_carries_signature_timestamp_and_dss_validation_data(kit):
     sealed = kit.sealer.seal_event(simple_pdf(), event())
     sig = _signatures(sealed)[0]
-    status = validate_pdf_signature(sig, ValidationContext(trust_roots=[kit.pki.root_cert], allow_fetching=False))
+    status = validate_pdf_signature(
+        sig, ValidationContext(trust_roots=[kit.pki.root_cert], allow_fetching=False)
+    )
     assert status.timestamp_validity is not None and status.timestamp_validity.trusted
     dss = PdfFileReader(BytesIO(sealed)).root["/DSS"]
     assert len(dss["/Certs"]) >= 3 and len(dss["/OCSPs"]) >= 1 and len(dss["/CRLs"]) >= 1
@@ -147,7 +159,7 @@ def test_changing_one_byte_breaks_verification_and_names_the_signature(kit, seal
     report = verify_pdf(bytes(tampered), [kit.pki.root_cert])
     # Then it fails, the first two seals are intact and the later ones are named as broken
     assert not report.ok
-    broken = [s.field for s in report.signatures if not s.intact]
+    broken = [s.field_name for s in report.signatures if not s.intact]
     assert broken == ["TachiaiSeal3", "TachiaiDocumentTimestamp"]
     assert all(s.intact for s in report.signatures[:2])
 
@@ -162,4 +174,6 @@ def test_forward_event_reason_names_both_people(kit):
     )
     sealed = kit.sealer.seal_event(simple_pdf(), forward, language="en")
     reason = str(_signatures(sealed)[0].sig_object["/Reason"])
-    assert reason.startswith("髙橋一郎 (ichiro@example.jp) forwarded the document to 山﨑花子 (hanako@example.jp) at ")
+    assert reason.startswith(
+        "髙橋一郎 (ichiro@example.jp) forwarded the document to 山﨑花子 (hanako@example.jp) at "
+    )

@@ -5,13 +5,10 @@ from __future__ import annotations
 import inspect
 
 import pytest
-
 from tachiai.domain import errors
 from tachiai.domain.errors import DocumentTooLarge, TachiaiError
 
-ALL_ERRORS = [
-    cls for _, cls in inspect.getmembers(errors, inspect.isclass) if issubclass(cls, TachiaiError)
-]
+ALL_ERRORS = [cls for _, cls in inspect.getmembers(errors, inspect.isclass) if issubclass(cls, TachiaiError)]
 
 
 def test_every_error_code_is_unique():

@@ -23,12 +23,18 @@ def test_local_time_has_whole_seconds_and_an_offset_with_colon():
 
 def test_agreement_reason_in_japanese_matches_the_witness_style():
     reason = seal_reason(_event(EventKind.AGREED, AuthMethod.EMAIL_LINK, AuthMethod.ACCESS_CODE), "ja", TOKYO)
-    assert reason == "山田太郎 (taro@example.com) が 2026-11-22 10:15:03 +09:00 に承認しました（メール認証＋アクセスコード）"
+    assert (
+        reason
+        == "山田太郎 (taro@example.com) が 2026-11-22 10:15:03 +09:00 に承認しました（メール認証＋アクセスコード）"
+    )
 
 
 def test_agreement_reason_in_english():
     reason = seal_reason(_event(EventKind.AGREED, AuthMethod.EMAIL_OTP), "en", TOKYO)
-    assert reason == "山田太郎 (taro@example.com) approved at 2026-11-22 10:15:03 +09:00 (email one-time password)"
+    assert (
+        reason
+        == "山田太郎 (taro@example.com) approved at 2026-11-22 10:15:03 +09:00 (email one-time password)"
+    )
 
 
 def test_sent_reason_says_the_sender_sent_it_after_logging_in():

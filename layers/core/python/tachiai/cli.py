@@ -153,7 +153,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("verify", help="print the signature panel of a PDF")
     p.add_argument("file")
-    p.add_argument("--trust", action="append", default=[], metavar="ROOT.pem", help="trust anchor (repeatable)")
+    p.add_argument(
+        "--trust", action="append", default=[], metavar="ROOT.pem", help="trust anchor (repeatable)"
+    )
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_verify)
 
@@ -168,7 +170,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-finalize", action="store_true", help="skip the document timestamp")
     p.set_defaults(func=cmd_seal)
 
-    keys = sub.add_parser("keys", help="seal key and certificate tasks").add_subparsers(dest="keys", required=True)
+    keys = sub.add_parser("keys", help="seal key and certificate tasks").add_subparsers(
+        dest="keys", required=True
+    )
     p = keys.add_parser("csr", help="certificate signing request signed by the KMS key")
     p.add_argument("--key-id", required=True, help="KMS key id or ARN (uses your AWS credentials)")
     p.add_argument("--subject", required=True, help='e.g. "CN=Example Seal,O=Example K.K.,C=JP"')
@@ -183,7 +187,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.WARNING if args.verbose else logging.ERROR, format="%(levelname)s %(message)s")
+    logging.basicConfig(
+        level=logging.WARNING if args.verbose else logging.ERROR, format="%(levelname)s %(message)s"
+    )
     func: Callable[[argparse.Namespace], int] = args.func
     try:
         return func(args)

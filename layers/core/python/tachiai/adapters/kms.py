@@ -112,6 +112,7 @@ class KmsSigner(Signer):
             return bytes(self._dummy_size)
         signature = kms_sign(self._client, self._key_id, data, self._kms_algorithm)
         mechanism = self.signature_mechanism
-        assert mechanism is not None and self.signing_cert is not None
+        assert mechanism is not None
+        assert self.signing_cert is not None
         verify_raw_signature(self.signing_cert, data, signature, mechanism, digest_algorithm)
         return signature

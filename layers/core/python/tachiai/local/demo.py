@@ -7,6 +7,7 @@ and TSA on loopback. The output is what a tenant's lawyer would receive.
 from __future__ import annotations
 
 import shutil
+from functools import partial
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -31,10 +32,18 @@ from tachiai.sealing.verify import format_panel, verify_pdf
 
 T = TypeVar("T")
 
-SENDER = Person(name="山田太郎", email="taro.yamada@tachiai-tech.example", organization="株式会社立会テクノロジー")
-PARTY_A = Person(name="髙橋一郎", email="ichiro.takahashi@takahashizaki.example", organization="髙橋﨑商事株式会社")
-PARTY_B = Person(name="山﨑花子", email="hanako.yamasaki@takahashizaki.example", organization="髙橋﨑商事株式会社")
-_BROWSER = "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148 Safari/604.1"
+SENDER = Person(
+    name="山田太郎", email="taro.yamada@tachiai-tech.example", organization="株式会社立会テクノロジー"
+)
+PARTY_A = Person(
+    name="髙橋一郎", email="ichiro.takahashi@takahashizaki.example", organization="髙橋﨑商事株式会社"
+)
+PARTY_B = Person(
+    name="山﨑花子", email="hanako.yamasaki@takahashizaki.example", organization="髙橋﨑商事株式会社"
+)
+_BROWSER = (
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148 Safari/604.1"
+)
 _DESKTOP = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36"
 
 
@@ -74,11 +83,9 @@ def run_demo(out: Path) -> int:
         ]
         pdf = prepared.pdf
         for event in events:
-            current = pdf
-            pdf = clock.step(
-                f"seal '{event.kind.value}' by {event.actor.name}", lambda e=event, p=current: sealer.seal_event(p, e)
-            )
-        sealed = clock.step("finalize (document timestamp, LTV)", lambda p=pdf: sealer.finalize(p))
+            step = f"seal '{event.kind.value}' by {event.actor.name}"
+            pdf = clock.step(step, partial(sealer.seal_event, pdf, event))
+        sealed = clock.step("finalize (document timestamp, LTV)", partial(sealer.finalize, pdf))
 
         record = AgreementRecord(
             envelope_id="env_demo_0001",
@@ -97,15 +104,35 @@ def run_demo(out: Path) -> int:
                     order=0,
                     role="sender",
                     person=SENDER,
-                    events=[ParticipantEvent(kind=EventKind.SENT, at=sent_at, auth_methods=[AuthMethod.SENDER_LOGIN], ip_address="198.51.100.7", user_agent=_DESKTOP)],
+                    events=[
+                        ParticipantEvent(
+                            kind=EventKind.SENT,
+                            at=sent_at,
+                            auth_methods=[AuthMethod.SENDER_LOGIN],
+                            ip_address="198.51.100.7",
+                            user_agent=_DESKTOP,
+                        )
+                    ],
                 ),
                 ParticipantRecord(
                     order=1,
                     role="signer",
                     person=PARTY_A,
                     events=[
-                        ParticipantEvent(kind=EventKind.OPENED, at=a_at, auth_methods=[AuthMethod.EMAIL_LINK], ip_address="203.0.113.21", user_agent=_DESKTOP),
-                        ParticipantEvent(kind=EventKind.AGREED, at=a_at, auth_methods=[AuthMethod.EMAIL_LINK], ip_address="203.0.113.21", user_agent=_DESKTOP),
+                        ParticipantEvent(
+                            kind=EventKind.OPENED,
+                            at=a_at,
+                            auth_methods=[AuthMethod.EMAIL_LINK],
+                            ip_address="203.0.113.21",
+                            user_agent=_DESKTOP,
+                        ),
+                        ParticipantEvent(
+                            kind=EventKind.AGREED,
+                            at=a_at,
+                            auth_methods=[AuthMethod.EMAIL_LINK],
+                            ip_address="203.0.113.21",
+                            user_agent=_DESKTOP,
+                        ),
                     ],
                 ),
                 ParticipantRecord(
@@ -113,8 +140,20 @@ def run_demo(out: Path) -> int:
                     role="signer",
                     person=PARTY_B,
                     events=[
-                        ParticipantEvent(kind=EventKind.OPENED, at=b_at, auth_methods=[AuthMethod.EMAIL_LINK, AuthMethod.ACCESS_CODE], ip_address="203.0.113.54", user_agent=_BROWSER),
-                        ParticipantEvent(kind=EventKind.AGREED, at=b_at, auth_methods=[AuthMethod.EMAIL_LINK, AuthMethod.ACCESS_CODE], ip_address="203.0.113.54", user_agent=_BROWSER),
+                        ParticipantEvent(
+                            kind=EventKind.OPENED,
+                            at=b_at,
+                            auth_methods=[AuthMethod.EMAIL_LINK, AuthMethod.ACCESS_CODE],
+                            ip_address="203.0.113.54",
+                            user_agent=_BROWSER,
+                        ),
+                        ParticipantEvent(
+                            kind=EventKind.AGREED,
+                            at=b_at,
+                            auth_methods=[AuthMethod.EMAIL_LINK, AuthMethod.ACCESS_CODE],
+                            ip_address="203.0.113.54",
+                            user_agent=_BROWSER,
+                        ),
                     ],
                 ),
             ],
@@ -123,13 +162,19 @@ def run_demo(out: Path) -> int:
         certificate = clock.step("render agreement certificate", lambda: render_agreement_certificate(record))
         certificate = clock.step(
             "seal + timestamp certificate",
-            lambda: sealer.finalize(sealer.seal(certificate, "合意締結証明書を発行しました / Certificate of agreement issued")),
+            lambda: sealer.finalize(
+                sealer.seal(certificate, "合意締結証明書を発行しました / Certificate of agreement issued")
+            ),
         )
         roots = [kit.pki.root_cert]
         report = clock.step("verify sealed NDA", lambda: verify_pdf(sealed, roots))
         cert_report = verify_pdf(certificate, roots)
 
-    sealed_path, certificate_path, root_path = out / "nda-sealed.pdf", out / "agreement-certificate.pdf", out / "root.pem"
+    sealed_path, certificate_path, root_path = (
+        out / "nda-sealed.pdf",
+        out / "agreement-certificate.pdf",
+        out / "root.pem",
+    )
     sealed_path.write_bytes(sealed)
     certificate_path.write_bytes(certificate)
     shutil.copyfile(out / "pki" / "root.pem", root_path)
@@ -140,7 +185,9 @@ def run_demo(out: Path) -> int:
     for name, seconds in clock.steps:
         print(f"  {seconds * 1000:8.0f} ms  {name}")
     print()
-    print(f"Sealed contract:        {sealed_path}  ({len(sealed):,} bytes, {len(report.signatures)} signatures)")
+    print(
+        f"Sealed contract:        {sealed_path}  ({len(sealed):,} bytes, {len(report.signatures)} signatures)"
+    )
     print(f"Agreement certificate:  {certificate_path}  ({'valid' if cert_report.ok else 'INVALID'})")
     print(f"Test root to trust:     {root_path}")
     print(f"Check yourself:         tachiai verify {sealed_path} --trust {root_path}")

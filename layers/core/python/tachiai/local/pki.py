@@ -22,7 +22,7 @@ from typing import Any
 from asn1crypto import keys as asn1_keys
 from asn1crypto import pem, x509
 from certomancer.integrations.animator import Animator, AnimatorArchStore
-from certomancer.registry import CertLabel, CertomancerConfig
+from certomancer.registry import ArchLabel, CertLabel, CertomancerConfig
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
@@ -191,7 +191,7 @@ class LocalPki:
         config = CertomancerConfig(
             _architecture_config(url, key_dir, self.organization), key_search_dir=str(key_dir)
         )
-        self._arch = config.get_pki_arch(ARCH)
+        self._arch = config.get_pki_arch(ArchLabel(ARCH))
         dispatcher.app = _WholeSecondAnimator(
             AnimatorArchStore({self._arch.arch_label: self._arch}), with_web_ui=False
         )
@@ -266,7 +266,7 @@ class _LateBoundApp:
         return result
 
 
-class _WholeSecondAnimator(Animator):  # type: ignore[misc]
+class _WholeSecondAnimator(Animator):
     def at_time(self, request: Any) -> datetime:
         # NSS (pdfsig, Firefox) rejects OCSP responses whose GeneralizedTime has fractional seconds.
         return datetime.now(tz=UTC).replace(microsecond=0)

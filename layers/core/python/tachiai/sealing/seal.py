@@ -11,7 +11,8 @@ returned, so it can never be stored.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from io import BytesIO
 from zoneinfo import ZoneInfo
@@ -132,7 +133,7 @@ class Sealer:
         _require_prefix(pdf, finalized)
         report = verify_pdf(finalized, self.trust_roots)
         failed = [
-            f"{r.field}: {'; '.join(r.problems) or 'not trusted'}"
+            f"{r.field_name}: {'; '.join(r.problems) or 'not trusted'}"
             for r in report.signatures
             if not (r.ok and r.trusted and r.ltv)
         ]
@@ -171,26 +172,20 @@ def _require_prefix(before: bytes, after: bytes) -> None:
         raise DocumentChangedSinceLastSeal("sealing rewrote earlier revisions")
 
 
-class _translate_signing_errors:
+@contextmanager
+def _translate_signing_errors(what: str) -> Iterator[None]:
     """Turn pyhanko/certvalidator failures into the project's errors, keeping ours as they are."""
-
-    def __init__(self, what: str) -> None:
-        self.what = what
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object) -> bool:
-        if exc is None or isinstance(exc, TachiaiError):
-            return False
-        cause = exc
-        # pyhanko wraps errors raised inside signers/timestampers; surface ours when wrapped.
-        while cause.__cause__ is not None and not isinstance(cause, TachiaiError):
+    try:
+        yield
+    except TachiaiError:
+        raise
+    except (PathBuildingError, PathValidationError) as exc:
+        raise RevocationInfoUnavailable(f"{what}: {exc}") from exc
+    except (SigningError, PdfError, ValueError, OSError) as exc:
+        # pyhanko wraps errors raised inside signers and timestampers: surface ours when wrapped.
+        cause: BaseException | None = exc
+        while cause is not None and not isinstance(cause, TachiaiError):
             cause = cause.__cause__
         if isinstance(cause, TachiaiError):
             raise cause from exc
-        if isinstance(exc, PathBuildingError | PathValidationError):
-            raise RevocationInfoUnavailable(f"{self.what}: {exc}") from exc
-        if isinstance(exc, SigningError | PdfError | ValueError | OSError):
-            raise SealingError(f"{self.what}: {type(exc).__name__}: {exc}") from exc
-        return False
+        raise SealingError(f"{what}: {type(exc).__name__}: {exc}") from exc

@@ -8,6 +8,7 @@ validates from the file alone, no network) and whether anything was changed afte
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -42,6 +43,11 @@ from pyhanko_certvalidator.registry import SimpleTrustManager
 
 from tachiai.domain.errors import DamagedPdf, TachiaiError
 
+# Errors pyhanko raises on malformed structures. A damaged later revision must not hide the verdict on
+# earlier signatures, so each signature is reported on its own.
+_READ_ERRORS = (PdfError, ValueError, KeyError, IndexError, TypeError, RecursionError)
+_UNREADABLE = "UNREADABLE"
+
 
 class VerificationError(TachiaiError):
     code = "verification_failed"
@@ -54,7 +60,7 @@ class VerificationError(TachiaiError):
 class SignatureReport:
     """One line of the signature panel."""
 
-    field: str
+    field_name: str
     kind: str
     """``signature`` or ``document_timestamp``."""
     signer: str
@@ -119,10 +125,8 @@ def _embedded_roots(reader: PdfFileReader, sigs: Sequence[EmbeddedPdfSignature])
         candidates.extend(sig.other_embedded_certs)
         if sig.signer_cert is not None:
             candidates.append(sig.signer_cert)
-    try:
+    with contextlib.suppress(NoDSSFoundError, *_READ_ERRORS):
         candidates.extend(DocumentSecurityStore.read_dss(reader).load_certs())
-    except NoDSSFoundError:
-        pass
     roots = {c.sha256: c for c in candidates if c.self_signed == "maybe" or c.self_signed == "yes"}
     return list(roots.values())
 
@@ -156,12 +160,6 @@ def _dss_context(reader: PdfFileReader, roots: Sequence[x509.Certificate]) -> Va
         return DocumentSecurityStore.read_dss(reader).as_validation_context(kwargs)
     except (NoDSSFoundError, *_READ_ERRORS):
         return ValidationContext(**kwargs)
-
-
-# Errors pyhanko raises on malformed structures. A damaged later revision must not hide the verdict on
-# earlier signatures, so each signature is reported on its own.
-_READ_ERRORS = (PdfError, ValueError, KeyError, IndexError, TypeError, RecursionError)
-_UNREADABLE = "UNREADABLE"
 
 
 def _modification(status: ModificationInfo) -> tuple[str, list[str]]:
@@ -240,7 +238,7 @@ def _report(
         level, problems = _modification(ts_status)
         problems = _status_problems(ts_status) + problems
         return SignatureReport(
-            field=sig.field_name,
+            field_name=sig.field_name,
             kind="document_timestamp",
             signer=_name(ts_status.signing_cert),
             reason=None,
@@ -269,7 +267,7 @@ def _report(
         problems.append(ltv_problem)
     ts = status.timestamp_validity
     return SignatureReport(
-        field=sig.field_name,
+        field_name=sig.field_name,
         kind="signature",
         signer=_name(status.signing_cert),
         reason=_text(sig.sig_object.get("/Reason")),
@@ -311,7 +309,7 @@ def format_panel(report: VerificationReport) -> str:
         )
         lines.append("")
         lines.append(f"バージョン {number} / Revision {number}: {sig.signer} により署名済み ({kind})")
-        lines.append(f"  field:              {sig.field}")
+        lines.append(f"  field:              {sig.field_name}")
         if sig.reason:
             lines.append(f"  reason:             {sig.reason}")
         if sig.signing_time:
