@@ -199,3 +199,11 @@ class CertificateError(TachiaiError):
     code = "certificate_error"
     message_ja = "証明書が不正です: {reason}"
     message_en = "The certificate is invalid: {reason}"
+
+
+class CertificateRenderError(TachiaiError):
+    """The agreement certificate (合意締結証明書) PDF could not be rendered."""
+
+    code = "certificate_render_failed"
+    message_ja = "合意締結証明書を作成できませんでした。"
+    message_en = "The certificate of agreement could not be created."
