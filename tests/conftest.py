@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+from tachiai.local.sealing_kit import LocalSealingKit, local_sealing_kit
 
 
 def require_tool(executable: str, debian_package: str) -> str:
@@ -22,3 +25,18 @@ def require_tool(executable: str, debian_package: str) -> str:
     if os.environ.get("CI", "").lower() == "true":
         pytest.fail(f"{message} (.ci/run must install it)")
     pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def pki_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("pki")
+
+
+@pytest.fixture(scope="session")
+def kit(pki_dir: Path) -> Iterator[LocalSealingKit]:
+    """The real sealing engine: a moto KMS key (RSA 2048), the local test PKI and TSA on loopback.
+
+    One per session: starting it takes about a second.
+    """
+    with local_sealing_kit(pki_dir, key_spec="RSA_2048") as sealing_kit:
+        yield sealing_kit

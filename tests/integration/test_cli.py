@@ -43,7 +43,7 @@ def test_seal_then_verify_with_the_test_root_passes(sealed_file):
     assert result.returncode == 0, result.stdout
     assert "すべての署名が有効です" in result.stdout
     assert "LTV enabled (no network needed): yes" in result.stdout
-    assert "佐藤一郎 (local@tachiai.invalid) が " in result.stdout
+    assert "佐藤一郎 (local-seal@example.com) が " in result.stdout
 
 
 def test_verify_json_lists_each_signature(sealed_file):

@@ -17,9 +17,8 @@ from tachiai.local.sealing_kit import local_sealing_kit
 from tachiai.sealing.seal import Sealer
 from tachiai.sealing.timestamping import FailoverTimeStamper
 
+from tests.fixtures.events import event
 from tests.fixtures.pdfs import simple_pdf
-
-from .conftest import event
 
 
 def _validate(pdf: bytes, root) -> Any:

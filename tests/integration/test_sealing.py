@@ -26,9 +26,8 @@ from tachiai.domain.events import AuthMethod, EventKind, Person, SealEvent
 from tachiai.sealing.verify import verify_pdf
 
 from tests.conftest import require_tool
+from tests.fixtures.events import event
 from tests.fixtures.pdfs import simple_pdf
-
-from .conftest import event
 
 
 @pytest.fixture(scope="module")

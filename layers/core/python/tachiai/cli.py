@@ -163,7 +163,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file")
     p.add_argument("-o", "--output", required=True)
     p.add_argument("--name", default="tachiai local")
-    p.add_argument("--email", default="local@tachiai.invalid")
+    p.add_argument("--email", default="local-seal@example.com")
     p.add_argument("--language", choices=["ja", "en"], default="ja")
     p.add_argument("--key-spec", choices=["RSA_2048", "ECC_NIST_P256"], default="RSA_2048")
     p.add_argument("--pki-dir", default=".tachiai/pki", help="where the test PKI keeps its keys")

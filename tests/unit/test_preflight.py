@@ -1,0 +1,392 @@
+"""Preflight: one typed error per kind of unusable upload, normalization of sloppy-but-complete files,
+and nothing else ever escaping."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import struct
+import subprocess
+import time
+import zlib
+
+import pikepdf
+import pytest
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign import signers
+from pyhanko.sign.general import SigningError
+from tachiai.domain.errors import (
+    DamagedPdf,
+    DocumentTooLarge,
+    EmptyDocument,
+    EncryptedPdf,
+    NotPdf,
+    SigningForbidden,
+    TachiaiError,
+)
+from tachiai.sealing.preflight import DEFAULT_MAX_BYTES, PreparedDocument, preflight
+
+from tests.conftest import require_tool
+from tests.fixtures.odd_pdfs import (
+    hybrid_pdf,
+    make_throwaway_identity,
+    minimal_pdf,
+    odd_pdf,
+    save,
+    text_document,
+)
+
+
+def refused(name: str, error: type[TachiaiError], **kwargs: int) -> TachiaiError:
+    """Preflight the corpus file ``name``; assert it raises exactly ``error`` with usable messages."""
+    with pytest.raises(TachiaiError) as caught:
+        preflight(odd_pdf(name).data, **kwargs)
+    e = caught.value
+    assert type(e) is error, f"{name}: {e!r}"
+    assert e.code == error.code
+    ja, en = e.message("ja"), e.message("en")
+    assert ja and en and ja != en
+    assert "{" not in ja + en, "every message parameter is filled in"
+    return e
+
+
+def accepted(name: str) -> PreparedDocument:
+    return preflight(odd_pdf(name).data)
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+# --- one test per error -----------------------------------------------------------------------------
+
+
+def test_refuses_an_empty_file():
+    refused("empty", EmptyDocument)
+
+
+def test_refuses_a_file_of_only_whitespace_as_empty():
+    refused("whitespace_only", EmptyDocument)
+
+
+def test_refuses_a_file_over_the_size_limit_before_parsing_it():
+    e = refused("over_small_size_limit", DocumentTooLarge, max_bytes=500)
+    assert e.params == {"size_mb": "0.00056", "limit_mb": "0.00048"}
+
+
+def test_size_limit_message_never_shows_an_oversized_file_as_equal_to_the_limit():
+    with pytest.raises(DocumentTooLarge) as caught:
+        preflight(b"%PDF-1.7\n" + b"\0" * DEFAULT_MAX_BYTES)  # over by 9 bytes; not a valid PDF either
+    assert caught.value.params == {"size_mb": "50.1", "limit_mb": "50"}
+    assert "50.1 MB" in caught.value.message("ja") and "50 MB" in caught.value.message("en")
+
+
+def test_a_file_exactly_at_the_size_limit_is_accepted():
+    data = minimal_pdf()
+    assert preflight(data, max_bytes=len(data)).pdf == data
+
+
+@pytest.mark.parametrize(
+    "name", ["png_image", "docx_zip", "html_page", "plain_text", "pdf_header_after_1024_bytes"]
+)
+def test_refuses_files_that_are_not_pdf(name):
+    refused(name, NotPdf)
+
+
+def test_refuses_a_docx_even_when_it_contains_a_pdf_header_in_its_first_kilobyte():
+    data = odd_pdf("docx_zip").data
+    assert b"%PDF-" in data[:1024]
+    refused("docx_zip", NotPdf)
+
+
+def test_refuses_a_pdf_with_a_garbage_object_as_damaged():
+    e = refused("garbage_object", DamagedPdf)
+    assert "object 5 0" in e.detail
+
+
+def test_refuses_a_truncated_pdf_whose_trailer_is_lost_as_damaged():
+    refused("truncated_before_xref", DamagedPdf)
+
+
+def test_refuses_a_pdf_truncated_in_a_content_stream_as_damaged():
+    refused("truncated_mid_stream", DamagedPdf)
+
+
+def test_refuses_a_pdf_without_pages_as_damaged():
+    e = refused("zero_pages", DamagedPdf)
+    assert "no pages" in e.detail
+
+
+def test_refuses_a_page_tree_cycle_without_recursing_forever():
+    refused("page_tree_cycle", DamagedPdf)
+
+
+def test_refuses_deeply_nested_arrays_without_a_recursion_error():
+    refused("deeply_nested_arrays", DamagedPdf)
+
+
+def test_refuses_encrypted_pdf_with_user_password():
+    e = refused("encrypted_user_password_aes256", EncryptedPdf)
+    assert "password" in e.detail
+
+
+def test_refuses_encrypted_pdf_with_owner_password_only():
+    refused("encrypted_owner_only_aes128", EncryptedPdf)
+
+
+@pytest.mark.parametrize(
+    "name", ["encrypted_user_password_rc4_128", "encrypted_owner_only_rc4_40", "encrypted_owner_only_aes256"]
+)
+def test_refuses_every_kind_of_standard_encryption(name):
+    refused(name, EncryptedPdf)
+
+
+def test_refuses_certificate_encryption_that_qpdf_cannot_open_as_encrypted_not_damaged():
+    refused("encrypted_public_key_pubsec", EncryptedPdf)
+
+
+def test_refuses_a_pdf_certified_with_no_changes_allowed():
+    e = refused("certified_no_changes_p1", SigningForbidden)
+    assert e.params["reason_en"] == "a certification signature forbids any change"
+    assert e.params["reason_ja"] in e.message("ja")
+
+
+def test_refuses_a_pdf_with_usage_rights():
+    e = refused("usage_rights_ur3", SigningForbidden)
+    assert "usage-rights" in e.message("en")
+
+
+def test_refuses_a_pdf_whose_signature_locks_the_whole_document():
+    e = refused("signed_field_lock_all_p1", SigningForbidden)
+    assert "locks the whole document" in e.message("en")
+
+
+def test_refuses_a_pdf_whose_signature_locks_all_form_fields():
+    e = refused("signed_field_lock_all_fields", SigningForbidden)
+    assert "locks all form fields" in e.message("en")
+
+
+def test_refuses_a_signed_pdf_that_would_need_normalization():
+    e = refused("signed_hybrid_reference", SigningForbidden)
+    assert "invalidate its existing signatures" in e.message("en")
+    assert "hybrid" in e.detail
+
+
+@pytest.mark.parametrize("name", ["certified_form_filling_p2", "certified_annotations_p3"])
+def test_accepts_a_pdf_certified_to_allow_signing(name):
+    prepared = accepted(name)
+    assert not prepared.normalized and prepared.pdf == odd_pdf(name).data
+
+
+# --- normalization ----------------------------------------------------------------------------------
+
+
+def test_a_clean_pdf_is_not_normalized():
+    data = odd_pdf("fpdf2_word_processor_text").data
+    prepared = preflight(data)
+    assert prepared.pdf is data
+    assert not prepared.normalized and prepared.normalized_sha256 is None
+    assert prepared.original_sha256 == prepared.sha256 == sha256(data)
+    assert prepared.size == len(data) and prepared.pages == 5
+
+
+def test_an_already_signed_pdf_is_accepted_without_rewriting_it():
+    data = odd_pdf("already_signed_twice").data
+    prepared = preflight(data)
+    assert prepared.pdf is data and not prepared.normalized
+
+
+def test_a_hybrid_reference_file_is_accepted_after_normalization():
+    data = odd_pdf("hybrid_reference_word").data
+    assert PdfFileReader(io.BytesIO(data), strict=True).xrefs.hybrid_xrefs_present
+
+    prepared = preflight(data)
+
+    assert prepared.normalized
+    assert prepared.original_sha256 == sha256(data)
+    assert prepared.normalized_sha256 == sha256(prepared.pdf) != prepared.original_sha256
+    assert prepared.size == len(data) and prepared.pages == 1
+    reader = PdfFileReader(io.BytesIO(prepared.pdf), strict=True)
+    assert not reader.xrefs.hybrid_xrefs_present
+    font = reader.root["/Pages"]["/Kids"][0]["/Resources"]["/Font"]["/F1"]
+    assert font["/BaseFont"] == "/Helvetica", "the object from the object stream survived"
+
+
+def test_pyhanko_refuses_to_sign_the_hybrid_file_as_uploaded_which_is_why_it_is_normalized():
+    identity = make_throwaway_identity("hybrid check (throwaway)")
+
+    def sign(pdf: bytes) -> bytes:
+        writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=True)
+        meta = signers.PdfSignatureMetadata(field_name="Seal")
+        return bytes(signers.PdfSigner(meta, signer=identity.signer).sign_pdf(writer).getvalue())
+
+    data = odd_pdf("hybrid_reference_word").data
+    with pytest.raises(SigningError, match="hybrid"):
+        sign(data)
+    assert sign(preflight(data).pdf).startswith(b"%PDF-")
+
+
+@pytest.mark.tools
+def test_normalized_output_passes_qpdf_check(tmp_path):
+    qpdf = require_tool("qpdf", "qpdf")
+    for name in (
+        "hybrid_reference_word",
+        "bad_xref_offsets",
+        "wrong_stream_length",
+        "leading_garbage_before_header",
+    ):
+        prepared = accepted(name)
+        assert prepared.normalized, name
+        path = tmp_path / f"{name}.pdf"
+        path.write_bytes(prepared.pdf)
+        result = subprocess.run([qpdf, "--check", str(path)], capture_output=True, check=False, timeout=60)
+        assert result.returncode == 0, f"{name}: {result.stdout.decode()} {result.stderr.decode()}"
+        assert b"No syntax or stream encoding errors found" in result.stdout
+
+
+def test_refuses_a_hybrid_file_that_pdf_readers_read_differently():
+    e = refused("hybrid_xrefstm_in_main_section", DamagedPdf)
+    assert "7 0 R" in e.detail
+
+
+def test_readers_are_compared_on_a_hybrid_file_even_when_it_needs_repair_for_other_reasons():
+    data = hybrid_pdf(xrefstm_in_update_section=False) + b"\r\n--mime-boundary--\r\n" * 4
+    with pytest.raises(DamagedPdf) as caught:
+        preflight(data)
+    assert "7 0 R" in caught.value.detail
+
+
+def test_normalization_is_deterministic():
+    data = odd_pdf("hybrid_reference_word").data
+    first = preflight(data)
+    second = preflight(bytes(bytearray(data)))
+    assert first.pdf == second.pdf and first.normalized_sha256 == second.normalized_sha256
+
+
+def test_a_normalized_file_needs_no_further_normalization():
+    prepared = accepted("bad_xref_offsets")
+    again = preflight(prepared.pdf)
+    assert not again.normalized and again.pdf == prepared.pdf
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "trailing_garbage_after_eof",
+        "leading_garbage_before_header",
+        "missing_eof_marker",
+        "wrong_stream_length",
+        "one_wrong_object_offset",
+        "wrong_startxref",
+        "truncated_after_trailer",
+        "page_count_mismatch",
+    ],
+)
+def test_sloppy_but_complete_files_are_normalized(name):
+    prepared = accepted(name)
+    assert prepared.normalized
+    assert prepared.pdf.startswith(b"%PDF-") and prepared.pdf.rstrip().endswith(b"%%EOF")
+    assert prepared.pages == 1
+
+
+def test_clean_pdfs_of_every_version_are_sealed_as_uploaded():
+    for name in (
+        "header_pdf_1_3",
+        "header_pdf_1_4",
+        "header_pdf_1_7",
+        "header_pdf_2_0",
+        "skia_object_streams",
+    ):
+        assert not accepted(name).normalized, name
+
+
+# --- pages, speed -----------------------------------------------------------------------------------
+
+
+def test_counts_3000_pages_without_rendering():
+    prepared = accepted("many_pages_3000")
+    assert prepared.pages == 3000 and not prepared.normalized
+
+
+def test_a_10_mb_clean_pdf_preflights_well_under_a_second():
+    pdf = text_document(3)
+    pdf.Root.Padding = pdf.make_stream(bytes(range(256)) * (10 * 4096))  # 10 MiB, stored uncompressed
+    data = save(pdf, compress_streams=False)
+    assert len(data) > 10 * 1024 * 1024
+    preflight(minimal_pdf())  # first use imports parts of pyHanko lazily
+    started = time.perf_counter()
+    prepared = preflight(data)
+    elapsed = time.perf_counter() - started
+    assert not prepared.normalized and prepared.pages == 3
+    assert elapsed < 1.0, f"{elapsed:.2f} s"
+
+
+# --- nothing but TachiaiError escapes ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "raised",
+    [
+        KeyError("/Root"),
+        RecursionError("maximum recursion depth exceeded"),
+        AssertionError(),
+        NotImplementedError("LZW"),
+        IndexError("list index out of range"),
+        TypeError("unsupported operand"),
+        ValueError("bad"),
+        zlib.error("incorrect header check"),
+        struct.error("unpack requires a buffer"),
+        MemoryError(),
+        pikepdf.PdfError("qpdf exploded"),
+    ],
+    ids=lambda e: type(e).__name__,
+)
+def test_a_library_exception_becomes_damaged_pdf(monkeypatch, raised):
+    def explode(*args: object, **kwargs: object) -> None:
+        raise raised
+
+    monkeypatch.setattr(pikepdf, "open", explode)
+    with pytest.raises(DamagedPdf) as caught:
+        preflight(minimal_pdf())
+    assert caught.value.__cause__ is raised
+
+
+@pytest.mark.parametrize(
+    "raised", [KeyError("/Size"), RecursionError(), AssertionError()], ids=lambda e: type(e).__name__
+)
+def test_a_strict_parser_failure_on_the_rewrite_too_becomes_damaged_pdf(monkeypatch, raised):
+    import tachiai.sealing.preflight as module
+
+    def explode(*args: object, **kwargs: object) -> None:
+        raise raised
+
+    monkeypatch.setattr(module, "PdfFileReader", explode)
+    with pytest.raises(DamagedPdf) as caught:
+        preflight(minimal_pdf())
+    assert type(raised).__name__ in caught.value.detail
+
+
+def test_keyboard_interrupt_is_not_swallowed(monkeypatch):
+    def interrupt(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(pikepdf, "open", interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        preflight(minimal_pdf())
+
+
+# --- the result ---------------------------------------------------------------------------------------
+
+
+def test_summary_is_json_without_the_bytes():
+    prepared = accepted("hybrid_reference_word")
+    summary = prepared.to_dict()
+    assert json.loads(json.dumps(summary)) == {
+        "size": prepared.size,
+        "pages": 1,
+        "original_sha256": prepared.original_sha256,
+        "normalized_sha256": prepared.normalized_sha256,
+        "normalized": True,
+    }
