@@ -6,7 +6,6 @@ from datetime import UTC, datetime
 from io import BytesIO
 
 import pypdf
-
 from tachiai.domain.events import (
     AgreementRecord,
     AuthMethod,
