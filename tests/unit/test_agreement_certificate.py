@@ -12,16 +12,8 @@ from zoneinfo import ZoneInfo
 
 import pypdf
 import pytest
-from asn1crypto import keys as asn1_keys
-from asn1crypto import x509 as asn1_x509
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from fpdf import FPDF
-from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
-from pyhanko.sign import fields, signers
 from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko_certvalidator import ValidationContext
 from tachiai.domain.errors import CertificateRenderError
@@ -37,6 +29,7 @@ from tachiai.domain.events import (
 from tachiai.sealing.certificate import render_agreement_certificate
 
 from tests.conftest import require_tool
+from tests.fixtures.events import event as agreement_event
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 SENT_AT = datetime(2026, 11, 22, 1, 15, 3, tzinfo=UTC)  # 10:15:03 in Tokyo
@@ -369,13 +362,12 @@ def test_pyhanko_reads_it_strictly(certificate):
     assert reader.root["/Pages"]["/Count"] == page_count(certificate)
 
 
-def test_two_incremental_signatures_both_validate(certificate):
-    signed, root = sign_twice(certificate)
+def test_two_seals_by_the_sealing_engine_both_validate(certificate, kit):
+    signed = kit.sealer.seal_event(kit.sealer.seal_event(certificate, agreement_event()), agreement_event())
     reader = PdfFileReader(io.BytesIO(signed), strict=True)
-    statuses = [
-        validate_pdf_signature(s, ValidationContext(trust_roots=[root])) for s in reader.embedded_signatures
-    ]
-    assert [(s.intact, s.valid) for s in statuses] == [(True, True), (True, True)]
+    context = ValidationContext(trust_roots=[kit.pki.root_cert], allow_fetching=False)
+    statuses = [validate_pdf_signature(s, context) for s in reader.embedded_signatures]
+    assert [(s.intact, s.valid, s.trusted) for s in statuses] == [(True, True, True)] * 2
 
 
 # --- layout: pages, wrapping ---------------------------------------------------------------------
@@ -494,43 +486,3 @@ def test_pdf_library_failure_is_a_certificate_render_error(monkeypatch):
         render_agreement_certificate(make_record())
     assert caught.value.code == "certificate_render_failed"
     assert isinstance(caught.value.__cause__, ValueError)
-
-
-# --- helpers -------------------------------------------------------------------------------------
-
-
-def sign_twice(pdf: bytes) -> tuple[bytes, asn1_x509.Certificate]:
-    """Append two PAdES-style signatures as incremental updates, with a throwaway self-signed key."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "tachiai test seal")])
-    start = datetime(2026, 1, 1, tzinfo=UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(1)
-        .not_valid_before(start)
-        .not_valid_after(start + timedelta(days=3650))
-        .sign(key, hashes.SHA256())
-    )
-    root = asn1_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER))
-    signer = signers.SimpleSigner(
-        signing_cert=root,
-        signing_key=asn1_keys.PrivateKeyInfo.load(
-            key.private_bytes(
-                serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-            )
-        ),
-        cert_registry=None,
-    )
-    out = io.BytesIO(pdf)
-    for i in range(2):
-        writer = IncrementalPdfFileWriter(out, strict=True)
-        out = signers.sign_pdf(
-            writer,
-            signers.PdfSignatureMetadata(field_name=f"Seal{i}"),
-            signer=signer,
-            new_field_spec=fields.SigFieldSpec(f"Seal{i}"),
-        )
-    return out.getvalue(), root

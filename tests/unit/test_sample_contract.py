@@ -4,27 +4,20 @@ from __future__ import annotations
 
 import io
 import subprocess
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pypdf
 import pytest
-from asn1crypto import keys as asn1_keys
-from asn1crypto import x509 as asn1_x509
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
-from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
-from pyhanko.sign import fields, signers
 from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko_certvalidator import ValidationContext
 from tachiai.domain.errors import ConfigurationError
 from tachiai.local.samples import MAX_PARTY_NAME_LENGTH, sample_nda_pdf, wareki
 
 from tests.conftest import require_tool
+from tests.fixtures.events import event
 
 SIGNING_DATE = date(2026, 11, 22)
 TOKYO = ZoneInfo("Asia/Tokyo")
@@ -157,36 +150,13 @@ def test_pyhanko_reads_it_strictly(contract):
     assert reader.root["/Pages"]["/Count"] == 2
 
 
-def test_accepts_an_incremental_signature(contract):
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "tachiai test seal")])
-    start = datetime(2026, 1, 1, tzinfo=UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(1)
-        .not_valid_before(start)
-        .not_valid_after(start + timedelta(days=3650))
-        .sign(key, hashes.SHA256())
+def test_accepts_a_seal_from_the_sealing_engine(contract, kit):
+    sealed = kit.sealer.seal_event(contract, event())
+    (signature,) = PdfFileReader(io.BytesIO(sealed), strict=True).embedded_signatures
+    status = validate_pdf_signature(
+        signature, ValidationContext(trust_roots=[kit.pki.root_cert], allow_fetching=False)
     )
-    root = asn1_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER))
-    private = key.private_bytes(
-        serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
-    signer = signers.SimpleSigner(
-        signing_cert=root, signing_key=asn1_keys.PrivateKeyInfo.load(private), cert_registry=None
-    )
-    signed = signers.sign_pdf(
-        IncrementalPdfFileWriter(io.BytesIO(contract), strict=True),
-        signers.PdfSignatureMetadata(field_name="Seal"),
-        signer=signer,
-        new_field_spec=fields.SigFieldSpec("Seal"),
-    )
-    (signature,) = PdfFileReader(signed, strict=True).embedded_signatures
-    status = validate_pdf_signature(signature, ValidationContext(trust_roots=[root]))
-    assert status.intact and status.valid
+    assert status.intact and status.valid and status.trusted
 
 
 def test_default_date_is_today_in_japan():

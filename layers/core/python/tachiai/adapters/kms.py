@@ -16,7 +16,7 @@ from pyhanko.sign.signers.pdf_cms import Signer
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from tachiai.domain.errors import ConfigurationError, KeyServiceError, KeyServiceThrottled
-from tachiai.sealing.signature_check import verify_raw_signature
+from tachiai.sealing.signature_check import seal_key_algorithm, verify_raw_signature
 
 if TYPE_CHECKING:
     from mypy_boto3_kms import KMSClient
@@ -72,12 +72,7 @@ def signing_algorithm_for(public_key: keys.PublicKeyInfo) -> tuple[SigningAlgori
 
     :raises ConfigurationError: a key type tachiai does not seal with.
     """
-    algorithm = public_key.algorithm
-    if algorithm not in _ALGORITHMS:
-        raise ConfigurationError(f"unsupported seal key algorithm {algorithm}", name="seal key")
-    if algorithm == "ec" and public_key.curve[1] != "secp256r1":
-        raise ConfigurationError(f"unsupported curve {public_key.curve[1]}", name="seal key")
-    return _ALGORITHMS[algorithm]
+    return _ALGORITHMS[seal_key_algorithm(public_key)]
 
 
 class KmsSigner(Signer):

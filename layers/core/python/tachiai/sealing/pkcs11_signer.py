@@ -41,7 +41,7 @@ from tachiai.domain.errors import (
     KeyServiceThrottled,
     SignatureMismatch,
 )
-from tachiai.sealing.signature_check import verify_raw_signature
+from tachiai.sealing.signature_check import seal_key_algorithm, verify_raw_signature
 
 if TYPE_CHECKING:
     from types import ModuleType
@@ -244,13 +244,7 @@ def _certificate_on_token(pkcs11: ModuleType, session: Any, label: str) -> x509.
 
 
 def _mechanism_for(signing_cert: x509.Certificate) -> tuple[str, bool]:
-    public_key = signing_cert.public_key
-    algorithm = public_key.algorithm
-    if algorithm not in _MECHANISMS:
-        raise ConfigurationError(f"unsupported seal key algorithm {algorithm}", name="seal key")
-    if algorithm == "ec" and public_key.curve[1] != "secp256r1":
-        raise ConfigurationError(f"unsupported curve {public_key.curve[1]}", name="seal key")
-    return _MECHANISMS[algorithm]
+    return _MECHANISMS[seal_key_algorithm(signing_cert.public_key)]
 
 
 def _private_key(pkcs11: ModuleType, session: Any, label: str) -> Any:

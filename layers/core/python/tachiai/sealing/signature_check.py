@@ -6,14 +6,32 @@ produce a stored seal: every raw signature is checked against the seal certifica
 
 from __future__ import annotations
 
-from asn1crypto import algos, x509
+from typing import Literal
+
+from asn1crypto import algos, keys, x509
 from cryptography.exceptions import InvalidSignature
 from pyhanko_certvalidator.errors import AlgorithmNotSupported
 from pyhanko_certvalidator.sig_validate import DefaultSignatureValidator, SignatureValidationContext
 
-from tachiai.domain.errors import SignatureMismatch
+from tachiai.domain.errors import ConfigurationError, SignatureMismatch
 
 _validator = DefaultSignatureValidator()
+
+SealKeyAlgorithm = Literal["rsa", "ec"]
+
+
+def seal_key_algorithm(public_key: keys.PublicKeyInfo) -> SealKeyAlgorithm:
+    """The algorithm of a seal key: RSA (any size KMS or the HSM offers) or EC on P-256.
+
+    :raises ConfigurationError: any other key type or curve.
+    """
+    algorithm = public_key.algorithm
+    if algorithm == "rsa":
+        return "rsa"
+    if algorithm == "ec" and public_key.curve[1] == "secp256r1":
+        return "ec"
+    detail = f"curve {public_key.curve[1]}" if algorithm == "ec" else f"algorithm {algorithm}"
+    raise ConfigurationError(f"unsupported seal key {detail}", name="seal key")
 
 
 def verify_raw_signature(
