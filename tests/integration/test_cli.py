@@ -12,9 +12,12 @@ import pytest
 from tests.fixtures.pdfs import simple_pdf
 
 
-def tachiai(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[str]:
+def tachiai(
+    *args: str, stdin: bytes | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "tachiai.cli", *args],
+        cwd=cwd,
         input=stdin.decode("latin-1") if stdin else None,
         capture_output=True,
         text=True,
@@ -109,3 +112,12 @@ def test_preflight_refuses_with_code_and_exit_2(tmp_path):
 def test_preflight_reads_standard_input():
     result = tachiai("preflight", "-", stdin=simple_pdf())
     assert result.returncode == 0, result.stderr
+
+
+def test_seal_works_with_the_default_relative_pki_directory(tmp_path):
+    (tmp_path / "contract.pdf").write_bytes(simple_pdf())
+    result = tachiai("seal", "contract.pdf", "-o", "sealed.pdf", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / ".tachiai" / "pki" / "root.pem").exists()
+    verified = tachiai("verify", "sealed.pdf", "--trust", ".tachiai/pki/root.pem", cwd=tmp_path)
+    assert verified.returncode == 0, verified.stdout

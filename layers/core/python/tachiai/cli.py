@@ -37,6 +37,17 @@ class _UsageError(Exception):
     pass
 
 
+def _self_command() -> str:
+    """How the user ran us (e.g. ``.venv/bin/tachiai``), for hints that they can paste."""
+    invoked = Path(sys.argv[0])
+    if invoked.name != "tachiai":
+        return "tachiai"
+    try:
+        return str(invoked.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(invoked)
+
+
 # --- preflight ----------------------------------------------------------------------------------
 
 
@@ -101,7 +112,7 @@ def cmd_seal(args: argparse.Namespace) -> int:
     out.write_bytes(sealed)
     print(f"sealed:      {out}")
     print(f"trust root:  {pki_dir / 'root.pem'}")
-    print(f"check with:  tachiai verify {out} --trust {pki_dir / 'root.pem'}")
+    print(f"check with:  {_self_command()} verify {out} --trust {pki_dir / 'root.pem'}")
     return EXIT_OK
 
 
@@ -135,7 +146,7 @@ def cmd_keys_csr(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from tachiai.local.demo import run_demo
 
-    return run_demo(Path(args.out))
+    return run_demo(Path(args.out), command=_self_command())
 
 
 # --- wiring -------------------------------------------------------------------------------------

@@ -61,8 +61,11 @@ class _Clock:
         return result
 
 
-def run_demo(out: Path) -> int:
-    """Run the demo into ``out``; return the exit status (0 when every signature verifies)."""
+def run_demo(out: Path, command: str = "tachiai") -> int:
+    """Run the demo into ``out``; return the exit status (0 when every signature verifies).
+
+    ``command`` is how the user invokes tachiai, for the hint printed at the end.
+    """
     out.mkdir(parents=True, exist_ok=True)
     clock = _Clock()
     start = datetime.now(UTC).replace(microsecond=0)
@@ -107,57 +110,19 @@ def run_demo(out: Path) -> int:
                     order=0,
                     role="sender",
                     person=SENDER,
-                    events=[
-                        ParticipantEvent(
-                            kind=EventKind.SENT,
-                            at=sent_at,
-                            auth_methods=[AuthMethod.SENDER_LOGIN],
-                            ip_address="198.51.100.7",
-                            user_agent=_DESKTOP,
-                        )
-                    ],
+                    events=[_visit(EventKind.SENT, sent_at, events[0], "198.51.100.7", _DESKTOP)],
                 ),
                 ParticipantRecord(
                     order=1,
                     role="signer",
                     person=PARTY_A,
-                    events=[
-                        ParticipantEvent(
-                            kind=EventKind.OPENED,
-                            at=a_at,
-                            auth_methods=[AuthMethod.EMAIL_LINK],
-                            ip_address="203.0.113.21",
-                            user_agent=_DESKTOP,
-                        ),
-                        ParticipantEvent(
-                            kind=EventKind.AGREED,
-                            at=a_at,
-                            auth_methods=[AuthMethod.EMAIL_LINK],
-                            ip_address="203.0.113.21",
-                            user_agent=_DESKTOP,
-                        ),
-                    ],
+                    events=[_visit(kind, a_at, events[1], "203.0.113.21", _DESKTOP) for kind in _OPEN_AGREE],
                 ),
                 ParticipantRecord(
                     order=2,
                     role="signer",
                     person=PARTY_B,
-                    events=[
-                        ParticipantEvent(
-                            kind=EventKind.OPENED,
-                            at=b_at,
-                            auth_methods=[AuthMethod.EMAIL_LINK, AuthMethod.ACCESS_CODE],
-                            ip_address="203.0.113.54",
-                            user_agent=_BROWSER,
-                        ),
-                        ParticipantEvent(
-                            kind=EventKind.AGREED,
-                            at=b_at,
-                            auth_methods=[AuthMethod.EMAIL_LINK, AuthMethod.ACCESS_CODE],
-                            ip_address="203.0.113.54",
-                            user_agent=_BROWSER,
-                        ),
-                    ],
+                    events=[_visit(kind, b_at, events[2], "203.0.113.54", _BROWSER) for kind in _OPEN_AGREE],
                 ),
             ],
             completed_at=b_at,
@@ -193,8 +158,18 @@ def run_demo(out: Path) -> int:
     )
     print(f"Agreement certificate:  {certificate_path}  ({'valid' if cert_report.ok else 'INVALID'})")
     print(f"Test root to trust:     {root_path}")
-    print(f"Check yourself:         tachiai verify {sealed_path} --trust {root_path}")
+    print(f"Check yourself:         {command} verify {sealed_path} --trust {root_path}")
     return 0 if report.ok and report.ltv_complete and cert_report.ok else 1
+
+
+_OPEN_AGREE = (EventKind.OPENED, EventKind.AGREED)
+
+
+def _visit(kind: EventKind, at: datetime, sealed: SealEvent, ip: str, user_agent: str) -> ParticipantEvent:
+    """A line of the certificate, authenticated as the sealed event was."""
+    return ParticipantEvent(
+        kind=kind, at=at, auth_methods=sealed.auth_methods, ip_address=ip, user_agent=user_agent
+    )
 
 
 def _sha256(data: bytes) -> str:

@@ -179,6 +179,8 @@ class LocalPki:
 
     def start(self) -> LocalPki:
         """Bind a free loopback port, issue the certificates for it and serve OCSP, CRL and TSA."""
+        # certomancer joins its search dir and the key set's path prefix: both must be absolute.
+        self.directory = self.directory.resolve()
         key_dir = self.directory / "keys"
         _ensure_issuing_keys(key_dir)
         (key_dir / "seal.pub.pem").write_bytes(bytes(pem.armor("PUBLIC KEY", self.seal_public_key.dump())))
