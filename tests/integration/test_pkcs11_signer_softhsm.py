@@ -359,3 +359,30 @@ def test_importing_the_module_does_not_import_pkcs11() -> None:
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
 
     assert result.stdout.strip() == "False"
+
+
+def test_hsm_key_seals_through_the_sealing_engine_to_an_ltv_enabled_pdf(
+    softhsm: SoftHsm, tmp_path: Path
+) -> None:
+    # Given the local test PKI issuing the seal certificate over the token's RSA key
+    from tachiai.local.pki import LocalPki
+    from tachiai.sealing.seal import Sealer
+    from tachiai.sealing.timestamping import FailoverTimeStamper
+    from tachiai.sealing.verify import verify_pdf
+
+    from tests.fixtures.events import event
+
+    with (
+        LocalPki(tmp_path / "pki", softhsm.rsa_cert.public_key) as pki,
+        open_pkcs11_signer(softhsm.config("seal-rsa"), pki.seal_cert, pki.seal_chain) as signer,
+    ):
+        sealer = Sealer(
+            signer=signer, timestamper=FailoverTimeStamper([pki.tsa_url]), trust_roots=[pki.root_cert]
+        )
+        # When an event is sealed and the document finalized
+        sealed = sealer.finalize(sealer.seal_event(simple_pdf(), event()))
+        # Then every signature is intact, trusted and LTV-enabled
+        report = verify_pdf(sealed, [pki.root_cert])
+    assert report.ok
+    assert report.ltv_complete
+    assert all(s.trusted for s in report.signatures)
