@@ -4,6 +4,7 @@ we did not write (pyhanko's validation, poppler's pdfsig, qpdf)."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import subprocess
 from io import BytesIO
 
@@ -176,3 +177,17 @@ def test_forward_event_reason_names_both_people(kit):
     assert reason.startswith(
         "髙橋一郎 (ichiro@example.jp) forwarded the document to 山﨑花子 (hanako@example.jp) at "
     )
+
+
+def test_seal_refuses_a_pdf_that_is_not_the_one_the_previous_event_produced(kit):
+    from tachiai.domain.errors import DocumentChangedSinceLastSeal
+
+    # Given the hash of the file the previous seal produced
+    first = kit.sealer.seal_event(simple_pdf(), event(EventKind.SENT))
+    expected = hashlib.sha256(first).hexdigest()
+    # When the stored file was replaced by something else
+    replaced = simple_pdf(text="A different contract")
+    # Then the next seal refuses it, and accepts the genuine one
+    with pytest.raises(DocumentChangedSinceLastSeal):
+        kit.sealer.seal_event(replaced, event(), expected_sha256=expected)
+    assert kit.sealer.seal_event(first, event(), expected_sha256=expected).startswith(first)

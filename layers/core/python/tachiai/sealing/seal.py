@@ -10,6 +10,7 @@ returned, so it can never be stored.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -71,23 +72,30 @@ class Sealer:
             revocation_mode="require" if allow_fetching else "soft-fail",
         )
 
-    def seal_event(self, pdf: bytes, event: SealEvent, language: Language = "ja") -> bytes:
+    def seal_event(
+        self, pdf: bytes, event: SealEvent, language: Language = "ja", *, expected_sha256: str | None = None
+    ) -> bytes:
         """Append one invisible signature for ``event`` to ``pdf`` and return the new file.
 
         ``pdf`` must have passed preflight. The reason names the person, email, authentication
         method and time in :attr:`time_zone`. Raises as :meth:`seal`.
         """
-        return self.seal(pdf, seal_reason(event, language, self.time_zone))
+        return self.seal(pdf, seal_reason(event, language, self.time_zone), expected_sha256=expected_sha256)
 
-    def seal(self, pdf: bytes, reason: str) -> bytes:
+    def seal(self, pdf: bytes, reason: str, *, expected_sha256: str | None = None) -> bytes:
         """Append one invisible, timestamped signature with ``reason`` and its validation data.
 
+        ``expected_sha256`` is the hash of the file the previous event produced (the envelope's hash
+        chain); when given, a ``pdf`` with any other content is refused before anything is signed.
+
+        :raises DocumentChangedSinceLastSeal: ``pdf`` is not the file ``expected_sha256`` names.
         :raises TimestampUnavailable: no TSA gave a timestamp (retryable).
         :raises KeyServiceError: the key service failed (``KeyServiceThrottled`` when retryable).
         :raises RevocationInfoUnavailable: OCSP/CRL for the chain could not be fetched (retryable).
         :raises SealValidationFailed: the new seal did not validate (never stored).
         :raises SealingError: pyhanko could not sign this file.
         """
+        _require_expected(pdf, expected_sha256)
         reader = _read(pdf)
         field_name = f"{SEAL_FIELD_PREFIX}{_next_seal_number(reader)}"
         metadata = signers.PdfSignatureMetadata(
@@ -106,6 +114,7 @@ class Sealer:
             pdf_signer.sign_pdf(IncrementalPdfFileWriter(BytesIO(pdf), strict=True), output=output)
         sealed = output.getvalue()
         self._check_new_seal(pdf, sealed, field_name)
+        logger.info("sealed %s (%d -> %d bytes)", field_name, len(pdf), len(sealed))
         return sealed
 
     def finalize(self, pdf: bytes) -> bytes:
@@ -167,9 +176,14 @@ def _next_seal_number(reader: PdfFileReader) -> int:
 
 def _require_prefix(before: bytes, after: bytes) -> None:
     # An incremental update only appends: if the old file is not an exact prefix, an earlier
-    # revision (and so an earlier signature) was touched.
-    if len(after) <= len(before) or after[: len(before)] != before:
-        raise DocumentChangedSinceLastSeal("sealing rewrote earlier revisions")
+    # revision (and so an earlier signature) was touched. startswith compares without copying.
+    if len(after) <= len(before) or not after.startswith(before):
+        raise SealValidationFailed("sealing rewrote earlier revisions")
+
+
+def _require_expected(pdf: bytes, expected_sha256: str | None) -> None:
+    if expected_sha256 is not None and hashlib.sha256(pdf).hexdigest() != expected_sha256.lower():
+        raise DocumentChangedSinceLastSeal(f"expected SHA-256 {expected_sha256}")
 
 
 @contextmanager
