@@ -178,10 +178,13 @@ def bench_imports() -> dict[str, float]:
     return timings
 
 
+# VmHWM (this process's peak RSS), not getrusage's ru_maxrss: Linux carries ru_maxrss over from the
+# parent across fork+exec, so a child of a large benchmark process would report the parent's size.
 _IMPORT_RSS_WORKER = """
-import resource
+import re
 import tachiai.adapters.kms, tachiai.sealing.seal, tachiai.sealing.preflight
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
+status = open("/proc/self/status").read()
+print(int(re.search(r"VmHWM:\\s+(\\d+) kB", status).group(1)) * 1024)
 """
 
 _MEMORY_WORKER = """
