@@ -9,7 +9,7 @@ from __future__ import annotations
 import shutil
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from typing import TypeVar
@@ -68,29 +68,24 @@ def run_demo(out: Path, command: str = "tachiai") -> int:
     """
     out.mkdir(parents=True, exist_ok=True)
     clock = _Clock()
-    start = datetime.now(UTC).replace(microsecond=0)
-    sent_at, a_at, b_at = start, start + timedelta(seconds=1), start + timedelta(seconds=2)
-
     original = clock.step("generate sample NDA (2 pages)", sample_nda_pdf)
     prepared = clock.step("preflight", lambda: preflight(original))
     (out / "nda-original.pdf").write_bytes(original)
 
     with local_sealing_kit(out / "pki") as kit:
         sealer = kit.sealer
-        events = [
-            SealEvent(kind=EventKind.SENT, actor=SENDER, at=sent_at, auth_methods=[AuthMethod.SENDER_LOGIN]),
-            SealEvent(kind=EventKind.AGREED, actor=PARTY_A, at=a_at, auth_methods=[AuthMethod.EMAIL_LINK]),
-            SealEvent(
-                kind=EventKind.AGREED,
-                actor=PARTY_B,
-                at=b_at,
-                auth_methods=[AuthMethod.EMAIL_LINK, AuthMethod.ACCESS_CODE],
-            ),
+        # Who acts, in order, and how they authenticate; each acts just before their seal.
+        actors = [
+            (EventKind.SENT, SENDER, [AuthMethod.SENDER_LOGIN]),
+            (EventKind.AGREED, PARTY_A, [AuthMethod.EMAIL_LINK]),
+            (EventKind.AGREED, PARTY_B, [AuthMethod.EMAIL_LINK, AuthMethod.ACCESS_CODE]),
         ]
+        events: list[SealEvent] = []
         pdf = prepared.pdf
-        for event in events:
-            step = f"seal '{event.kind.value}' by {event.actor.name}"
-            pdf = clock.step(step, partial(sealer.seal_event, pdf, event))
+        for kind, person, auth in actors:
+            event = SealEvent(kind=kind, actor=person, at=datetime.now(UTC), auth_methods=auth)
+            events.append(event)
+            pdf = clock.step(f"seal '{kind.value}' by {person.name}", partial(sealer.seal_event, pdf, event))
         sealed = clock.step("finalize (document timestamp, LTV)", partial(sealer.finalize, pdf))
 
         record = AgreementRecord(
@@ -110,22 +105,22 @@ def run_demo(out: Path, command: str = "tachiai") -> int:
                     order=0,
                     role="sender",
                     person=SENDER,
-                    events=[_visit(EventKind.SENT, sent_at, events[0], "198.51.100.7", _DESKTOP)],
+                    events=[_visit(EventKind.SENT, events[0], "198.51.100.7", _DESKTOP)],
                 ),
                 ParticipantRecord(
                     order=1,
                     role="signer",
                     person=PARTY_A,
-                    events=[_visit(kind, a_at, events[1], "203.0.113.21", _DESKTOP) for kind in _OPEN_AGREE],
+                    events=[_visit(kind, events[1], "203.0.113.21", _DESKTOP) for kind in _OPEN_AGREE],
                 ),
                 ParticipantRecord(
                     order=2,
                     role="signer",
                     person=PARTY_B,
-                    events=[_visit(kind, b_at, events[2], "203.0.113.54", _BROWSER) for kind in _OPEN_AGREE],
+                    events=[_visit(kind, events[2], "203.0.113.54", _BROWSER) for kind in _OPEN_AGREE],
                 ),
             ],
-            completed_at=b_at,
+            completed_at=events[-1].at,
         )
         certificate = clock.step("render agreement certificate", lambda: render_agreement_certificate(record))
         certificate = clock.step(
@@ -165,10 +160,10 @@ def run_demo(out: Path, command: str = "tachiai") -> int:
 _OPEN_AGREE = (EventKind.OPENED, EventKind.AGREED)
 
 
-def _visit(kind: EventKind, at: datetime, sealed: SealEvent, ip: str, user_agent: str) -> ParticipantEvent:
-    """A line of the certificate, authenticated as the sealed event was."""
+def _visit(kind: EventKind, sealed: SealEvent, ip: str, user_agent: str) -> ParticipantEvent:
+    """A line of the certificate: when and how the sealed event's person acted."""
     return ParticipantEvent(
-        kind=kind, at=at, auth_methods=sealed.auth_methods, ip_address=ip, user_agent=user_agent
+        kind=kind, at=sealed.at, auth_methods=sealed.auth_methods, ip_address=ip, user_agent=user_agent
     )
 
 
