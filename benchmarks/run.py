@@ -114,7 +114,10 @@ def bench_sealing() -> dict[str, Any]:
                     subfilter=fields.SigSeedSubFilter.PADES,
                     embed_validation_info=True,
                     validation_context=ValidationContext(
-                        trust_roots=[bare_pki.root_cert], allow_fetching=True, revocation_mode="require"
+                        trust_roots=[bare_pki.root_cert],
+                        other_certs=bare_pki.seal_chain,
+                        allow_fetching=True,
+                        revocation_mode="require",
                     ),
                 )
                 out = BytesIO()
