@@ -207,3 +207,24 @@ class CertificateRenderError(TachiaiError):
     code = "certificate_render_failed"
     message_ja = "合意締結証明書を作成できませんでした。"
     message_en = "The certificate of agreement could not be created."
+
+
+# --- requests and turns -----------------------------------------------------------------------
+
+
+class InvalidRequest(TachiaiError):
+    """A request is well-formed JSON but asks for something that cannot be done as given."""
+
+    code = "invalid_request"
+    http_status = 400
+    message_ja = "入力内容が正しくありません（{field}）。"
+    message_en = "The request is invalid ({field})."
+
+
+class NotYourTurn(TachiaiError):
+    """A participant acted before the people before them finished."""
+
+    code = "not_your_turn"
+    http_status = 409
+    message_ja = "まだあなたの順番ではありません。前の方の手続きが終わるとメールでお知らせします。"
+    message_en = "It is not your turn yet. You will get an email when the people before you have finished."

@@ -1,0 +1,110 @@
+"""The audit trail: every change to an envelope, hash-chained.
+
+Each entry carries the SHA-256 of the previous one, so removing, reordering or editing any entry
+breaks every hash after it. The chain head (sequence number and hash) lives on the envelope and is
+written in the same conditional transaction as the change it describes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict
+
+from tachiai.domain.errors import TachiaiError
+
+GENESIS_HASH = "0" * 64
+"""The ``prev_hash`` of an envelope's first entry."""
+
+AuditValue = str | int | bool | None
+
+
+class AuditChainBroken(TachiaiError):
+    code = "audit_chain_broken"
+    message_ja = "監査ログの連鎖が壊れています（{at}）。"
+    message_en = "The audit trail's hash chain is broken (at {at})."
+
+
+class AuditEntry(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    envelope_id: str
+    seq: int
+    """1 for the first entry of an envelope, then +1."""
+    at: AwareDatetime
+    kind: str
+    """What happened: ``envelope.sent``, ``participant.agreed``, ``document.sealed`` ..."""
+    actor: str
+    """Who did it: an email address, a sender id, or ``system``."""
+    data: dict[str, AuditValue]
+    """Small facts about the change (never secrets: no tokens, codes or hashes of codes)."""
+    prev_hash: str
+    hash: str
+
+    def expected_hash(self) -> str:
+        return _digest(self.envelope_id, self.seq, self.at, self.kind, self.actor, self.data, self.prev_hash)
+
+
+def _digest(
+    envelope_id: str,
+    seq: int,
+    at: datetime,
+    kind: str,
+    actor: str,
+    data: Mapping[str, AuditValue],
+    prev_hash: str,
+) -> str:
+    canonical = json.dumps(
+        {
+            "envelope_id": envelope_id,
+            "seq": seq,
+            "at": at.isoformat(),
+            "kind": kind,
+            "actor": actor,
+            "data": dict(data),
+            "prev_hash": prev_hash,
+        },
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def next_entry(
+    envelope_id: str,
+    head_seq: int,
+    head_hash: str,
+    kind: str,
+    actor: str,
+    at: datetime,
+    data: Mapping[str, AuditValue] | None = None,
+) -> AuditEntry:
+    """The entry after the chain head ``(head_seq, head_hash)``."""
+    values = dict(data or {})
+    seq = head_seq + 1
+    return AuditEntry(
+        envelope_id=envelope_id,
+        seq=seq,
+        at=at,
+        kind=kind,
+        actor=actor,
+        data=values,
+        prev_hash=head_hash,
+        hash=_digest(envelope_id, seq, at, kind, actor, values, head_hash),
+    )
+
+
+def verify_chain(entries: Iterable[AuditEntry]) -> None:
+    """Check an envelope's entries, in order, from the genesis.
+
+    :raises AuditChainBroken: an entry is missing, out of order, edited, or does not link to the previous.
+    """
+    prev_hash, expected_seq = GENESIS_HASH, 1
+    for entry in entries:
+        if entry.seq != expected_seq or entry.prev_hash != prev_hash or entry.hash != entry.expected_hash():
+            raise AuditChainBroken(f"entry {entry.seq} ({entry.kind})", at=entry.seq)
+        prev_hash, expected_seq = entry.hash, expected_seq + 1

@@ -1,0 +1,346 @@
+"""The envelope: documents, participants in order, and the rules of its life.
+
+draft → sent → in_progress → completed | rejected | cancelled | expired.
+
+Participants sign in ``order`` (1, 2, 3 ...); a forward hands a participant's place (the same order)
+to another person. Every rule here is a pure function of an :class:`Envelope` that returns the
+changed envelope and the :class:`~tachiai.domain.audit.AuditEntry` describing the change; storage
+makes both durable together with a conditional write on :attr:`Envelope.version`.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from tachiai.domain.audit import GENESIS_HASH, AuditEntry, AuditValue, next_entry
+from tachiai.domain.errors import Conflict, InvalidRequest, NotYourTurn
+from tachiai.domain.events import AuthMethod, EventKind, Language, Person
+
+
+class EnvelopeStatus(StrEnum):
+    DRAFT = "draft"
+    SENT = "sent"
+    IN_PROGRESS = "in_progress"
+    COMPLETED = "completed"
+    REJECTED = "rejected"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+
+
+TERMINAL_STATUSES = frozenset(
+    {EnvelopeStatus.COMPLETED, EnvelopeStatus.REJECTED, EnvelopeStatus.CANCELLED, EnvelopeStatus.EXPIRED}
+)
+
+
+class ParticipantStatus(StrEnum):
+    WAITING = "waiting"
+    """Not their turn yet."""
+    NOTIFIED = "notified"
+    """Their turn: a link was mailed."""
+    OPENED = "opened"
+    """Accepted the terms and opened the documents."""
+    AGREED = "agreed"
+    REJECTED = "rejected"
+    FORWARDED = "forwarded"
+    """Handed their place to another person; their link is dead."""
+
+
+_ACTIVE = frozenset({ParticipantStatus.NOTIFIED, ParticipantStatus.OPENED})
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+DEFAULT_LINK_VALIDITY = timedelta(days=7)
+
+
+def _no_control_characters(value: str) -> str:
+    # Names and titles end up in mail headers and PDF text: no line breaks or other controls.
+    return _CONTROL.sub(" ", value).strip()
+
+
+class Participant(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    order: int = Field(ge=1)
+    """Signing order; equal to the forwarder's order for a forwarded-to participant."""
+    person: Person
+    language: Language = "ja"
+    auth_methods: list[AuthMethod] = Field(default_factory=lambda: [AuthMethod.EMAIL_LINK])
+    access_code_hash: str | None = None
+    """Salted hash of the access code set by the sender (never the code itself)."""
+    status: ParticipantStatus = ParticipantStatus.WAITING
+    link_token_sha256: str | None = None
+    """SHA-256 of the emailed link token; the token itself is never stored."""
+    link_expires_at: AwareDatetime | None = None
+    failed_attempts: int = 0
+    forwarded_from: str | None = None
+    """Id of the participant who forwarded their place to this one."""
+    acted_at: AwareDatetime | None = None
+
+    @field_validator("person")
+    @classmethod
+    def _clean_person(cls, person: Person) -> Person:
+        return person.model_copy(
+            update={
+                "name": _no_control_characters(person.name),
+                "organization": _no_control_characters(person.organization) if person.organization else None,
+            }
+        )
+
+    @property
+    def requires_access_code(self) -> bool:
+        return AuthMethod.ACCESS_CODE in self.auth_methods
+
+
+class Document(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    name: str = Field(min_length=1, max_length=255)
+    pages: int = Field(ge=1)
+    size: int = Field(ge=1)
+    original_sha256: str
+    normalized_sha256: str | None = None
+    current_sha256: str
+    """SHA-256 of the latest sealed version: the next seal must start from exactly this file."""
+    seals: int = 0
+    """How many seals the current version carries."""
+
+
+class Envelope(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    title: str = Field(min_length=1, max_length=200)
+    message: str = Field(default="", max_length=2000)
+    language: Language = "ja"
+    sender: Person
+    sender_id: str
+    """The sender's identity (Cognito ``sub``)."""
+    status: EnvelopeStatus = EnvelopeStatus.DRAFT
+    documents: list[Document] = Field(default_factory=list)
+    participants: list[Participant] = Field(min_length=1)
+    link_validity: timedelta = DEFAULT_LINK_VALIDITY
+    created_at: AwareDatetime
+    updated_at: AwareDatetime
+    completed_at: AwareDatetime | None = None
+    outcome_reason: str | None = None
+    """Why the envelope ended early (rejection reason, cancellation note)."""
+    version: int = 0
+    """Incremented by every change; writes are conditional on it."""
+    audit_seq: int = 0
+    """Sequence number of the last audit entry (0: none yet)."""
+    audit_head: str = GENESIS_HASH
+    """Hash of the last audit entry: the next one chains to it."""
+
+    @field_validator("title", "message")
+    @classmethod
+    def _clean_text(cls, value: str) -> str:
+        return _no_control_characters(value) if "\n" not in value else value.replace("\r", "")
+
+    @model_validator(mode="after")
+    def _unique_addresses(self) -> Envelope:
+        live = [p.person.email.lower() for p in self.participants if p.status != ParticipantStatus.FORWARDED]
+        if len(live) != len(set(live)):
+            raise ValueError("the same email address appears twice among the participants")
+        return self
+
+    # --- queries --------------------------------------------------------------------------
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status in TERMINAL_STATUSES
+
+    def participant(self, participant_id: str) -> Participant:
+        """:raises InvalidRequest: no such participant."""
+        for p in self.participants:
+            if p.id == participant_id:
+                return p
+        raise InvalidRequest(f"no participant {participant_id}", field="participant")
+
+    def current(self) -> Participant | None:
+        """Whose turn it is: the first participant, in order, who has not agreed or handed over."""
+        for p in sorted(self.participants, key=lambda p: p.order):
+            if p.status not in (ParticipantStatus.AGREED, ParticipantStatus.FORWARDED):
+                return p
+        return None
+
+    def audited(
+        self, kind: str, actor: str, at: datetime, data: dict[str, AuditValue] | None = None
+    ) -> tuple[Envelope, AuditEntry]:
+        """This envelope with the audit head moved to a new entry describing a change, and the entry."""
+        entry = next_entry(self.id, self.audit_seq, self.audit_head, kind, actor, at, data)
+        return self.model_copy(update={"audit_seq": entry.seq, "audit_head": entry.hash}), entry
+
+    def signers_in_order(self) -> list[Participant]:
+        return sorted(
+            (p for p in self.participants if p.status != ParticipantStatus.FORWARDED), key=lambda p: p.order
+        )
+
+
+Action = Literal["opened", "agreed", "rejected", "forwarded"]
+
+
+def _replace_participant(envelope: Envelope, updated: Participant, at: datetime) -> Envelope:
+    participants = [updated if p.id == updated.id else p for p in envelope.participants]
+    return envelope.model_copy(update={"participants": participants, "updated_at": at})
+
+
+def _require(envelope: Envelope, *allowed: EnvelopeStatus) -> None:
+    if envelope.status not in allowed:
+        raise Conflict(f"envelope {envelope.id} is {envelope.status}", status=envelope.status.value)
+
+
+def send(envelope: Envelope, at: datetime) -> Envelope:
+    """draft → sent.
+
+    :raises Conflict: not a draft.
+    :raises InvalidRequest: no document.
+    """
+    _require(envelope, EnvelopeStatus.DRAFT)
+    if not envelope.documents:
+        raise InvalidRequest("an envelope needs at least one document", field="documents")
+    return envelope.model_copy(update={"status": EnvelopeStatus.SENT, "updated_at": at})
+
+
+def issue_link(envelope: Envelope, participant_id: str, token_sha256: str, at: datetime) -> Envelope:
+    """It is ``participant_id``'s turn: their link (by its hash) becomes valid until the expiry.
+
+    :raises Conflict: the envelope has ended.
+    :raises NotYourTurn: someone before them has not finished.
+    """
+    _require(envelope, EnvelopeStatus.SENT, EnvelopeStatus.IN_PROGRESS)
+    participant = envelope.participant(participant_id)
+    current = envelope.current()
+    if current is None or current.id != participant_id:
+        raise NotYourTurn(f"{participant_id} is not the current participant")
+    updated = participant.model_copy(
+        update={
+            "status": ParticipantStatus.NOTIFIED,
+            "link_token_sha256": token_sha256,
+            "link_expires_at": at + envelope.link_validity,
+            "failed_attempts": 0,
+        }
+    )
+    changed = _replace_participant(envelope, updated, at)
+    return changed.model_copy(update={"status": EnvelopeStatus.IN_PROGRESS})
+
+
+def act(
+    envelope: Envelope, participant_id: str, action: Action, at: datetime, reason: str | None = None
+) -> Envelope:
+    """A participant whose turn it is opens, agrees, rejects or forwards.
+
+    Agreeing twice is not an error here — callers make agree idempotent by checking
+    :attr:`Participant.status` first.
+
+    :raises Conflict: the envelope has ended, or the participant already acted.
+    :raises NotYourTurn: it is not this participant's turn.
+    :raises InvalidRequest: a rejection or forward without a reason.
+    """
+    _require(envelope, EnvelopeStatus.IN_PROGRESS)
+    participant = envelope.participant(participant_id)
+    current = envelope.current()
+    if current is None or current.id != participant_id or participant.status not in _ACTIVE:
+        if participant.status in (
+            ParticipantStatus.AGREED,
+            ParticipantStatus.FORWARDED,
+            ParticipantStatus.REJECTED,
+        ):
+            raise Conflict(f"{participant_id} already {participant.status}", status=participant.status.value)
+        raise NotYourTurn(f"{participant_id} is not the current participant")
+    if action in ("rejected", "forwarded") and not (reason and reason.strip()):
+        raise InvalidRequest(f"a reason is required to {action[:-2]}", field="reason")
+    status = {
+        "opened": ParticipantStatus.OPENED,
+        "agreed": ParticipantStatus.AGREED,
+        "rejected": ParticipantStatus.REJECTED,
+        "forwarded": ParticipantStatus.FORWARDED,
+    }[action]
+    # The link dies with any final action; opening keeps it alive.
+    link = {} if action == "opened" else {"link_token_sha256": None}
+    updated = participant.model_copy(update={"status": status, "acted_at": at, **link})
+    changed = _replace_participant(envelope, updated, at)
+    if action == "rejected":
+        changed = changed.model_copy(update={"status": EnvelopeStatus.REJECTED, "outcome_reason": reason})
+    return changed
+
+
+def forward(
+    envelope: Envelope, participant_id: str, to: Person, new_participant_id: str, reason: str, at: datetime
+) -> Envelope:
+    """The current participant hands their place to ``to`` (same order, same language and methods,
+    without the access code, which belonged to the original person).
+
+    :raises Conflict, NotYourTurn, InvalidRequest: as :func:`act`; InvalidRequest also when ``to``
+        is already a participant.
+    """
+    original = envelope.participant(participant_id)
+    changed = act(envelope, participant_id, "forwarded", at, reason)
+    newcomer = Participant(
+        id=new_participant_id,
+        order=original.order,
+        person=to,
+        language=original.language,
+        auth_methods=[m for m in original.auth_methods if m != AuthMethod.ACCESS_CODE]
+        or [AuthMethod.EMAIL_LINK],
+        forwarded_from=participant_id,
+    )
+    if to.email.lower() in {p.person.email.lower() for p in envelope.signers_in_order()}:
+        raise InvalidRequest(f"cannot forward to {to.email}: already a participant", field="email")
+    return changed.model_copy(update={"participants": [*changed.participants, newcomer]})
+
+
+def record_seal(envelope: Envelope, document_id: str, sealed_sha256: str, at: datetime) -> Envelope:
+    """A new sealed version of a document became the head of its hash chain."""
+    documents = [
+        d.model_copy(update={"current_sha256": sealed_sha256, "seals": d.seals + 1})
+        if d.id == document_id
+        else d
+        for d in envelope.documents
+    ]
+    return envelope.model_copy(update={"documents": documents, "updated_at": at})
+
+
+def complete(envelope: Envelope, at: datetime) -> Envelope:
+    """in_progress → completed, once everyone agreed.
+
+    :raises Conflict: not in progress, or someone has not agreed.
+    """
+    _require(envelope, EnvelopeStatus.IN_PROGRESS)
+    if envelope.current() is not None:
+        raise Conflict("not every participant has agreed", status=envelope.status.value)
+    return envelope.model_copy(
+        update={"status": EnvelopeStatus.COMPLETED, "completed_at": at, "updated_at": at}
+    )
+
+
+def end(
+    envelope: Envelope, status: Literal["cancelled", "expired"], at: datetime, reason: str | None = None
+) -> Envelope:
+    """Cancel (by the sender) or expire (link timeout) an envelope that has not ended; every link dies.
+
+    :raises Conflict: the envelope already ended.
+    """
+    _require(envelope, EnvelopeStatus.DRAFT, EnvelopeStatus.SENT, EnvelopeStatus.IN_PROGRESS)
+    participants = [p.model_copy(update={"link_token_sha256": None}) for p in envelope.participants]
+    return envelope.model_copy(
+        update={
+            "status": EnvelopeStatus(status),
+            "participants": participants,
+            "outcome_reason": reason,
+            "updated_at": at,
+        }
+    )
+
+
+EVENT_FOR_ACTION: dict[Action, EventKind] = {
+    "opened": EventKind.OPENED,
+    "agreed": EventKind.AGREED,
+    "rejected": EventKind.REJECTED,
+    "forwarded": EventKind.FORWARDED,
+}
