@@ -29,7 +29,7 @@ def hash_access_code(code: str) -> str:
     """``scrypt$<salt>$<hash>`` (base64) for an access code."""
     salt = secrets.token_bytes(16)
     digest = hashlib.scrypt(code.encode(), salt=salt, **_SCRYPT)
-    return "scrypt${}${}".format(base64.b64encode(salt).decode(), base64.b64encode(digest).decode())
+    return f"scrypt${base64.b64encode(salt).decode()}${base64.b64encode(digest).decode()}"
 
 
 def access_code_matches(code: str, stored: str) -> bool:
