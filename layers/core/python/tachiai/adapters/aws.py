@@ -13,11 +13,21 @@ if TYPE_CHECKING:
     from mypy_boto3_kms import KMSClient
 
 
+def client_config(service: str) -> Any:
+    """Per-service botocore settings, shared by the cached factories and the tests."""
+    from botocore.config import Config
+
+    if service == "s3":
+        # Presigned URLs for SSE-KMS objects must be SigV4; virtual-host addressing as AWS recommends.
+        return Config(signature_version="s3v4", s3={"addressing_style": "virtual"})
+    return Config()
+
+
 @functools.cache
 def _client(service: str) -> Any:
     import boto3
 
-    return boto3.client(service)  # type: ignore[call-overload]
+    return boto3.client(service, config=client_config(service))  # type: ignore[call-overload]
 
 
 def kms_client() -> KMSClient:

@@ -1,0 +1,290 @@
+"""Envelopes, their audit trails, link tokens and task tokens in one DynamoDB table.
+
+Access patterns (partition key ``pk``, sort key ``sk``; one GSI ``gsi1``):
+
+* envelope — ``ENV#<id>`` / ``META``; gsi1 ``SENDER#<sub>`` / ``<status>#<updated_at>#<id>``.
+  Read by id, and a sender's envelopes by status, newest change first (one query).
+* audit entry — ``ENV#<id>`` / ``EVT#<seq, 8 digits>``. The whole trail in order (one query).
+* link — ``LINK#<sha256 of token>`` / ``LINK``. A recipient's click: token hash → envelope and
+  participant (one get); expired items are removed by the table's TTL.
+* task token — ``ENV#<id>`` / ``TASK#<participant id>``. Agree/reject resumes the waiting execution.
+
+The envelope is stored as its JSON document plus the few attributes indexes need. Every change is
+ONE transaction: the envelope put conditional on the version it was read at, its audit entries
+(each conditional on not existing), and the link items it creates or kills — so a change, its audit
+trail and its links are never out of step. A lost race surfaces as :class:`Conflict`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from tachiai.domain.audit import AuditEntry
+from tachiai.domain.envelope import Envelope, EnvelopeStatus
+from tachiai.domain.errors import Conflict, NotFound, TachiaiError
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
+
+GSI1 = "gsi1"
+
+
+class StorageUnavailable(TachiaiError):
+    code = "storage_unavailable"
+    http_status = 503
+    message_ja = "一時的に保存できませんでした。しばらくしてから再試行してください。"
+    message_en = "Storage is temporarily unavailable. Please retry shortly."
+
+
+@dataclass(frozen=True)
+class LinkRecord:
+    """What a recipient's link token (by its hash) points at."""
+
+    token_sha256: str
+    envelope_id: str
+    participant_id: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class EnvelopePage:
+    envelopes: list[Envelope]
+    cursor: str | None
+    """Pass back to get the next page; None on the last page."""
+
+
+def _env_key(envelope_id: str) -> dict[str, Any]:
+    return {"pk": {"S": f"ENV#{envelope_id}"}, "sk": {"S": "META"}}
+
+
+def _link_key(token_sha256: str) -> dict[str, Any]:
+    return {"pk": {"S": f"LINK#{token_sha256}"}, "sk": {"S": "LINK"}}
+
+
+def _translate(error: ClientError | BotoCoreError, what: str) -> TachiaiError:
+    if isinstance(error, ClientError):
+        code = error.response.get("Error", {}).get("Code", "")
+        if code in ("ConditionalCheckFailedException", "TransactionCanceledException"):
+            reasons = [r.get("Code") for r in error.response.get("CancellationReasons", [])]
+            if code == "ConditionalCheckFailedException" or "ConditionalCheckFailed" in reasons:
+                return Conflict(f"{what}: changed concurrently")
+        return StorageUnavailable(f"{what}: {code}")
+    return StorageUnavailable(f"{what}: {type(error).__name__}")
+
+
+class EnvelopeRepository:
+    def __init__(self, client: DynamoDBClient, table_name: str) -> None:
+        self._client = client
+        self._table = table_name
+
+    # --- envelopes --------------------------------------------------------------------------
+
+    def get(self, envelope_id: str) -> Envelope:
+        """:raises NotFound: no such envelope."""
+        try:
+            item = self._client.get_item(
+                TableName=self._table, Key=_env_key(envelope_id), ConsistentRead=True
+            )
+        except (ClientError, BotoCoreError) as e:
+            raise _translate(e, "get envelope") from e
+        if "Item" not in item:
+            raise NotFound(f"envelope {envelope_id}")
+        return Envelope.model_validate_json(item["Item"]["doc"]["S"])
+
+    def save(
+        self,
+        envelope: Envelope,
+        entries: Sequence[AuditEntry],
+        *,
+        create: bool = False,
+        links_added: Sequence[LinkRecord] = (),
+        links_removed: Sequence[str] = (),
+    ) -> Envelope:
+        """Write ``envelope`` with its new audit entries and link changes, atomically; return it as stored.
+
+        The write succeeds only if the stored envelope still has ``envelope.version`` (the version the
+        change was computed from) — or, with ``create``, if there is none yet. The stored copy gets
+        the next version.
+
+        :raises Conflict: someone else changed the envelope since it was read (or it already exists).
+        """
+        stored = envelope.model_copy(update={"version": envelope.version + 1})
+        item = {
+            **_env_key(stored.id),
+            "doc": {"S": stored.model_dump_json()},
+            "status": {"S": stored.status.value},
+            "version": {"N": str(stored.version)},
+            "gsi1pk": {"S": f"SENDER#{stored.sender_id}"},
+            "gsi1sk": {"S": f"{stored.status.value}#{stored.updated_at.isoformat()}#{stored.id}"},
+        }
+        put: dict[str, Any] = {"TableName": self._table, "Item": item}
+        if create:
+            put["ConditionExpression"] = "attribute_not_exists(pk)"
+        else:
+            put["ConditionExpression"] = "version = :v"
+            put["ExpressionAttributeValues"] = {":v": {"N": str(envelope.version)}}
+        writes: list[TransactWriteItemTypeDef] = [{"Put": put}]  # type: ignore[typeddict-item]
+        for entry in entries:
+            writes.append(
+                {
+                    "Put": {
+                        "TableName": self._table,
+                        "Item": {
+                            "pk": {"S": f"ENV#{entry.envelope_id}"},
+                            "sk": {"S": f"EVT#{entry.seq:08d}"},
+                            "doc": {"S": entry.model_dump_json()},
+                        },
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                    }
+                }
+            )
+        for link in links_added:
+            writes.append(
+                {
+                    "Put": {
+                        "TableName": self._table,
+                        "Item": {
+                            **_link_key(link.token_sha256),
+                            "envelope_id": {"S": link.envelope_id},
+                            "participant_id": {"S": link.participant_id},
+                            "expires_at": {"S": link.expires_at.isoformat()},
+                            # DynamoDB TTL removes dead links a day after they expire.
+                            "ttl": {"N": str(int(link.expires_at.timestamp()) + 86400)},
+                        },
+                    }
+                }
+            )
+        for token_sha256 in links_removed:
+            writes.append({"Delete": {"TableName": self._table, "Key": _link_key(token_sha256)}})
+        try:
+            self._client.transact_write_items(TransactItems=writes)
+        except (ClientError, BotoCoreError) as e:
+            raise _translate(e, f"save envelope {envelope.id}") from e
+        return stored
+
+    def list_for_sender(
+        self, sender_id: str, status: EnvelopeStatus | None = None, limit: int = 50, cursor: str | None = None
+    ) -> EnvelopePage:
+        """A sender's envelopes, newest change first, optionally of one status."""
+        query: dict[str, Any] = {
+            "TableName": self._table,
+            "IndexName": GSI1,
+            "KeyConditionExpression": "gsi1pk = :pk"
+            + (" AND begins_with(gsi1sk, :status)" if status else ""),
+            "ExpressionAttributeValues": {
+                ":pk": {"S": f"SENDER#{sender_id}"},
+                **({":status": {"S": f"{status.value}#"}} if status else {}),
+            },
+            "ScanIndexForward": False,
+            "Limit": limit,
+        }
+        if cursor:
+            query["ExclusiveStartKey"] = json.loads(cursor)
+        try:
+            response = self._client.query(**query)
+        except (ClientError, BotoCoreError) as e:
+            raise _translate(e, "list envelopes") from e
+        envelopes = [Envelope.model_validate_json(item["doc"]["S"]) for item in response.get("Items", [])]
+        last = response.get("LastEvaluatedKey")
+        return EnvelopePage(envelopes=envelopes, cursor=json.dumps(last) if last else None)
+
+    # --- audit --------------------------------------------------------------------------------
+
+    def audit_trail(self, envelope_id: str) -> list[AuditEntry]:
+        """Every audit entry of an envelope, in order."""
+        entries: list[AuditEntry] = []
+        query: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :evt)",
+            "ExpressionAttributeValues": {":pk": {"S": f"ENV#{envelope_id}"}, ":evt": {"S": "EVT#"}},
+            "ConsistentRead": True,
+        }
+        try:
+            while True:
+                response = self._client.query(**query)
+                entries.extend(
+                    AuditEntry.model_validate_json(i["doc"]["S"]) for i in response.get("Items", [])
+                )
+                if "LastEvaluatedKey" not in response:
+                    return entries
+                query["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        except (ClientError, BotoCoreError) as e:
+            raise _translate(e, "read audit trail") from e
+
+    # --- links and task tokens ------------------------------------------------------------------
+
+    def find_link(self, token_sha256: str) -> LinkRecord:
+        """:raises NotFound: unknown or dead link."""
+        try:
+            item = self._client.get_item(
+                TableName=self._table, Key=_link_key(token_sha256), ConsistentRead=True
+            )
+        except (ClientError, BotoCoreError) as e:
+            raise _translate(e, "find link") from e
+        if "Item" not in item:
+            raise NotFound("link")
+        found = item["Item"]
+        return LinkRecord(
+            token_sha256=token_sha256,
+            envelope_id=found["envelope_id"]["S"],
+            participant_id=found["participant_id"]["S"],
+            expires_at=datetime.fromisoformat(found["expires_at"]["S"]),
+        )
+
+    def put_task_token(self, envelope_id: str, participant_id: str, task_token: str) -> None:
+        """Remember the Step Functions task token waiting for this participant."""
+        try:
+            self._client.put_item(
+                TableName=self._table,
+                Item={
+                    "pk": {"S": f"ENV#{envelope_id}"},
+                    "sk": {"S": f"TASK#{participant_id}"},
+                    "task_token": {"S": task_token},
+                },
+            )
+        except (ClientError, BotoCoreError) as e:
+            raise _translate(e, "store task token") from e
+
+    def task_token(self, envelope_id: str, participant_id: str) -> str:
+        """:raises NotFound: no execution is waiting for this participant."""
+        try:
+            item = self._client.get_item(
+                TableName=self._table,
+                Key={"pk": {"S": f"ENV#{envelope_id}"}, "sk": {"S": f"TASK#{participant_id}"}},
+                ConsistentRead=True,
+            )
+        except (ClientError, BotoCoreError) as e:
+            raise _translate(e, "read task token") from e
+        if "Item" not in item:
+            raise NotFound(f"task token for {participant_id}")
+        return item["Item"]["task_token"]["S"]
+
+
+TABLE_SCHEMA: dict[str, Any] = {
+    "AttributeDefinitions": [
+        {"AttributeName": "pk", "AttributeType": "S"},
+        {"AttributeName": "sk", "AttributeType": "S"},
+        {"AttributeName": "gsi1pk", "AttributeType": "S"},
+        {"AttributeName": "gsi1sk", "AttributeType": "S"},
+    ],
+    "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+    "GlobalSecondaryIndexes": [
+        {
+            "IndexName": GSI1,
+            "KeySchema": [
+                {"AttributeName": "gsi1pk", "KeyType": "HASH"},
+                {"AttributeName": "gsi1sk", "KeyType": "RANGE"},
+            ],
+            "Projection": {"ProjectionType": "ALL"},
+        }
+    ],
+    "BillingMode": "PAY_PER_REQUEST",
+}
+"""The table's keys and index: the one definition the local runtime creates and CDK mirrors."""

@@ -1,0 +1,173 @@
+"""Storage: conditional writes with versions, audit entries in the same transaction, links, S3 layout."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from urllib.parse import parse_qs, quote, urlparse
+
+import boto3
+import pytest
+from moto import mock_aws
+from tachiai.adapters.aws import client_config
+from tachiai.adapters.dynamodb import TABLE_SCHEMA, EnvelopeRepository, LinkRecord
+from tachiai.adapters.s3 import DocumentStore, original_key, sealed_key
+from tachiai.domain import envelope as rules
+from tachiai.domain.audit import verify_chain
+from tachiai.domain.envelope import Document, Envelope, EnvelopeStatus, Participant
+from tachiai.domain.errors import Conflict, NotFound
+from tachiai.domain.events import Person
+
+T0 = datetime(2026, 11, 22, 1, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def repository() -> Iterator[EnvelopeRepository]:
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="ap-northeast-1")
+        client.create_table(TableName="envelopes", **TABLE_SCHEMA)
+        yield EnvelopeRepository(client, "envelopes")
+
+
+@pytest.fixture
+def store() -> Iterator[DocumentStore]:
+    with mock_aws():
+        client = boto3.client("s3", region_name="ap-northeast-1", config=client_config("s3"))
+        client.create_bucket(
+            Bucket="docs", CreateBucketConfiguration={"LocationConstraint": "ap-northeast-1"}
+        )
+        yield DocumentStore(client, "docs")
+
+
+def _envelope(envelope_id: str = "env1", sender_id: str = "sub-1") -> Envelope:
+    return Envelope(
+        id=envelope_id,
+        title="秘密保持契約書",
+        sender=Person(name="山田太郎", email="taro@example.com"),
+        sender_id=sender_id,
+        participants=[Participant(id="p1", order=1, person=Person(name="髙橋", email="t@example.jp"))],
+        documents=[
+            Document(
+                id="d1", name="nda.pdf", pages=2, size=10, original_sha256="a" * 64, current_sha256="a" * 64
+            )
+        ],
+        created_at=T0,
+        updated_at=T0,
+    )
+
+
+def _create(repository: EnvelopeRepository, envelope: Envelope) -> Envelope:
+    audited, entry = envelope.audited("envelope.created", envelope.sender_id, T0)
+    return repository.save(audited, [entry], create=True)
+
+
+def test_an_envelope_reads_back_as_it_was_saved(repository):
+    stored = _create(repository, _envelope())
+    assert stored.version == 1
+    assert repository.get("env1") == stored
+
+
+def test_unknown_envelope_is_not_found(repository):
+    with pytest.raises(NotFound):
+        repository.get("nope")
+
+
+def test_creating_the_same_envelope_twice_is_a_conflict(repository):
+    _create(repository, _envelope())
+    with pytest.raises(Conflict):
+        _create(repository, _envelope())
+
+
+def test_a_change_computed_from_a_stale_version_is_refused_and_writes_nothing(repository):
+    # Given two readers of version 1
+    first = _create(repository, _envelope())
+    second = repository.get("env1")
+    # When the first saves a change
+    sent, entry = rules.send(first, T0).audited("envelope.sent", "sub-1", T0)
+    repository.save(sent, [entry])
+    # Then the second's change, from the same version, is refused, and its audit entry is not written
+    cancelled, stale_entry = rules.end(second, "cancelled", T0).audited("envelope.cancelled", "sub-1", T0)
+    with pytest.raises(Conflict):
+        repository.save(cancelled, [stale_entry])
+    assert repository.get("env1").status == EnvelopeStatus.SENT
+    assert [e.kind for e in repository.audit_trail("env1")] == ["envelope.created", "envelope.sent"]
+
+
+def test_the_audit_trail_reads_back_in_order_and_its_chain_verifies(repository):
+    env = _create(repository, _envelope())
+    for kind in ("envelope.sent", "participant.notified", "participant.opened"):
+        changed, entry = env.audited(kind, "system", T0)
+        env = repository.save(changed, [entry])
+    trail = repository.audit_trail("env1")
+    assert [e.seq for e in trail] == [1, 2, 3, 4]
+    verify_chain(trail)
+
+
+def test_a_link_points_at_its_participant_until_it_is_removed(repository):
+    env = _create(repository, _envelope())
+    link = LinkRecord("f" * 64, "env1", "p1", T0 + timedelta(days=7))
+    env = repository.save(env, [], links_added=[link])
+    assert repository.find_link("f" * 64) == link
+    repository.save(env, [], links_removed=["f" * 64])
+    with pytest.raises(NotFound):
+        repository.find_link("f" * 64)
+
+
+def test_a_sender_lists_their_envelopes_by_status(repository):
+    for i in range(3):
+        _create(repository, _envelope(f"env{i}"))
+    _create(repository, _envelope("other", sender_id="sub-2"))
+    sent, entry = rules.send(repository.get("env1"), T0 + timedelta(minutes=1)).audited(
+        "envelope.sent", "s", T0
+    )
+    repository.save(sent, [entry])
+    assert {e.id for e in repository.list_for_sender("sub-1").envelopes} == {"env0", "env1", "env2"}
+    assert [e.id for e in repository.list_for_sender("sub-1", EnvelopeStatus.SENT).envelopes] == ["env1"]
+
+
+def test_listing_pages_with_a_cursor(repository):
+    for i in range(5):
+        _create(repository, _envelope(f"env{i}"))
+    first = repository.list_for_sender("sub-1", limit=3)
+    second = repository.list_for_sender("sub-1", limit=3, cursor=first.cursor)
+    assert len(first.envelopes) == 3
+    assert len(second.envelopes) == 2
+    assert {e.id for e in first.envelopes + second.envelopes} == {f"env{i}" for i in range(5)}
+
+
+def test_task_tokens_are_kept_per_participant(repository):
+    repository.put_task_token("env1", "p1", "token-abc")
+    assert repository.task_token("env1", "p1") == "token-abc"
+    with pytest.raises(NotFound):
+        repository.task_token("env1", "p2")
+
+
+def test_each_sealed_version_is_its_own_object(store):
+    store.put(original_key("env1", "d1"), b"%PDF-original")
+    store.put(sealed_key("env1", "d1", 1), b"%PDF-sealed-1")
+    assert store.get(original_key("env1", "d1")) == b"%PDF-original"
+    assert store.get(sealed_key("env1", "d1", 1)) == b"%PDF-sealed-1"
+
+
+def test_a_missing_document_is_not_found(store):
+    with pytest.raises(NotFound):
+        store.get(sealed_key("env1", "d1", 9))
+
+
+def test_download_url_expires_and_names_the_file_in_japanese(store):
+    store.put(original_key("env1", "d1"), b"%PDF-x")
+    url = store.download_url(original_key("env1", "d1"), "秘密保持契約書.pdf", 600)
+    query = parse_qs(urlparse(url).query)
+    assert query["X-Amz-Expires"] == ["600"]
+    assert query["response-content-disposition"] == [
+        f"attachment; filename*=UTF-8''{quote('秘密保持契約書.pdf')}"
+    ]
+
+
+def test_upload_url_limits_type_and_size(store):
+    post = store.upload_url(original_key("env1", "d2"), 600, max_bytes=50 * 1024 * 1024)
+    policy = json.loads(base64.b64decode(post["fields"]["policy"]))  # type: ignore[index]
+    assert ["content-length-range", 1, 50 * 1024 * 1024] in policy["conditions"]
+    assert {"Content-Type": "application/pdf"} in policy["conditions"]
