@@ -1,0 +1,74 @@
+"""Names shared by the CDK app and the runtime (cloud and local): one definition, no second copy.
+
+Environment variable names, the functions and their handler strings, and the API route table.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+# --- environment variables (set by CDK on each function; set once by the local runtime) -------------
+ENV_TABLE = "TACHIAI_TABLE"
+ENV_BUCKET = "TACHIAI_BUCKET"
+ENV_STATE_MACHINE_ARN = "TACHIAI_STATE_MACHINE_ARN"
+ENV_SEAL_KEY_ID = "TACHIAI_SEAL_KEY_ID"
+ENV_SEAL_CHAIN_PARAMETER = "TACHIAI_SEAL_CHAIN_PARAMETER"
+"""SSM parameter holding the seal certificate chain (PEM, seal certificate first)."""
+ENV_TRUST_ROOTS_PARAMETER = "TACHIAI_TRUST_ROOTS_PARAMETER"
+"""SSM parameter holding the roots a fresh seal must chain to (PEM)."""
+ENV_TSA_URLS = "TACHIAI_TSA_URLS"
+"""Comma-separated TSA URLs, tried in order."""
+ENV_MAIL_FROM = "TACHIAI_MAIL_FROM"
+ENV_MAIL_CONFIGURATION_SET = "TACHIAI_MAIL_CONFIGURATION_SET"
+ENV_PUBLIC_URL = "TACHIAI_PUBLIC_URL"
+"""Base URL of the API as recipients see it (links in mail)."""
+ENV_TIME_ZONE = "TACHIAI_TIME_ZONE"
+ENV_SERVICE_NAME = "TACHIAI_SERVICE_NAME"
+
+FunctionName = Literal["send", "agree", "seal", "ai_extract"]
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    name: FunctionName
+    code_dir: str
+    """Folder, relative to the repository root, that is the function's code asset."""
+    handler: str
+    """Lambda handler string, resolved inside ``code_dir`` exactly as Lambda does."""
+
+
+FUNCTIONS: dict[FunctionName, FunctionSpec] = {
+    "send": FunctionSpec("send", "functions/send", "handler.handler"),
+    "agree": FunctionSpec("agree", "functions/agree", "handler.handler"),
+    "seal": FunctionSpec("seal", "functions/seal", "handler.handler"),
+    "ai_extract": FunctionSpec("ai_extract", "functions/ai_extract", "handler.handler"),
+}
+
+
+@dataclass(frozen=True)
+class Route:
+    method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
+    path: str
+    """API Gateway resource path, with ``{name}`` parameters."""
+    function: FunctionName
+    public: bool
+    """Recipient routes are public (the token in the path is the credential); sender routes need Cognito."""
+
+
+ROUTES: tuple[Route, ...] = (
+    Route("GET", "/v1/openapi.json", "send", public=False),
+    Route("POST", "/v1/envelopes", "send", public=False),
+    Route("GET", "/v1/envelopes", "send", public=False),
+    Route("GET", "/v1/envelopes/{envelope_id}", "send", public=False),
+    Route("POST", "/v1/envelopes/{envelope_id}/send", "send", public=False),
+    Route("POST", "/v1/envelopes/{envelope_id}/remind", "send", public=False),
+    Route("POST", "/v1/envelopes/{envelope_id}/cancel", "send", public=False),
+    Route("GET", "/v1/envelopes/{envelope_id}/downloads", "send", public=False),
+    Route("GET", "/s/{token}", "agree", public=True),
+    Route("POST", "/s/{token}/open", "agree", public=True),
+    Route("GET", "/s/{token}/documents/{document_id}", "agree", public=True),
+    Route("POST", "/s/{token}/agree", "agree", public=True),
+    Route("POST", "/s/{token}/reject", "agree", public=True),
+    Route("POST", "/s/{token}/forward", "agree", public=True),
+)
