@@ -32,11 +32,12 @@ def pki_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("pki")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def kit(pki_dir: Path) -> Iterator[LocalSealingKit]:
     """The real sealing engine: a moto KMS key (RSA 2048), the local test PKI and TSA on loopback.
 
-    One per session: starting it takes about a second.
+    One per module (about a second to start): its moto mock must not outlive the module, or tests
+    with their own ``mock_aws`` would share its state instead of starting clean.
     """
     with local_sealing_kit(pki_dir, key_spec="RSA_2048") as sealing_kit:
         yield sealing_kit

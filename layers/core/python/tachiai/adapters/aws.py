@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from mypy_boto3_kms import KMSClient
+    from mypy_boto3_sesv2 import SESV2Client
 
 
 def client_config(service: str) -> Any:
@@ -32,6 +33,11 @@ def _client(service: str) -> Any:
 
 def kms_client() -> KMSClient:
     client: KMSClient = _client("kms")
+    return client
+
+
+def sesv2_client() -> SESV2Client:
+    client: SESV2Client = _client("sesv2")
     return client
 
 

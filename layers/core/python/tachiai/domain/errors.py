@@ -228,3 +228,58 @@ class NotYourTurn(TachiaiError):
     http_status = 409
     message_ja = "まだあなたの順番ではありません。前の方の手続きが終わるとメールでお知らせします。"
     message_en = "It is not your turn yet. You will get an email when the people before you have finished."
+
+
+# --- mail -------------------------------------------------------------------------------------
+
+
+class MailError(TachiaiError):
+    """A mail could not be built or sent."""
+
+    code = "mail_error"
+    message_ja = "メールを作成または送信できませんでした。"
+    message_en = "The email could not be prepared or sent."
+
+
+class InvalidMailAddress(MailError):
+    """An address that cannot be put in a mail header (malformed, or not 7-bit ASCII as SES requires)."""
+
+    code = "invalid_mail_address"
+    http_status = 400
+    message_ja = "メールアドレスが正しくありません: {address}"
+    message_en = "The email address is not valid: {address}"
+
+
+class InvalidMailContent(MailError):
+    """A value a mail template cannot use (a link that is not http(s), a time without a zone)."""
+
+    code = "invalid_mail_content"
+    message_ja = "メールの内容が正しくありません（{reason}）。"
+    message_en = "The email content is invalid ({reason})."
+
+
+class MailServiceError(MailError):
+    """The mail service (SES) failed for a reason not known to be temporary."""
+
+    code = "mail_service_error"
+    http_status = 502
+    message_ja = "メール送信サービスでエラーが発生しました。"
+    message_en = "The mail service failed."
+
+
+class MailServiceThrottled(MailServiceError):
+    """SES is throttling, over its sending quota or briefly unavailable: retry later."""
+
+    code = "mail_service_throttled"
+    http_status = 503
+    message_ja = "メール送信サービスが混み合っています。しばらくしてから再試行してください。"
+    message_en = "The mail service is busy. Please retry shortly."
+
+
+class MailRejected(MailServiceError):
+    """SES refused this mail or this account (rejected content, paused or suspended sending,
+    unverified sender): retrying will not help."""
+
+    code = "mail_rejected"
+    message_ja = "メール送信サービスが送信を受け付けませんでした。"
+    message_en = "The mail service refused to send the email."

@@ -1,0 +1,267 @@
+"""Run Lambda handlers in this process, resolved from the same handler strings as in the cloud.
+
+A :class:`LocalFunction` names a deployed function (``tachiai-seal``), the directory its code is
+packaged from (``functions/seal``) and its handler string (``handler.seal``). The handler string is
+resolved the way the Lambda Python runtime resolves it: everything before the last dot is the module
+(``/`` or ``.`` separating sub-directories), the last part is the attribute. The module is loaded from
+its *file* with :mod:`importlib` under a name unique to the function (``tachiai_local_fn_<name>``), so
+two functions built from the same file get two module instances, exactly as two Lambda functions get
+two processes. Nothing is added to ``sys.path``: a handler module imports installed packages only
+(the ``tachiai`` layer, boto3...), never a sibling file.
+
+:meth:`LambdaDispatcher.invoke` calls ``handler(event, context)`` and returns what Lambda's Invoke
+API would return: the JSON result, or — when the handler raises — the error payload the Python
+runtime produces (``{"errorMessage", "errorType", "requestId", "stackTrace"}``) with
+``FunctionError: Unhandled``. ``errorType`` is the exception's class name, which is what Step
+Functions ``Retry``/``Catch`` match on.
+
+Environment variables are *not* handled here: the process environment is set once by whoever starts
+the local runtime, and never swapped per call (handlers run on several threads at once). Function
+timeouts are not enforced (a Python thread cannot be killed); ``get_remaining_time_in_millis`` still
+counts down from ``timeout_seconds`` so code that budgets its time behaves as in Lambda.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import re
+import sys
+import threading
+import time
+import traceback
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any, Final, Literal
+
+DEFAULT_REGION: Final = "ap-northeast-1"
+DEFAULT_ACCOUNT_ID: Final = "123456789012"
+"""moto's default account: every ARN the local runtime hands out uses it."""
+
+MODULE_PREFIX: Final = "tachiai_local_fn_"
+
+Handler = Callable[[Any, Any], Any]
+
+_ARN_RE: Final = re.compile(
+    r"^arn:aws[a-zA-Z-]*:lambda:(?P<region>[^:]*):(?P<account>\d*):function:(?P<name>[^:]+)(?::(?P<qualifier>[^:]+))?$"
+)
+
+
+class LocalFunctionError(Exception):
+    """The dispatcher cannot find or load a function (not an error raised *by* a handler)."""
+
+
+class HandlerNotFound(LocalFunctionError):
+    """The module loaded but has no callable of the handler's name (Lambda: Runtime.HandlerNotFound)."""
+
+
+@dataclass(frozen=True)
+class LocalFunction:
+    """One Lambda function: its name, the directory its code comes from and its handler string."""
+
+    name: str
+    code_dir: Path
+    handler: str
+    timeout_seconds: int = 60
+    memory_mb: int = 512
+
+    def __post_init__(self) -> None:
+        if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", self.name):
+            raise ValueError(f"invalid Lambda function name: {self.name!r}")
+        module, dot, attribute = self.handler.rpartition(".")
+        if not dot or not module or not attribute:
+            raise ValueError(f"handler must look like 'module.function', got {self.handler!r}")
+
+    @property
+    def module_name(self) -> str:
+        """The unique name the handler module is loaded under (``sys.modules`` key)."""
+        return MODULE_PREFIX + self.name.replace("-", "_")
+
+    @property
+    def module_path(self) -> Path:
+        """The file Lambda would import for this handler string."""
+        module = self.handler.rpartition(".")[0].replace(".", "/")
+        return Path(self.code_dir) / f"{module}.py"
+
+    @property
+    def attribute(self) -> str:
+        return self.handler.rpartition(".")[2]
+
+    def arn(self, region: str = DEFAULT_REGION, account_id: str = DEFAULT_ACCOUNT_ID) -> str:
+        return f"arn:aws:lambda:{region}:{account_id}:function:{self.name}"
+
+
+@dataclass
+class LambdaContext:
+    """The subset of the Lambda context object handlers use."""
+
+    function_name: str
+    invoked_function_arn: str
+    aws_request_id: str
+    memory_limit_in_mb: int
+    deadline_monotonic: float
+    function_version: str = "$LATEST"
+    log_group_name: str = ""
+    log_stream_name: str = "local"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self.deadline_monotonic - time.monotonic()) * 1000))
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """What Lambda's Invoke API returns: the payload and, when the handler failed, ``FunctionError``."""
+
+    payload: Any
+    function_error: Literal["Unhandled"] | None = None
+    request_id: str = field(default="")
+
+    @property
+    def payload_bytes(self) -> bytes:
+        return json.dumps(self.payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def function_name_from(name_or_arn: str) -> tuple[str, str | None]:
+    """``(name, qualifier)`` from a function name, a function ARN or a partial ``name:qualifier``."""
+    match = _ARN_RE.match(name_or_arn)
+    if match:
+        return match["name"], match["qualifier"]
+    name, _, qualifier = name_or_arn.partition(":")
+    return name, qualifier or None
+
+
+def error_payload(exc: BaseException, request_id: str) -> dict[str, Any]:
+    """The error document the Lambda Python runtime returns for an unhandled exception."""
+    frames = [frame for frame in traceback.extract_tb(exc.__traceback__) if frame.filename != __file__]
+    return {
+        "errorMessage": str(exc),
+        "errorType": type(exc).__name__,
+        "requestId": request_id,
+        "stackTrace": traceback.format_list(frames),
+    }
+
+
+class LambdaDispatcher:
+    """A registry of :class:`LocalFunction` by name; loads each handler once and invokes it."""
+
+    def __init__(self, functions: Iterable[LocalFunction] = ()) -> None:
+        self._functions: dict[str, LocalFunction] = {}
+        self._handlers: dict[str, Handler] = {}
+        self._lock = threading.Lock()
+        for function in functions:
+            self.register(function)
+
+    def register(self, function: LocalFunction) -> None:
+        with self._lock:
+            existing = self._functions.get(function.name)
+            if existing is not None and existing != function:
+                raise LocalFunctionError(f"function {function.name!r} is already registered differently")
+            for other in self._functions.values():
+                if other.name != function.name and other.module_name == function.module_name:
+                    clash = f"{function.name!r} and {other.name!r} would share a module name"
+                    raise LocalFunctionError(clash)
+            self._functions[function.name] = function
+
+    @property
+    def functions(self) -> list[LocalFunction]:
+        return list(self._functions.values())
+
+    def get(self, name_or_arn: str) -> LocalFunction | None:
+        """The registered function for a name or ARN (qualifiers are ignored), or ``None``."""
+        return self._functions.get(function_name_from(name_or_arn)[0])
+
+    def __contains__(self, name_or_arn: object) -> bool:
+        return isinstance(name_or_arn, str) and self.get(name_or_arn) is not None
+
+    def handler(self, name_or_arn: str) -> Handler:
+        """The handler callable, importing its module on first use (cached afterwards)."""
+        function = self.get(name_or_arn)
+        if function is None:
+            raise LocalFunctionError(f"no local function registered for {name_or_arn!r}")
+        cached = self._handlers.get(function.name)
+        if cached is not None:
+            return cached
+        with self._lock:
+            cached = self._handlers.get(function.name)
+            if cached is None:
+                cached = self._load(function)
+                self._handlers[function.name] = cached
+            return cached
+
+    def module(self, name_or_arn: str) -> ModuleType:
+        """The function's own instance of its handler module, loaded on first use."""
+        function = self.get(name_or_arn)
+        if function is None:
+            raise LocalFunctionError(f"no local function registered for {name_or_arn!r}")
+        self.handler(function.name)
+        return sys.modules[function.module_name]
+
+    def invoke(
+        self,
+        name_or_arn: str,
+        event: Any,
+        *,
+        region: str = DEFAULT_REGION,
+        account_id: str = DEFAULT_ACCOUNT_ID,
+    ) -> Invocation:
+        """Call the handler with ``event`` and a context; never raises for a handler's own error."""
+        function = self.get(name_or_arn)
+        if function is None:
+            raise LocalFunctionError(f"no local function registered for {name_or_arn!r}")
+        request_id = str(uuid.uuid4())
+        invoked_arn = name_or_arn if name_or_arn.startswith("arn:") else function.arn(region, account_id)
+        context = LambdaContext(
+            function_name=function.name,
+            invoked_function_arn=invoked_arn,
+            aws_request_id=request_id,
+            memory_limit_in_mb=function.memory_mb,
+            deadline_monotonic=time.monotonic() + function.timeout_seconds,
+            log_group_name=f"/aws/lambda/{function.name}",
+        )
+        try:
+            handler = self.handler(function.name)
+        except HandlerNotFound as exc:
+            return self._runtime_error("Runtime.HandlerNotFound", str(exc), request_id)
+        except Exception as exc:  # noqa: BLE001 - Lambda reports a failed import as an invocation error
+            message = f"Unable to import module '{function.handler.rpartition('.')[0]}': {exc}"
+            return self._runtime_error("Runtime.ImportModuleError", message, request_id)
+        try:
+            result = handler(event, context)
+        except Exception as exc:  # noqa: BLE001 - every handler error becomes Lambda's error payload
+            return Invocation(error_payload(exc, request_id), "Unhandled", request_id)
+        try:
+            json.dumps(result)
+        except (TypeError, ValueError) as exc:
+            message = f"Unable to marshal response: {exc}"
+            return self._runtime_error("Runtime.MarshalError", message, request_id)
+        return Invocation(result, None, request_id)
+
+    @staticmethod
+    def _runtime_error(error_type: str, message: str, request_id: str) -> Invocation:
+        payload = {"errorMessage": message, "errorType": error_type, "requestId": request_id}
+        return Invocation(payload, "Unhandled", request_id)
+
+    @staticmethod
+    def _load(function: LocalFunction) -> Handler:
+        path = function.module_path
+        if not path.is_file():
+            raise LocalFunctionError(f"{function.name}: handler module {path} does not exist")
+        spec = importlib.util.spec_from_file_location(function.module_name, path)
+        if spec is None or spec.loader is None:
+            raise LocalFunctionError(f"{function.name}: cannot load {path}")
+        module = importlib.util.module_from_spec(spec)
+        # Registered before it runs, as `import` does (dataclasses and pickling look modules up here).
+        sys.modules[function.module_name] = module
+        try:
+            spec.loader.exec_module(module)
+        except BaseException:
+            sys.modules.pop(function.module_name, None)
+            raise
+        handler = getattr(module, function.attribute, None)
+        if not callable(handler):
+            module_name = function.handler.rpartition(".")[0]
+            raise HandlerNotFound(f"Handler '{function.attribute}' missing on module '{module_name}'")
+        return handler  # type: ignore[no-any-return]
