@@ -53,6 +53,7 @@ def _envelope(envelope_id: str = "env1", sender_id: str = "sub-1") -> Envelope:
                 id="d1", name="nda.pdf", pages=2, size=10, original_sha256="a" * 64, current_sha256="a" * 64
             )
         ],
+        sealed_events=["sent"],
         created_at=T0,
         updated_at=T0,
     )

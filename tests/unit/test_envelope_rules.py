@@ -8,7 +8,7 @@ import pytest
 from tachiai.domain import envelope as rules
 from tachiai.domain.audit import GENESIS_HASH, AuditChainBroken, verify_chain
 from tachiai.domain.envelope import Document, Envelope, EnvelopeStatus, Participant, ParticipantStatus
-from tachiai.domain.errors import Conflict, InvalidRequest, NotYourTurn
+from tachiai.domain.errors import Conflict, InvalidRequest, NotYourTurn, TooManyReminders
 from tachiai.domain.events import AuthMethod, Person
 from tachiai.domain.tokens import access_code_matches, hash_access_code, link_token_sha256, new_link_token
 
@@ -31,6 +31,7 @@ def _envelope(*emails: str) -> Envelope:
         sender_id="sub-1",
         participants=participants,
         documents=[document],
+        sealed_events=["sent"],
         created_at=T0,
         updated_at=T0,
     )
@@ -61,6 +62,40 @@ def test_sending_needs_a_draft_with_a_document():
     assert sent.status == EnvelopeStatus.SENT
     with pytest.raises(Conflict):
         rules.send(sent, T0)
+
+
+def test_sending_needs_the_sent_seal_on_every_document():
+    env = _envelope("a@example.jp")
+    with pytest.raises(InvalidRequest):
+        rules.send(env.model_copy(update={"sealed_events": []}), T0)
+
+
+def test_each_event_is_sealed_once():
+    env = _in_progress("a@example.jp")
+    marked = rules.mark_sealed(env, "agreed:p1", T0)
+    with pytest.raises(Conflict):
+        rules.mark_sealed(marked, "agreed:p1", T0)
+
+
+def test_wrong_access_codes_lock_the_link_at_five():
+    env = _in_progress("a@example.jp")
+    for _ in range(4):
+        env = rules.wrong_access_code(env, "p1", T0)
+    assert not env.participant("p1").locked
+    assert rules.wrong_access_code(env, "p1", T0).participant("p1").locked
+
+
+def test_a_reminder_replaces_the_link_and_is_bounded():
+    env = _in_progress("a@example.jp", "b@example.jp")
+    reminded = rules.remind(env, "p1", "r" * 64, T0)
+    assert reminded.participant("p1").link_token_sha256 == "r" * 64
+    assert reminded.participant("p1").link_expires_at == env.participant("p1").link_expires_at
+    with pytest.raises(NotYourTurn):
+        rules.remind(env, "p2", "r" * 64, T0)
+    for _ in range(rules.MAX_REMINDERS - 1):
+        reminded = rules.remind(reminded, "p1", "r" * 64, T0)
+    with pytest.raises(TooManyReminders):
+        rules.remind(reminded, "p1", "r" * 64, T0)
 
 
 def test_the_first_participant_gets_the_first_link_and_expiry():

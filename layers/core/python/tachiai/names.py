@@ -25,8 +25,20 @@ ENV_PUBLIC_URL = "TACHIAI_PUBLIC_URL"
 """Base URL of the API as recipients see it (links in mail)."""
 ENV_TIME_ZONE = "TACHIAI_TIME_ZONE"
 ENV_SERVICE_NAME = "TACHIAI_SERVICE_NAME"
+ENV_SEAL_FUNCTION = "TACHIAI_SEAL_FUNCTION"
+"""Name or ARN of the seal function (the send API invokes it to prepare documents)."""
+ENV_MAX_DOCUMENT_BYTES = "TACHIAI_MAX_DOCUMENT_BYTES"
+ENV_DOWNLOAD_LINK_DAYS = "TACHIAI_DOWNLOAD_LINK_DAYS"
 
 FunctionName = Literal["send", "agree", "seal", "ai_extract"]
+
+STATE_MACHINE_DEFINITION = "infra/statemachine/signing_chain.asl.json"
+"""The one signing-chain definition (relative to the repository root), for CDK and the local runtime."""
+STATE_MACHINE_SUBSTITUTIONS: dict[str, FunctionName] = {
+    "SendFunctionArn": "send",
+    "SealFunctionArn": "seal",
+}
+"""``${placeholder}`` in the definition → the function whose ARN fills it."""
 
 
 @dataclass(frozen=True)
@@ -71,4 +83,5 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/s/{token}/agree", "agree", public=True),
     Route("POST", "/s/{token}/reject", "agree", public=True),
     Route("POST", "/s/{token}/forward", "agree", public=True),
+    Route("GET", "/s/{token}/certificate", "agree", public=True),
 )

@@ -10,8 +10,11 @@ import functools
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_kms import KMSClient
+    from mypy_boto3_s3 import S3Client
     from mypy_boto3_sesv2 import SESV2Client
+    from mypy_boto3_stepfunctions import SFNClient
 
 
 def client_config(service: str) -> Any:
@@ -19,7 +22,12 @@ def client_config(service: str) -> Any:
     from botocore.config import Config
 
     if service == "s3":
-        # Presigned URLs for SSE-KMS objects must be SigV4; virtual-host addressing as AWS recommends.
+        # Presigned URLs for SSE-KMS objects must be SigV4; virtual-host addressing as AWS recommends,
+        # except against a local endpoint (moto on 127.0.0.1), where a bucket cannot be a host name.
+        import os
+
+        if os.environ.get("AWS_ENDPOINT_URL"):
+            return Config(signature_version="s3v4", s3={"addressing_style": "path"})
         return Config(signature_version="s3v4", s3={"addressing_style": "virtual"})
     return Config()
 
@@ -29,6 +37,29 @@ def _client(service: str) -> Any:
     import boto3
 
     return boto3.client(service, config=client_config(service))  # type: ignore[call-overload]
+
+
+def dynamodb_client() -> DynamoDBClient:
+    client: DynamoDBClient = _client("dynamodb")
+    return client
+
+
+def s3_client() -> S3Client:
+    client: S3Client = _client("s3")
+    return client
+
+
+def sfn_client() -> SFNClient:
+    client: SFNClient = _client("stepfunctions")
+    return client
+
+
+def lambda_client() -> Any:
+    return _client("lambda")
+
+
+def ssm_client() -> Any:
+    return _client("ssm")
 
 
 def kms_client() -> KMSClient:

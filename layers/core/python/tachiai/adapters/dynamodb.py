@@ -21,7 +21,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -51,6 +51,9 @@ class LinkRecord:
     envelope_id: str
     participant_id: str
     expires_at: datetime
+    purpose: Literal["sign", "download"] = "sign"
+    """``sign``: the link of a participant's turn (alive while the envelope says so);
+    ``download``: the completion mail's link to the finished documents."""
 
 
 @dataclass(frozen=True)
@@ -155,6 +158,7 @@ class EnvelopeRepository:
                             "envelope_id": {"S": link.envelope_id},
                             "participant_id": {"S": link.participant_id},
                             "expires_at": {"S": link.expires_at.isoformat()},
+                            "purpose": {"S": link.purpose},
                             # DynamoDB TTL removes dead links a day after they expire.
                             "ttl": {"N": str(int(link.expires_at.timestamp()) + 86400)},
                         },
@@ -236,6 +240,7 @@ class EnvelopeRepository:
             envelope_id=found["envelope_id"]["S"],
             participant_id=found["participant_id"]["S"],
             expires_at=datetime.fromisoformat(found["expires_at"]["S"]),
+            purpose="download" if found.get("purpose", {}).get("S") == "download" else "sign",
         )
 
     def put_task_token(self, envelope_id: str, participant_id: str, task_token: str) -> None:

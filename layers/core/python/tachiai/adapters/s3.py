@@ -4,6 +4,7 @@ Layout, per envelope::
 
     envelopes/<envelope id>/documents/<document id>/original.pdf      as uploaded
     envelopes/<envelope id>/documents/<document id>/sealed-<n>.pdf     after the n-th seal
+    envelopes/<envelope id>/documents/<document id>/final.pdf          with the document timestamp
     envelopes/<envelope id>/certificate.pdf                           the sealed certificate
 
 Every version is its own key (never overwritten), so the hash chain of seals can be checked and the
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from tachiai.domain.envelope import Document
 from tachiai.domain.errors import NotFound, TachiaiError
 
 if TYPE_CHECKING:
@@ -35,6 +37,19 @@ def original_key(envelope_id: str, document_id: str) -> str:
 
 def sealed_key(envelope_id: str, document_id: str, seals: int) -> str:
     return f"envelopes/{envelope_id}/documents/{document_id}/sealed-{seals}.pdf"
+
+
+def final_key(envelope_id: str, document_id: str) -> str:
+    return f"envelopes/{envelope_id}/documents/{document_id}/final.pdf"
+
+
+def current_key(envelope_id: str, document: Document) -> str:
+    """Where the latest version of ``document`` is: finished, last sealed, or as uploaded."""
+    if document.finalized:
+        return final_key(envelope_id, document.id)
+    if document.seals:
+        return sealed_key(envelope_id, document.id, document.seals)
+    return original_key(envelope_id, document.id)
 
 
 def certificate_key(envelope_id: str) -> str:

@@ -1,6 +1,10 @@
 """The envelope: documents, participants in order, and the rules of its life.
 
-draft → sent → in_progress → completed | rejected | cancelled | expired.
+draft → sent → in_progress → completed | rejected | cancelled | expired | failed.
+
+``failed`` is the one status DESIGN.md does not list: the evidence chain could not be continued (a
+stored PDF changed between two seals, a seal that did not validate). The envelope stops there instead
+of completing silently, and the sender is told.
 
 Participants sign in ``order`` (1, 2, 3 ...); a forward hands a participant's place (the same order)
 to another person. Every rule here is a pure function of an :class:`Envelope` that returns the
@@ -18,7 +22,7 @@ from typing import Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from tachiai.domain.audit import GENESIS_HASH, AuditEntry, AuditValue, next_entry
-from tachiai.domain.errors import Conflict, InvalidRequest, NotYourTurn
+from tachiai.domain.errors import Conflict, InvalidRequest, NotYourTurn, TooManyReminders
 from tachiai.domain.events import AuthMethod, EventKind, Language, Person
 
 
@@ -30,10 +34,18 @@ class EnvelopeStatus(StrEnum):
     REJECTED = "rejected"
     CANCELLED = "cancelled"
     EXPIRED = "expired"
+    FAILED = "failed"
+    """Sealing could not continue the evidence chain; needs an administrator."""
 
 
 TERMINAL_STATUSES = frozenset(
-    {EnvelopeStatus.COMPLETED, EnvelopeStatus.REJECTED, EnvelopeStatus.CANCELLED, EnvelopeStatus.EXPIRED}
+    {
+        EnvelopeStatus.COMPLETED,
+        EnvelopeStatus.REJECTED,
+        EnvelopeStatus.CANCELLED,
+        EnvelopeStatus.EXPIRED,
+        EnvelopeStatus.FAILED,
+    }
 )
 
 
@@ -54,6 +66,10 @@ _ACTIVE = frozenset({ParticipantStatus.NOTIFIED, ParticipantStatus.OPENED})
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 DEFAULT_LINK_VALIDITY = timedelta(days=7)
+MAX_ACCESS_CODE_ATTEMPTS = 5
+"""Wrong access codes before a link locks (DESIGN.md security rules)."""
+MAX_REMINDERS = 5
+"""Manual reminders per participant: enough to chase, too few to spam."""
 
 
 def _no_control_characters(value: str) -> str:
@@ -77,9 +93,14 @@ class Participant(BaseModel):
     """SHA-256 of the emailed link token; the token itself is never stored."""
     link_expires_at: AwareDatetime | None = None
     failed_attempts: int = 0
+    """Wrong access codes in a row; the link locks at :data:`MAX_ACCESS_CODE_ATTEMPTS`."""
+    reminders: int = 0
     forwarded_from: str | None = None
     """Id of the participant who forwarded their place to this one."""
     acted_at: AwareDatetime | None = None
+    """When they last acted (opened; then agreed, rejected or forwarded)."""
+    reason: str | None = None
+    """Why they rejected or forwarded, in their words."""
 
     @field_validator("person")
     @classmethod
@@ -95,20 +116,28 @@ class Participant(BaseModel):
     def requires_access_code(self) -> bool:
         return AuthMethod.ACCESS_CODE in self.auth_methods
 
+    @property
+    def locked(self) -> bool:
+        return self.failed_attempts >= MAX_ACCESS_CODE_ATTEMPTS
+
 
 class Document(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     id: str
     name: str = Field(min_length=1, max_length=255)
-    pages: int = Field(ge=1)
-    size: int = Field(ge=1)
-    original_sha256: str
+    pages: int | None = Field(default=None, ge=1)
+    """Known once the upload passed preflight (at send)."""
+    size: int | None = Field(default=None, ge=1)
+    original_sha256: str | None = None
     normalized_sha256: str | None = None
-    current_sha256: str
-    """SHA-256 of the latest sealed version: the next seal must start from exactly this file."""
+    current_sha256: str | None = None
+    """SHA-256 of the latest version (the prepared upload, then each sealed version): the next seal
+    must start from exactly this file."""
     seals: int = 0
     """How many seals the current version carries."""
+    finalized: bool = False
+    """The current version carries the document timestamp (the finished contract)."""
 
 
 class Envelope(BaseModel):
@@ -127,7 +156,13 @@ class Envelope(BaseModel):
     link_validity: timedelta = DEFAULT_LINK_VALIDITY
     created_at: AwareDatetime
     updated_at: AwareDatetime
+    sent_at: AwareDatetime | None = None
     completed_at: AwareDatetime | None = None
+    sealed_events: list[str] = Field(default_factory=list)
+    """Keys of the events already sealed into the documents (``sent``, ``agreed:<participant>``,
+    ``forwarded:<participant>``): each is sealed exactly once."""
+    certificate_sha256: str | None = None
+    """SHA-256 of the sealed agreement certificate, once issued."""
     outcome_reason: str | None = None
     """Why the envelope ended early (rejection reason, cancellation note)."""
     version: int = 0
@@ -196,15 +231,96 @@ def _require(envelope: Envelope, *allowed: EnvelopeStatus) -> None:
 
 
 def send(envelope: Envelope, at: datetime) -> Envelope:
-    """draft → sent.
+    """draft → sent, once every document is prepared and carries the "sent" seal.
 
     :raises Conflict: not a draft.
-    :raises InvalidRequest: no document.
+    :raises InvalidRequest: no document, or one not prepared and sealed.
     """
     _require(envelope, EnvelopeStatus.DRAFT)
     if not envelope.documents:
         raise InvalidRequest("an envelope needs at least one document", field="documents")
-    return envelope.model_copy(update={"status": EnvelopeStatus.SENT, "updated_at": at})
+    if SENT_EVENT not in envelope.sealed_events or any(d.current_sha256 is None for d in envelope.documents):
+        raise InvalidRequest("the documents have not been prepared and sealed", field="documents")
+    return envelope.model_copy(update={"status": EnvelopeStatus.SENT, "sent_at": at, "updated_at": at})
+
+
+def describe_document(
+    envelope: Envelope,
+    document_id: str,
+    *,
+    size: int,
+    pages: int,
+    original_sha256: str,
+    normalized_sha256: str | None,
+) -> Envelope:
+    """A document passed preflight: what it is, and the version the first seal starts from."""
+    return _replace_document(
+        envelope,
+        document_id,
+        size=size,
+        pages=pages,
+        original_sha256=original_sha256,
+        normalized_sha256=normalized_sha256,
+        current_sha256=normalized_sha256 or original_sha256,
+    )
+
+
+def _replace_document(envelope: Envelope, document_id: str, **changes: object) -> Envelope:
+    if not any(d.id == document_id for d in envelope.documents):
+        raise InvalidRequest(f"no document {document_id}", field="document")
+    documents = [d.model_copy(update=changes) if d.id == document_id else d for d in envelope.documents]
+    return envelope.model_copy(update={"documents": documents})
+
+
+SENT_EVENT = "sent"
+
+
+def event_key(kind: EventKind, participant_id: str | None = None) -> str:
+    """The key of a sealed event in :attr:`Envelope.sealed_events`."""
+    return kind.value if participant_id is None else f"{kind.value}:{participant_id}"
+
+
+def mark_sealed(envelope: Envelope, key: str, at: datetime) -> Envelope:
+    """Every document now carries the seal of event ``key``.
+
+    :raises Conflict: that event was sealed already (each event is sealed exactly once).
+    """
+    if key in envelope.sealed_events:
+        raise Conflict(f"event {key} is already sealed", status=envelope.status.value)
+    return envelope.model_copy(update={"sealed_events": [*envelope.sealed_events, key], "updated_at": at})
+
+
+def record_finalized(envelope: Envelope, document_id: str, final_sha256: str, at: datetime) -> Envelope:
+    """A document got its document timestamp: the finished contract."""
+    changed = _replace_document(envelope, document_id, current_sha256=final_sha256, finalized=True)
+    return changed.model_copy(update={"updated_at": at})
+
+
+def wrong_access_code(envelope: Envelope, participant_id: str, at: datetime) -> Envelope:
+    """Count a wrong access code; the link locks at :data:`MAX_ACCESS_CODE_ATTEMPTS`."""
+    participant = envelope.participant(participant_id)
+    updated = participant.model_copy(update={"failed_attempts": participant.failed_attempts + 1})
+    return _replace_participant(envelope, updated, at)
+
+
+def remind(envelope: Envelope, participant_id: str, token_sha256: str, at: datetime) -> Envelope:
+    """The current participant gets a reminder with a fresh link (same expiry); the old link dies.
+
+    :raises Conflict: the envelope is not in progress.
+    :raises NotYourTurn: ``participant_id`` is not the participant whose turn it is.
+    :raises TooManyReminders: :data:`MAX_REMINDERS` reached.
+    """
+    _require(envelope, EnvelopeStatus.IN_PROGRESS)
+    participant = envelope.participant(participant_id)
+    current = envelope.current()
+    if current is None or current.id != participant_id or participant.status not in _ACTIVE:
+        raise NotYourTurn(f"{participant_id} is not waiting for a link")
+    if participant.reminders >= MAX_REMINDERS:
+        raise TooManyReminders(f"{participant_id}: {participant.reminders} reminders", limit=MAX_REMINDERS)
+    updated = participant.model_copy(
+        update={"link_token_sha256": token_sha256, "reminders": participant.reminders + 1}
+    )
+    return _replace_participant(envelope, updated, at)
 
 
 def issue_link(envelope: Envelope, participant_id: str, token_sha256: str, at: datetime) -> Envelope:
@@ -263,7 +379,10 @@ def act(
     }[action]
     # The link dies with any final action; opening keeps it alive.
     link = {} if action == "opened" else {"link_token_sha256": None}
-    updated = participant.model_copy(update={"status": status, "acted_at": at, **link})
+    updates: dict[str, object] = {"status": status, "acted_at": at, **link}
+    if reason is not None and action in ("rejected", "forwarded"):
+        updates["reason"] = reason.strip()
+    updated = participant.model_copy(update=updates)
     changed = _replace_participant(envelope, updated, at)
     if action == "rejected":
         changed = changed.model_copy(update={"status": EnvelopeStatus.REJECTED, "outcome_reason": reason})
@@ -320,9 +439,13 @@ def complete(envelope: Envelope, at: datetime) -> Envelope:
 
 
 def end(
-    envelope: Envelope, status: Literal["cancelled", "expired"], at: datetime, reason: str | None = None
+    envelope: Envelope,
+    status: Literal["cancelled", "expired", "failed"],
+    at: datetime,
+    reason: str | None = None,
 ) -> Envelope:
-    """Cancel (by the sender) or expire (link timeout) an envelope that has not ended; every link dies.
+    """Cancel (by the sender), expire (link timeout) or fail (sealing could not continue) an envelope
+    that has not ended; every link dies.
 
     :raises Conflict: the envelope already ended.
     """

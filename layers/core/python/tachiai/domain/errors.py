@@ -48,6 +48,23 @@ class TachiaiError(Exception):
             **({"detail": self.detail} if self.detail else {}),
         }
 
+    def report(self) -> dict[str, Any]:
+        """What another process needs to raise this same error again (:func:`error_from_report`):
+        how one function hands a typed failure to another through a synchronous Lambda invoke."""
+        return {"type": type(self).__name__, "detail": self.detail, "params": self.params}
+
+
+def error_from_report(report: dict[str, Any]) -> TachiaiError:
+    """The error described by :meth:`TachiaiError.report`; an unknown type gives a plain TachiaiError."""
+    wanted = str(report.get("type", ""))
+    pending: list[type[TachiaiError]] = [TachiaiError]
+    while pending:
+        cls = pending.pop()
+        if cls.__name__ == wanted:
+            return cls(str(report.get("detail", "")), **dict(report.get("params") or {}))
+        pending.extend(cls.__subclasses__())
+    return TachiaiError(f"{wanted}: {report.get('detail', '')}")
+
 
 class ConfigurationError(TachiaiError):
     """Required configuration is missing or malformed."""
@@ -228,6 +245,102 @@ class NotYourTurn(TachiaiError):
     http_status = 409
     message_ja = "まだあなたの順番ではありません。前の方の手続きが終わるとメールでお知らせします。"
     message_en = "It is not your turn yet. You will get an email when the people before you have finished."
+
+
+class Forbidden(TachiaiError):
+    """The caller is known but may not do this."""
+
+    code = "forbidden"
+    http_status = 403
+    message_ja = "この操作は許可されていません。"
+    message_en = "You are not allowed to do this."
+
+
+# --- recipient links ----------------------------------------------------------------------------
+
+
+class LinkInvalid(NotFound):
+    """Unknown, malformed or dead link (which of these is never said)."""
+
+    code = "link_invalid"
+    message_ja = "このリンクは無効です。メールに記載された最新のリンクをご利用ください。"
+    message_en = "This link is not valid. Please use the latest link from your email."
+
+
+class LinkExpired(TachiaiError):
+    """The participant's link passed its validity; the envelope expires with it.
+
+    Also the error name of the state machine's Fail state when a ``Notify`` task times out."""
+
+    code = "link_expired"
+    http_status = 410
+    message_ja = "このリンクの有効期限が切れています。送信者にお問い合わせください。"
+    message_en = "This link has expired. Please contact the sender."
+
+
+class LinkLocked(TachiaiError):
+    """Too many wrong access codes: the link is locked and the sender has been told."""
+
+    code = "link_locked"
+    http_status = 423
+    message_ja = (
+        "アクセスコードの誤入力が続いたため、このリンクはロックされました。送信者にお問い合わせください。"
+    )
+    message_en = "This link is locked after too many wrong access codes. Please contact the sender."
+
+
+class WrongAccessCode(TachiaiError):
+    code = "access_code_wrong"
+    http_status = 403
+    message_ja = "アクセスコードが違います（あと{remaining}回でロックされます）。"
+    message_en = "The access code is wrong ({remaining} more tries before the link is locked)."
+
+
+class TermsNotAccepted(InvalidRequest):
+    code = "terms_not_accepted"
+    message_ja = "書類を開くには利用規約への同意が必要です。"
+    message_en = "Please accept the terms of use to open the documents."
+
+
+class NotOpened(Conflict):
+    code = "not_opened"
+    message_ja = "同意の前に書類を開いて内容をご確認ください。"
+    message_en = "Please open and read the documents before agreeing."
+
+
+# --- envelope outcomes (also Step Functions error names: the state machine routes on them) -----
+
+
+class EnvelopeRejected(Conflict):
+    code = "envelope_rejected"
+    message_ja = "この書類は却下されました。"
+    message_en = "This envelope was declined."
+
+
+class EnvelopeCancelled(Conflict):
+    code = "envelope_cancelled"
+    message_ja = "この書類は送信者により取り消されました。"
+    message_en = "The sender cancelled this envelope."
+
+
+class EnvelopeClosed(Conflict):
+    """The envelope ended (completed, expired, failed): nothing more can be done through a link."""
+
+    code = "envelope_closed"
+    message_ja = "この書類の手続きは終了しています。"
+    message_en = "This envelope is closed."
+
+
+class TooManyReminders(Conflict):
+    code = "too_many_reminders"
+    message_ja = "リマインドの送信回数が上限（{limit}回）に達しています。"
+    message_en = "The reminder limit ({limit}) has been reached."
+
+
+class DocumentNotUploaded(InvalidRequest):
+    code = "document_not_uploaded"
+    message_ja = "書類「{name}」がまだアップロードされていません。"
+    message_en = 'The document "{name}" has not been uploaded yet.'
 
 
 # --- mail -------------------------------------------------------------------------------------

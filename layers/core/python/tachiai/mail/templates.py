@@ -45,8 +45,10 @@ __all__ = [
     "cancelled",
     "completed",
     "expired",
+    "failed",
     "format_mail_time",
     "forwarded",
+    "link_locked",
     "multi_line",
     "rejected",
     "signing_request",
@@ -62,6 +64,8 @@ class MailKind(StrEnum):
     EXPIRED = "expired"
     CANCELLED = "cancelled"
     FORWARDED = "forwarded"
+    FAILED = "failed"
+    LOCKED = "locked"
 
 
 class MailSettings(BaseModel):
@@ -927,6 +931,117 @@ def cancelled(
         language=language,
         from_name=from_name,
         reply_to=reply_to,
+        subject=subject,
+        blocks=blocks,
+    )
+
+
+def failed(
+    settings: MailSettings,
+    *,
+    to: Person,
+    language: Language,
+    title: str,
+    failed_at: datetime,
+    error_code: str,
+    envelope_url: str | None = None,
+) -> MailMessage:
+    """To the sender: the envelope stopped because its evidence could not be continued (a stored
+    document changed between two seals, a seal that did not validate). Nothing was completed.
+
+    :raises InvalidMailContent: a link that is not http(s), or a time without a zone.
+    """
+    when = format_mail_time(failed_at, settings.zone, language)
+    doc_title = _quoted_title(title, language)
+    code = single_line(error_code)
+    blocks: list[_Block] = [_Greeting(to)]
+    if language == "ja":
+        subject = f"{doc_title}の締結処理を停止しました"
+        blocks += [
+            _Paragraph(
+                f"{doc_title}の電子署名の付与中に、書類の真正性を確認できない問題が見つかったため、"
+                "締結処理を停止しました。この書類は締結されていません。\n"
+                "システム管理者に下記のエラーコードをお伝えください。"
+            ),
+            _Facts([("書類名", single_line(title)), ("停止日時", when), ("エラーコード", code)]),
+        ]
+        if envelope_url:
+            blocks.append(_Button("書類の状況を確認する", _link(envelope_url)))
+    else:
+        subject = f"Stopped: {single_line(title)}"
+        blocks += [
+            _Paragraph(
+                f"While sealing {doc_title}, tachiai found a problem that prevents it from vouching for the "
+                "document, so the signing process was stopped. The document has NOT been concluded.\n"
+                "Please give your administrator the error code below."
+            ),
+            _Facts([("Document", single_line(title)), ("Stopped", when), ("Error code", code)]),
+        ]
+        if envelope_url:
+            blocks.append(_Button("View the envelope", _link(envelope_url)))
+    return _message(
+        settings,
+        kind=MailKind.FAILED,
+        to=to,
+        language=language,
+        from_name=settings.service_name,
+        reply_to=None,
+        subject=subject,
+        blocks=blocks,
+    )
+
+
+def link_locked(
+    settings: MailSettings,
+    *,
+    to: Person,
+    language: Language,
+    title: str,
+    participant: Person,
+    locked_at: datetime,
+) -> MailMessage:
+    """To the sender: a participant's link locked after too many wrong access codes.
+
+    :raises InvalidMailContent: a time without a zone.
+    """
+    when = format_mail_time(locked_at, settings.zone, language)
+    doc_title = _quoted_title(title, language)
+    blocks: list[_Block] = [_Greeting(to)]
+    if language == "ja":
+        subject = f"{doc_title}のURLがロックされました"
+        blocks += [
+            _Paragraph(
+                f"{_inline(participant, language)}宛ての{doc_title}のURLで、アクセスコードの誤入力が"
+                "続いたため、URLをロックしました。\n"
+                "ご本人からのアクセスであれば、正しいアクセスコードをお伝えのうえ、書類を送信し直してください。"
+                "お心当たりがない場合は、第三者による不正なアクセスの可能性があります。"
+            ),
+            _Facts([("書類名", single_line(title)), ("宛先", _card(participant, language)), ("日時", when)]),
+        ]
+    else:
+        subject = f"Link locked: {single_line(title)}"
+        blocks += [
+            _Paragraph(
+                f"The link for {doc_title} sent to {_inline(participant, language)} was locked "
+                "after too many wrong access codes.\n"
+                "If it was them, tell them the right code and send the document again. If not, someone "
+                "else may have tried to open it."
+            ),
+            _Facts(
+                [
+                    ("Document", single_line(title)),
+                    ("Participant", _card(participant, language)),
+                    ("When", when),
+                ]
+            ),
+        ]
+    return _message(
+        settings,
+        kind=MailKind.LOCKED,
+        to=to,
+        language=language,
+        from_name=settings.service_name,
+        reply_to=None,
         subject=subject,
         blocks=blocks,
     )

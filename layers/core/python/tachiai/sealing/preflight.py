@@ -47,7 +47,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import math
 import re
 import struct
 import zlib
@@ -60,37 +59,11 @@ from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.pdf_utils.reader import PdfFileReader
 
-from tachiai.domain.errors import (
-    DamagedPdf,
-    DocumentTooLarge,
-    EmptyDocument,
-    EncryptedPdf,
-    NotPdf,
-    SigningForbidden,
-    TachiaiError,
-)
+from tachiai.domain.errors import DamagedPdf, EncryptedPdf, SigningForbidden, TachiaiError
+from tachiai.domain.uploads import DEFAULT_MAX_BYTES, PDF_WHITESPACE, check_upload
 
 __all__ = ["DEFAULT_MAX_BYTES", "PreparedDocument", "preflight"]
 
-DEFAULT_MAX_BYTES = 50 * 1024 * 1024
-"""Largest upload accepted by default (50 MiB)."""
-
-_MIB = 1024 * 1024
-_HEADER_WINDOW = 1024
-"""Readers accept a ``%PDF-`` header anywhere in the first 1024 bytes (ISO 32000-2, Annex H)."""
-_PDF_WHITESPACE = b"\x00\t\n\x0c\r "
-_OTHER_FORMATS = {
-    b"PK\x03\x04": "ZIP (docx, xlsx, ...)",
-    b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1": "OLE2 (doc, xls, ...)",
-    b"\x89PNG\r\n\x1a\n": "PNG",
-    b"\xff\xd8\xff": "JPEG",
-    b"GIF8": "GIF",
-    b"II*\x00": "TIFF",
-    b"MM\x00*": "TIFF",
-    b"{\\rtf": "RTF",
-}
-"""Magic numbers of formats people upload instead of a PDF. A file starting with one is not a PDF even
-when "%PDF-" happens to occur in its first kilobyte (a .docx stores its parts uncompressed at times)."""
 _MAX_FIELDS = 10_000
 """Form fields inspected at most; a file with more is treated as damaged rather than walked forever."""
 _MAX_DETAIL = 500
@@ -199,7 +172,7 @@ def preflight(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> PreparedDoc
     :raises DamagedPdf: the PDF cannot be read, has no pages, or could only be repaired by dropping
         content. Every other failure of the PDF parsers is reported as this too.
     """
-    _check_envelope(data, max_bytes)
+    check_upload(data, max_bytes)
     original_sha256 = hashlib.sha256(data).hexdigest()
     try:
         pdf, pages, normalized = _prepare(data)
@@ -221,35 +194,6 @@ def preflight(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> PreparedDoc
         original_sha256=original_sha256,
         normalized_sha256=hashlib.sha256(pdf).hexdigest() if normalized else None,
     )
-
-
-# --- step 1: the envelope -----------------------------------------------------------------------
-
-
-def _check_envelope(data: bytes, max_bytes: int) -> None:
-    if not data.strip(_PDF_WHITESPACE):
-        raise EmptyDocument(f"{len(data)} bytes, all whitespace" if data else "0 bytes")
-    if len(data) > max_bytes:
-        raise DocumentTooLarge(
-            f"{len(data)} bytes > {max_bytes} bytes",
-            size_mb=_megabytes(len(data), up=True),
-            limit_mb=_megabytes(max_bytes, up=False),
-        )
-    for magic, kind in _OTHER_FORMATS.items():
-        if data.startswith(magic):
-            raise NotPdf(f"this is a {kind} file")
-    if b"%PDF-" not in data[: _HEADER_WINDOW + len(b"%PDF-")]:
-        raise NotPdf(f"no %PDF- header in the first {_HEADER_WINDOW} bytes (starts with {data[:8]!r})")
-
-
-def _megabytes(size: int, *, up: bool) -> str:
-    """``size`` in MB for a message: one decimal, rounded so that a file over the limit never reads
-    as equal to it (sizes round up, limits down); tiny values keep two significant digits."""
-    value = size / _MIB
-    if value < 0.1:
-        return f"{value:.2g}"
-    tenths = math.ceil(value * 10) if up else math.floor(value * 10)
-    return f"{tenths // 10}" if tenths % 10 == 0 else f"{tenths / 10:.1f}"
 
 
 # --- steps 2-5 --------------------------------------------------------------------------------------
@@ -450,7 +394,7 @@ def _strict_problem(data: bytes, qpdf: _QpdfView) -> str | None:
     eof = data.rfind(b"%%EOF")
     if eof < 0:
         problems.append("no %%EOF marker")
-    elif data[eof + 5 :].strip(_PDF_WHITESPACE):
+    elif data[eof + 5 :].strip(PDF_WHITESPACE):
         problems.append(f"{len(data) - eof - 5} bytes of data after the last %%EOF")
     try:
         reader = PdfFileReader(io.BytesIO(data), strict=True)

@@ -1,0 +1,54 @@
+"""Synchronous Lambda invocations between tachiai's own functions.
+
+The send API asks the seal function to prepare documents (preflight + the "sent" seal) and waits for
+the answer, so the send function itself never loads the PDF libraries. A typed failure travels as data
+(:meth:`TachiaiError.report` in the result), so the caller re-raises exactly the error the callee
+raised — a 400 "this PDF is encrypted" stays a 400 with its Japanese and English message.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from tachiai.domain.errors import TachiaiError, error_from_report
+
+
+class FunctionUnavailable(TachiaiError):
+    code = "function_unavailable"
+    http_status = 503
+    message_ja = "処理を完了できませんでした。しばらくしてから再試行してください。"
+    message_en = "The request could not be completed. Please retry shortly."
+
+
+class FunctionInvoker:
+    def __init__(self, client: Any) -> None:
+        self._client = client
+
+    def call(self, function: str, payload: dict[str, Any]) -> dict[str, Any]:
+        """Invoke ``function`` and return its result.
+
+        :raises TachiaiError: the error the function reported (``{"error": report}`` in its result).
+        :raises FunctionUnavailable: the invoke failed, or the function crashed.
+        """
+        try:
+            response = self._client.invoke(
+                FunctionName=function, InvocationType="RequestResponse", Payload=json.dumps(payload).encode()
+            )
+        except (ClientError, BotoCoreError) as e:
+            raise FunctionUnavailable(f"invoke {function}: {e}") from e
+        body = response["Payload"].read()
+        try:
+            result = json.loads(body or b"null")
+        except ValueError as e:
+            raise FunctionUnavailable(f"{function} answered with non-JSON") from e
+        if response.get("FunctionError"):
+            kind = result.get("errorType", "?") if isinstance(result, dict) else "?"
+            raise FunctionUnavailable(f"{function} failed: {kind}")
+        if not isinstance(result, dict):
+            raise FunctionUnavailable(f"{function} answered {type(result).__name__}")
+        if "error" in result:
+            raise error_from_report(result["error"])
+        return result

@@ -1,0 +1,20 @@
+"""Configuration values kept in SSM Parameter Store (the seal certificate chain, trust roots)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from tachiai.domain.errors import ConfigurationError
+
+
+def read_parameter(client: Any, name: str) -> str:
+    """The value of parameter ``name`` (decrypted).
+
+    :raises ConfigurationError: it does not exist or cannot be read.
+    """
+    try:
+        return str(client.get_parameter(Name=name, WithDecryption=True)["Parameter"]["Value"])
+    except (ClientError, BotoCoreError) as e:
+        raise ConfigurationError(f"SSM parameter {name}: {e}", name=name) from e

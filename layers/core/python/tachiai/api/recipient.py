@@ -1,0 +1,290 @@
+"""The recipient's link routes (the agree function): a plain HTML page that works in any browser, and
+the same actions as JSON for API clients.
+
+A browser posts forms (``application/x-www-form-urlencoded``) and gets a ``303`` back to the page,
+which then shows what happened — an agreement, a wrong access code, an expired link. A client that
+sends JSON gets JSON. Every failure is a page (or a JSON error) with a clear message in the
+participant's language; nothing a visitor can send produces a stack trace.
+
+The token is in the path, so every response says ``Referrer-Policy: no-referrer`` and ``no-store``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from pydantic import ValidationError
+
+from tachiai.api.routing import error_response, json_response, register_routes
+from tachiai.domain.envelope import Envelope, EnvelopeStatus, Participant, ParticipantStatus
+from tachiai.domain.errors import (
+    Conflict,
+    EnvelopeCancelled,
+    EnvelopeClosed,
+    EnvelopeRejected,
+    InvalidRequest,
+    LinkExpired,
+    LinkInvalid,
+    LinkLocked,
+    NotYourTurn,
+    TachiaiError,
+)
+from tachiai.domain.events import Language
+from tachiai.mail.templates import format_mail_time
+from tachiai.services import recipient
+from tachiai.services.context import Services, services
+from tachiai.services.recipient import ForwardRequest, Visit
+from tachiai.web.signing_page import (
+    DocumentLink,
+    PageState,
+    SigningPage,
+    negotiate_language,
+    render_signing_page,
+)
+
+_SECURITY_HEADERS = {
+    "Cache-Control": "no-store",
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
+        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    ),
+}
+
+_STATE_OF_ERROR: dict[type[TachiaiError], PageState] = {
+    LinkInvalid: PageState.INVALID,
+    LinkExpired: PageState.EXPIRED,
+    LinkLocked: PageState.LOCKED,
+    EnvelopeCancelled: PageState.CANCELLED,
+    EnvelopeRejected: PageState.CLOSED,
+    EnvelopeClosed: PageState.CLOSED,
+    NotYourTurn: PageState.NOT_YOUR_TURN,
+}
+_STATE_OF_PARTICIPANT = {
+    ParticipantStatus.AGREED: PageState.AGREED,
+    ParticipantStatus.REJECTED: PageState.REJECTED,
+    ParticipantStatus.FORWARDED: PageState.FORWARDED,
+}
+
+
+def build_recipient_app() -> APIGatewayRestResolver:
+    app = APIGatewayRestResolver()
+
+    def wants_html() -> bool:
+        content_type = (app.current_event.headers.get("content-type") or "").lower()
+        return not content_type.startswith("application/json")
+
+    def form() -> dict[str, str]:
+        """The body as a flat dict, whether a form or JSON (values stringified, last one wins)."""
+        body = app.current_event.decoded_body or ""
+        if not wants_html():
+            try:
+                data = json.loads(body or "{}")
+            except ValueError as e:
+                raise InvalidRequest("body is not JSON", field="body") from e
+            if not isinstance(data, dict):
+                raise InvalidRequest("body is not a JSON object", field="body")
+            return {k: v if isinstance(v, str) else json.dumps(v) for k, v in data.items()}
+        return {k: v[-1] for k, v in parse_qs(body, keep_blank_values=True).items()}
+
+    def visit() -> Visit:
+        identity = app.current_event.request_context.identity
+        return Visit(ip=identity.source_ip, user_agent=identity.user_agent)
+
+    def language(envelope: Envelope | None = None, participant: Participant | None = None) -> Language:
+        query = (app.current_event.query_string_parameters or {}).get("lang")
+        default: Language = participant.language if participant else envelope.language if envelope else "ja"
+        if participant is None:
+            return negotiate_language(app.current_event.headers.get("accept-language"), query, default)
+        return negotiate_language(None, query, default)
+
+    def act(token: str, action: Callable[[Services, dict[str, str]], Any]) -> Response[str]:
+        """Run a POST action; a browser is sent back to the page (with a notice on failure)."""
+        svc = services()
+        try:
+            action(svc, form())
+        except TachiaiError as e:
+            if not wants_html():
+                return error_response(e)
+            return page(token, notice=e)
+        if not wants_html():
+            view = recipient.lookup(svc, token)
+            status = view.participant.status.value if view.participant else None
+            return json_response(200, {"envelope": view.envelope.status.value, "participant": status})
+        return Response(status_code=303, headers={"Location": page_url(svc, token), **_SECURITY_HEADERS})
+
+    def page(token: str, notice: TachiaiError | None = None) -> Response[str]:
+        svc = services()
+        signing_page, status = build_page(svc, token, notice)
+        return Response(
+            status_code=status,
+            content_type="text/html; charset=utf-8",
+            body=render_signing_page(signing_page),
+            headers=_SECURITY_HEADERS,
+        )
+
+    def build_page(svc: Services, token: str, notice: TachiaiError | None) -> tuple[SigningPage, int]:
+        base = base_path(svc, token)
+        try:
+            view = recipient.lookup(svc, token)
+        except LinkInvalid as e:
+            lang = language()
+            return SigningPage(
+                state=PageState.INVALID, language=lang, base_path=base, notice=e.message(lang)
+            ), 404
+        envelope, participant = view.envelope, view.participant
+        lang = language(envelope, participant)
+        common: dict[str, Any] = {
+            "language": lang,
+            "base_path": base,
+            "title": envelope.title,
+            "sender_name": envelope.sender.name,
+            "sender_organization": envelope.sender.organization,
+            "sender_email": envelope.sender.email,
+            "service_name": svc.settings.service_name,
+        }
+        if participant is not None:
+            common["recipient_name"] = participant.person.name
+        if view.link.purpose == "download":
+            return completed_page(svc, envelope, common)
+        assert participant is not None
+        notice_text = notice.message(lang) if notice else None
+        status = 200 if notice is None else notice.http_status
+        try:
+            recipient.resolve(svc, token)
+        except Conflict as e:
+            state = _STATE_OF_PARTICIPANT.get(participant.status) or _state_of(e)
+            return acted_page(svc, state, participant, envelope, common, notice_text), 200
+        except TachiaiError as e:
+            state = _state_of(e)
+            text = notice_text if state == PageState.ERROR else e.message(lang)
+            return SigningPage(state=state, notice=text, error_code=e.code, **common), e.http_status
+        documents = tuple(DocumentLink(d.id, d.name, d.pages) for d in envelope.documents)
+        expires = (
+            format_mail_time(participant.link_expires_at, svc.settings.zone, lang)
+            if participant.link_expires_at
+            else None
+        )
+        state = PageState.REVIEW if participant.status == ParticipantStatus.OPENED else PageState.TERMS
+        return (
+            SigningPage(
+                state=state,
+                message=envelope.message or None,
+                documents=documents,
+                expires_at=expires,
+                access_code_required=participant.requires_access_code,
+                notice=notice_text,
+                **common,
+            ),
+            status,
+        )
+
+    def acted_page(
+        svc: Services,
+        state: PageState,
+        participant: Participant,
+        envelope: Envelope,
+        common: dict[str, Any],
+        notice: str | None,
+    ) -> SigningPage:
+        lang = common["language"]
+        acted = (
+            format_mail_time(participant.acted_at, svc.settings.zone, lang) if participant.acted_at else None
+        )
+        newcomer = next((p for p in envelope.participants if p.forwarded_from == participant.id), None)
+        forwarded_to = f"{newcomer.person.name} <{newcomer.person.email}>" if newcomer else None
+        return SigningPage(state=state, acted_at=acted, forwarded_to=forwarded_to, notice=notice, **common)
+
+    def completed_page(svc: Services, envelope: Envelope, common: dict[str, Any]) -> tuple[SigningPage, int]:
+        if envelope.status != EnvelopeStatus.COMPLETED:
+            return SigningPage(state=PageState.INVALID, **common), 404
+        documents = tuple(DocumentLink(d.id, d.name, d.pages) for d in envelope.documents)
+        return SigningPage(state=PageState.COMPLETED, documents=documents, **common), 200
+
+    def show(token: str) -> Response[str]:
+        return page(token)
+
+    def open_(token: str) -> Response[str]:
+        def run(svc: Services, data: dict[str, str]) -> None:
+            accepted = data.get("accept_terms", "").lower() in ("yes", "true", "on", "1")
+            recipient.open_documents(
+                svc, token, accept_terms=accepted, access_code=data.get("access_code") or None, visit=visit()
+            )
+
+        return act(token, run)
+
+    def agree(token: str) -> Response[str]:
+        return act(token, lambda svc, _: recipient.agree(svc, token, visit()))
+
+    def reject(token: str) -> Response[str]:
+        def run(svc: Services, data: dict[str, str]) -> None:
+            reason = data.get("reason", "").strip()
+            if not reason:
+                raise InvalidRequest("a reason is required", field="reason")
+            recipient.reject(svc, token, reason[:1000], visit())
+
+        return act(token, run)
+
+    def forward(token: str) -> Response[str]:
+        def run(svc: Services, data: dict[str, str]) -> None:
+            try:
+                request = ForwardRequest.model_validate(
+                    {k: data.get(k) or None for k in ("name", "email", "organization", "reason")}
+                )
+            except ValidationError as e:
+                field = str(e.errors()[0]["loc"][0]) if e.errors() else "body"
+                raise InvalidRequest(f"invalid {field}", field=field) from e
+            recipient.forward(svc, token, request, visit())
+
+        return act(token, run)
+
+    def document(token: str, document_id: str) -> Response[str]:
+        return redirect_or_page(token, lambda svc: recipient.document_url(svc, token, document_id, visit()))
+
+    def certificate(token: str) -> Response[str]:
+        return redirect_or_page(token, lambda svc: recipient.certificate_url(svc, token, visit()))
+
+    def redirect_or_page(token: str, url_of: Callable[[Services], str]) -> Response[str]:
+        try:
+            url = url_of(services())
+        except TachiaiError as e:
+            return page(token, notice=e)
+        return Response(status_code=302, headers={"Location": url, **_SECURITY_HEADERS})
+
+    register_routes(
+        app,
+        "agree",
+        {
+            ("GET", "/s/{token}"): show,
+            ("POST", "/s/{token}/open"): open_,
+            ("GET", "/s/{token}/documents/{document_id}"): document,
+            ("POST", "/s/{token}/agree"): agree,
+            ("POST", "/s/{token}/reject"): reject,
+            ("POST", "/s/{token}/forward"): forward,
+            ("GET", "/s/{token}/certificate"): certificate,
+        },
+    )
+    return app
+
+
+def _state_of(error: TachiaiError) -> PageState:
+    for cls in type(error).__mro__:
+        if cls in _STATE_OF_ERROR:
+            return _STATE_OF_ERROR[cls]
+    return PageState.ERROR
+
+
+def base_path(svc: Services, token: str) -> str:
+    """The link's path as the browser sees it (behind API Gateway that includes the stage)."""
+    prefix = urlsplit(svc.settings.public_url or "").path.rstrip("/")
+    return f"{prefix}/s/{token}"
+
+
+def page_url(svc: Services, token: str) -> str:
+    return svc.link_url(token)

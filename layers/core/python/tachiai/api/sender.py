@@ -1,0 +1,118 @@
+"""The sender REST API (the send function): create, send, look at, remind, cancel, download.
+
+Behind API Gateway's Cognito authorizer: the caller is whoever the claims say (``sub``, ``email``,
+``name``). Requests are validated by Powertools against the pydantic models, which also make the
+OpenAPI document served at ``/v1/openapi.json``.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.params import Body, Query
+
+from tachiai.api.routing import error_response, json_response, register_routes, validation_response
+from tachiai.api.views import envelope_view
+from tachiai.domain.envelope import EnvelopeStatus
+from tachiai.domain.errors import Forbidden, TachiaiError
+from tachiai.services import sending
+from tachiai.services.context import services
+from tachiai.services.sending import CancelRequest, CreateEnvelopeRequest, SenderIdentity
+
+API_VERSION = "1.0.0"
+
+
+def sender_from_claims(claims: dict[str, Any] | None) -> SenderIdentity:
+    """The caller, from the Cognito authorizer's claims (all strings in a REST API).
+
+    :raises Forbidden: no usable identity (the authorizer should have refused the request).
+    """
+    claims = claims or {}
+    sub, email = str(claims.get("sub") or ""), str(claims.get("email") or "")
+    if not sub or not email:
+        raise Forbidden("no sub/email claim")
+    groups = str(claims.get("cognito:groups") or "").strip("[]").replace(",", " ").split()
+    return SenderIdentity(sub=sub, email=email, name=str(claims.get("name") or email), groups=tuple(groups))
+
+
+def build_sender_app() -> APIGatewayRestResolver:
+    app = APIGatewayRestResolver(enable_validation=True)
+
+    def caller() -> SenderIdentity:
+        return sender_from_claims(app.current_event.request_context.authorizer.claims)
+
+    def openapi() -> Response[str]:
+        return Response(
+            status_code=200,
+            content_type="application/json",
+            body=app.get_openapi_json_schema(title="tachiai sender API", version=API_VERSION),
+        )
+
+    def create(request: Annotated[CreateEnvelopeRequest, Body()]) -> Response[str]:
+        created = sending.create_envelope(services(), caller(), request)
+        body = envelope_view(created.envelope)
+        body["uploads"] = [
+            {
+                "document_id": u.document_id,
+                "url": u.url,
+                "fields": u.fields,
+                "expires_at": u.expires_at.isoformat(),
+            }
+            for u in created.uploads
+        ]
+        return json_response(201, body, {"Location": f"/v1/envelopes/{created.envelope.id}"})
+
+    def list_(
+        status: Annotated[EnvelopeStatus | None, Query()] = None,
+        limit: Annotated[int, Query(ge=1, le=100)] = 50,
+        cursor: Annotated[str | None, Query(max_length=2000)] = None,
+    ) -> Response[str]:
+        page = sending.list_envelopes(services(), caller(), status, limit, cursor)
+        return json_response(
+            200, {"envelopes": [envelope_view(e) for e in page.envelopes], "cursor": page.cursor}
+        )
+
+    def get(envelope_id: str) -> Response[str]:
+        envelope, trail = sending.get_envelope(services(), caller(), envelope_id)
+        return json_response(200, envelope_view(envelope, trail))
+
+    def send(envelope_id: str) -> Response[str]:
+        return json_response(202, envelope_view(sending.send_envelope(services(), caller(), envelope_id)))
+
+    def remind(envelope_id: str) -> Response[str]:
+        return json_response(202, envelope_view(sending.remind(services(), caller(), envelope_id)))
+
+    def cancel(envelope_id: str, request: Annotated[CancelRequest | None, Body()] = None) -> Response[str]:
+        reason = request.reason if request else None
+        return json_response(200, envelope_view(sending.cancel(services(), caller(), envelope_id, reason)))
+
+    def downloads(envelope_id: str) -> Response[str]:
+        files = sending.downloads(services(), caller(), envelope_id)
+        return json_response(
+            200,
+            {
+                "downloads": [
+                    {"name": f.name, "url": f.url, "expires_at": f.expires_at.isoformat()} for f in files
+                ]
+            },
+        )
+
+    register_routes(
+        app,
+        "send",
+        {
+            ("GET", "/v1/openapi.json"): openapi,
+            ("POST", "/v1/envelopes"): create,
+            ("GET", "/v1/envelopes"): list_,
+            ("GET", "/v1/envelopes/{envelope_id}"): get,
+            ("POST", "/v1/envelopes/{envelope_id}/send"): send,
+            ("POST", "/v1/envelopes/{envelope_id}/remind"): remind,
+            ("POST", "/v1/envelopes/{envelope_id}/cancel"): cancel,
+            ("GET", "/v1/envelopes/{envelope_id}/downloads"): downloads,
+        },
+    )
+    app.exception_handler(TachiaiError)(error_response)
+    app.exception_handler(RequestValidationError)(validation_response)
+    return app

@@ -1,0 +1,115 @@
+"""The runtime configuration of every function, read once from the environment.
+
+CDK sets these variables on each function; the local runtime sets them once in its process. Values a
+function needs are checked when it first needs them (:meth:`Settings.require`), so the send function
+does not fail for want of the seal key it never uses, and a missing value is a clear
+:class:`ConfigurationError` naming the variable — never a silent default.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Mapping
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from tachiai import names
+from tachiai.domain.errors import ConfigurationError
+from tachiai.domain.uploads import DEFAULT_MAX_BYTES
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    table: str | None = None
+    bucket: str | None = None
+    state_machine_arn: str | None = None
+    seal_function: str | None = None
+    """Name or ARN of the seal function, which the send API calls to prepare documents."""
+    seal_key_id: str | None = None
+    seal_chain_parameter: str | None = None
+    trust_roots_parameter: str | None = None
+    tsa_urls: tuple[str, ...] = ()
+    mail_from: str | None = None
+    mail_configuration_set: str | None = None
+    public_url: str | None = None
+    """Base URL recipients' links start with (the API's stage URL), without a trailing slash."""
+    time_zone: str = "Asia/Tokyo"
+    service_name: str = "tachiai"
+    max_document_bytes: int = Field(default=DEFAULT_MAX_BYTES, ge=1)
+    download_link_days: int = Field(default=30, ge=1, le=365)
+    """How long the completion mail's download links work."""
+
+    def require(self, name: str) -> str:
+        """The value of a required string setting.
+
+        :raises ConfigurationError: it is not set (names the environment variable).
+        """
+        value = getattr(self, name)
+        if not value:
+            raise ConfigurationError(f"{_ENV_OF[name]} is not set", name=_ENV_OF[name])
+        return str(value)
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.time_zone)
+
+
+_ENV_OF = {
+    "table": names.ENV_TABLE,
+    "bucket": names.ENV_BUCKET,
+    "state_machine_arn": names.ENV_STATE_MACHINE_ARN,
+    "seal_function": names.ENV_SEAL_FUNCTION,
+    "seal_key_id": names.ENV_SEAL_KEY_ID,
+    "seal_chain_parameter": names.ENV_SEAL_CHAIN_PARAMETER,
+    "trust_roots_parameter": names.ENV_TRUST_ROOTS_PARAMETER,
+    "tsa_urls": names.ENV_TSA_URLS,
+    "mail_from": names.ENV_MAIL_FROM,
+    "mail_configuration_set": names.ENV_MAIL_CONFIGURATION_SET,
+    "public_url": names.ENV_PUBLIC_URL,
+    "time_zone": names.ENV_TIME_ZONE,
+    "service_name": names.ENV_SERVICE_NAME,
+    "max_document_bytes": names.ENV_MAX_DOCUMENT_BYTES,
+    "download_link_days": names.ENV_DOWNLOAD_LINK_DAYS,
+}
+
+
+def settings_from(environ: Mapping[str, str]) -> Settings:
+    """Settings from environment variables.
+
+    :raises ConfigurationError: a value is malformed (the message names the variable).
+    """
+    values: dict[str, object] = {}
+    for field, variable in _ENV_OF.items():
+        raw = environ.get(variable, "").strip()
+        if not raw:
+            continue
+        if field == "tsa_urls":
+            values[field] = tuple(u.strip() for u in raw.split(",") if u.strip())
+        elif field == "public_url":
+            values[field] = raw.rstrip("/")
+        else:
+            values[field] = raw
+    try:
+        settings = Settings.model_validate(values)
+    except ValidationError as e:
+        field = str(e.errors()[0]["loc"][0])
+        raise ConfigurationError(str(e), name=_ENV_OF.get(field, field)) from e
+    try:
+        ZoneInfo(settings.time_zone)
+    except (ZoneInfoNotFoundError, ValueError) as e:
+        raise ConfigurationError(f"unknown time zone {settings.time_zone}", name=names.ENV_TIME_ZONE) from e
+    return settings
+
+
+@functools.cache
+def settings() -> Settings:
+    """The process's settings, read on first use (never at import)."""
+    return settings_from(os.environ)
+
+
+def reset_settings() -> None:
+    """Forget the cached settings (the local runtime after setting the environment; tests)."""
+    settings.cache_clear()

@@ -1,0 +1,259 @@
+"""``tachiai local``: the whole service on one machine, with no AWS account.
+
+:class:`LocalRuntime` starts, in this process:
+
+* :class:`~tachiai.local.aws.LocalAws` — moto's server on loopback, with the Step Functions interpreter
+  and the Lambda functions of :data:`tachiai.names.FUNCTIONS` dispatched in process to the same
+  handler files and strings as in the cloud;
+* the resources, created by API calls from the same definitions CDK uses: the DynamoDB table
+  (:data:`~tachiai.adapters.dynamodb.TABLE_SCHEMA`), the bucket, an asymmetric KMS key, the seal
+  certificate chain and trust roots in SSM, a verified SES identity, the state machine from
+  ``infra/statemachine/signing_chain.asl.json``;
+* the test PKI (:class:`~tachiai.local.pki.LocalPki`: CA, OCSP, CRL, TSA) on loopback, its seal
+  certificate issued over the KMS key's public key;
+* an HTTP server: the API Gateway adapter over the route table, plus the outbox at ``/_local/outbox``.
+
+The environment the functions read (``TACHIAI_*``) is set once, before the first request.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tachiai import names
+from tachiai.adapters.dynamodb import TABLE_SCHEMA
+from tachiai.adapters.kms import kms_public_key
+from tachiai.local.api_gateway import ApiGatewayAdapter
+from tachiai.local.aws import LocalAws
+from tachiai.local.lambda_dispatch import LambdaDispatcher, LocalFunction
+from tachiai.local.local_auth import LocalTokens, authorize_header, load_or_create_secret
+from tachiai.local.outbox import Outbox, outbox_app
+from tachiai.local.pki import LocalPki
+
+REPO_ROOT = Path(__file__).resolve().parents[4]
+"""The repository (``functions/``, ``infra/``): tachiai's local runtime runs from a checkout."""
+
+TABLE = "tachiai-envelopes"
+BUCKET = "tachiai-documents"
+MAIL_DOMAIN = "sign.tachiai.example"
+MAIL_FROM = f"noreply@{MAIL_DOMAIN}"
+CHAIN_PARAMETER = "/tachiai/seal/certificate-chain"
+ROOTS_PARAMETER = "/tachiai/seal/trust-roots"
+STATE_MACHINE = "tachiai-signing-chain"
+
+
+def function_name(name: names.FunctionName) -> str:
+    return f"tachiai-{name.replace('_', '-')}"
+
+
+def local_functions(root: Path = REPO_ROOT) -> list[LocalFunction]:
+    """The functions of :data:`tachiai.names.FUNCTIONS` whose code exists in this checkout."""
+    return [
+        LocalFunction(function_name(spec.name), root / spec.code_dir, spec.handler, timeout_seconds=900)
+        for spec in names.FUNCTIONS.values()
+        if (root / spec.code_dir / f"{spec.handler.rpartition('.')[0]}.py").is_file()
+    ]
+
+
+@dataclass
+class LocalRuntime:
+    """The running local service. Use as a context manager, or :meth:`start` / :meth:`stop`."""
+
+    state_dir: Path
+    """Keeps the test PKI's keys (``pki/root.pem`` is the root to trust) and the token secret."""
+    host: str = "127.0.0.1"
+    port: int = 0
+    """HTTP port of the API (0: any free port)."""
+    aws: LocalAws | None = field(default=None, init=False)
+    pki: LocalPki | None = field(default=None, init=False)
+    tokens: LocalTokens | None = field(default=None, init=False)
+    outbox: Outbox = field(default_factory=Outbox, init=False)
+    state_machine_arn: str = field(default="", init=False)
+    startup_seconds: float = field(default=0.0, init=False)
+    _server: Any = field(default=None, init=False, repr=False)
+    _thread: threading.Thread | None = field(default=None, init=False, repr=False)
+    _saved_env: dict[str, str | None] = field(default_factory=dict, init=False, repr=False)
+
+    # --- lifecycle ---------------------------------------------------------------------------------
+
+    def start(self) -> LocalRuntime:
+        began = time.perf_counter()
+        self.state_dir = self.state_dir.resolve()
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            self.aws = LocalAws(LambdaDispatcher(local_functions())).start()
+            self.outbox = Outbox(self.aws.account_id, self.aws.region)
+            self.tokens = LocalTokens(load_or_create_secret(self.state_dir / "token-secret"))
+            self._serve_http()
+            environment = self._create_resources()
+            self._set_environment(environment)
+        except BaseException:
+            self.stop()
+            raise
+        self.startup_seconds = time.perf_counter() - began
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        if self.aws is not None:
+            self.aws.stop()
+            self.aws = None
+        if self.pki is not None:
+            self.pki.stop()
+            self.pki = None
+        self._restore_environment()
+
+    def __enter__(self) -> LocalRuntime:
+        return self.start()
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+
+    # --- what a user of the runtime needs ---------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        """The API's base URL (recipient links and sender routes)."""
+        if self._server is None:
+            raise RuntimeError("the local runtime is not running")
+        return f"http://{self.host}:{self._server.server_port}"
+
+    @property
+    def root_pem(self) -> Path:
+        """The test root certificate: trust it to see the seals as trusted."""
+        return self.state_dir / "pki" / "root.pem"
+
+    def token(
+        self, email: str = "sender@tachiai.example", name: str = "送信者", sub: str | None = None
+    ) -> str:
+        """A sender token as the Cognito authorizer would accept it (``Authorization: Bearer ...``)."""
+        assert self.tokens is not None
+        return self.tokens.issue(sub=sub or f"local-{email}", email=email, name=name, groups=("member",))
+
+    def app(self) -> ApiGatewayAdapter:
+        """The WSGI application (for in-process clients such as ``werkzeug.test.Client``)."""
+        assert self.aws is not None and self.tokens is not None
+        dispatcher = self.aws.dispatcher
+
+        def invoke(function: str, event: dict[str, Any]) -> dict[str, Any]:
+            invocation = dispatcher.invoke(function_name(function), event)  # type: ignore[arg-type]
+            if invocation.function_error:
+                error = invocation.payload
+                raise RuntimeError(f"{function}: {error.get('errorType')}: {error.get('errorMessage')}")
+            result: dict[str, Any] = invocation.payload
+            return result
+
+        return ApiGatewayAdapter(
+            routes=names.ROUTES,
+            invoke=invoke,
+            authorize=authorize_header(self.tokens),
+            stage="local",
+            extra_apps={"/_local/": outbox_app(self.outbox)},
+        )
+
+    # --- internals ----------------------------------------------------------------------------------
+
+    def _serve_http(self) -> None:
+        from werkzeug.serving import make_server
+
+        from tachiai.local.pki import _QuietRequestHandler
+
+        self._server = make_server(
+            self.host, self.port, _LateBound(), threaded=True, request_handler=_QuietRequestHandler
+        )
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="tachiai-local-api", daemon=True
+        )
+        self._thread.start()
+
+    def _create_resources(self) -> dict[str, str]:
+        assert self.aws is not None
+        aws = self.aws
+        kms = aws.client("kms")
+        key_id = kms.create_key(KeyUsage="SIGN_VERIFY", KeySpec="RSA_2048", Description="tachiai local seal")[
+            "KeyMetadata"
+        ]["KeyId"]
+        self.pki = LocalPki(self.state_dir / "pki", kms_public_key(kms, key_id)).start()
+        roots = (self.state_dir / "pki" / "root.pem").read_text()
+        ssm = aws.client("ssm")
+        ssm.put_parameter(
+            Name=CHAIN_PARAMETER, Value=self.pki.chain_pem().decode(), Type="String", Overwrite=True
+        )
+        ssm.put_parameter(Name=ROOTS_PARAMETER, Value=roots, Type="String", Overwrite=True)
+        aws.client("dynamodb").create_table(TableName=TABLE, **TABLE_SCHEMA)
+        aws.client("s3").create_bucket(
+            Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": aws.region}
+        )
+        aws.client("sesv2").create_email_identity(EmailIdentity=MAIL_DOMAIN)
+        arns = aws.create_functions()
+        self.state_machine_arn = aws.create_state_machine(
+            STATE_MACHINE,
+            REPO_ROOT / names.STATE_MACHINE_DEFINITION,
+            {
+                placeholder: arns[function_name(function)]
+                for placeholder, function in names.STATE_MACHINE_SUBSTITUTIONS.items()
+            },
+        )
+        return {
+            names.ENV_TABLE: TABLE,
+            names.ENV_BUCKET: BUCKET,
+            names.ENV_STATE_MACHINE_ARN: self.state_machine_arn,
+            names.ENV_SEAL_FUNCTION: function_name("seal"),
+            names.ENV_SEAL_KEY_ID: key_id,
+            names.ENV_SEAL_CHAIN_PARAMETER: CHAIN_PARAMETER,
+            names.ENV_TRUST_ROOTS_PARAMETER: ROOTS_PARAMETER,
+            names.ENV_TSA_URLS: self.pki.tsa_url,
+            names.ENV_MAIL_FROM: MAIL_FROM,
+            names.ENV_PUBLIC_URL: self.url,
+            names.ENV_TIME_ZONE: "Asia/Tokyo",
+            names.ENV_SERVICE_NAME: "tachiai (local)",
+        }
+
+    def _set_environment(self, values: dict[str, str]) -> None:
+        from tachiai.services.context import reset_services
+
+        for name, value in values.items():
+            self._saved_env.setdefault(name, os.environ.get(name))
+            os.environ[name] = value
+        reset_services()
+        assert self._server is not None
+        self._server.app.app = self.app()
+
+    def _restore_environment(self) -> None:
+        from tachiai.services.context import reset_services
+
+        for name, value in self._saved_env.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        self._saved_env.clear()
+        reset_services()
+
+
+class _LateBound:
+    """The server binds its port before the app exists (the app needs the URL for its links)."""
+
+    app: Any = None
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        if self.app is None:
+            start_response("503 Service Unavailable", [("Content-Type", "text/plain")])
+            return [b"starting"]
+        return self.app(environ, start_response)
+
+
+@contextmanager
+def local_runtime(state_dir: Path, port: int = 0) -> Iterator[LocalRuntime]:
+    with LocalRuntime(state_dir, port=port) as runtime:
+        yield runtime

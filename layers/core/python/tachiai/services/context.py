@@ -1,0 +1,105 @@
+"""Everything a use case needs, built lazily from the settings: one cached instance per process.
+
+Handlers call :func:`services`; tests build a :class:`Services` with their own settings and clock.
+Nothing here creates a client at import, and each adapter is created on first use — the agree
+function never builds the Step Functions client until someone agrees.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from tachiai.config import Settings, reset_settings, settings
+
+if TYPE_CHECKING:
+    from tachiai.adapters.dynamodb import EnvelopeRepository
+    from tachiai.adapters.functions import FunctionInvoker
+    from tachiai.adapters.s3 import DocumentStore
+    from tachiai.adapters.ses import SesMailer
+    from tachiai.adapters.sfn import SigningChain
+    from tachiai.mail.templates import MailSettings
+    from tachiai.sealing.seal import Sealer
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Services:
+    def __init__(self, settings: Settings, now: Callable[[], datetime] = _utc_now) -> None:
+        self.settings = settings
+        self.now = now
+        """The clock: always timezone-aware."""
+
+    @functools.cached_property
+    def envelopes(self) -> EnvelopeRepository:
+        from tachiai.adapters.aws import dynamodb_client
+        from tachiai.adapters.dynamodb import EnvelopeRepository
+
+        return EnvelopeRepository(dynamodb_client(), self.settings.require("table"))
+
+    @functools.cached_property
+    def documents(self) -> DocumentStore:
+        from tachiai.adapters.aws import s3_client
+        from tachiai.adapters.s3 import DocumentStore
+
+        return DocumentStore(s3_client(), self.settings.require("bucket"))
+
+    @functools.cached_property
+    def chain(self) -> SigningChain:
+        from tachiai.adapters.aws import sfn_client
+        from tachiai.adapters.sfn import SigningChain
+
+        return SigningChain(sfn_client(), self.settings.require("state_machine_arn"))
+
+    @functools.cached_property
+    def functions(self) -> FunctionInvoker:
+        from tachiai.adapters.aws import lambda_client
+        from tachiai.adapters.functions import FunctionInvoker
+
+        return FunctionInvoker(lambda_client())
+
+    @functools.cached_property
+    def mailer(self) -> SesMailer:
+        from tachiai.adapters.ses import SesMailer
+
+        return SesMailer(configuration_set=self.settings.mail_configuration_set)
+
+    @functools.cached_property
+    def mail_settings(self) -> MailSettings:
+        from tachiai.mail.templates import MailSettings
+
+        return MailSettings(
+            from_address=self.settings.require("mail_from"),
+            service_name=self.settings.service_name,
+            timezone=self.settings.time_zone,
+        )
+
+    @functools.cached_property
+    def sealer(self) -> Sealer:
+        """The sealing engine (loads pyhanko: only the seal function gets here)."""
+        from tachiai.services.sealer_factory import build_sealer
+
+        return build_sealer(self.settings)
+
+    def link_url(self, token: str) -> str:
+        """The URL of a recipient link, as mailed."""
+        return f"{self.settings.require('public_url')}/s/{token}"
+
+
+@functools.cache
+def services() -> Services:
+    """The process's services, built on first use from the environment."""
+    return Services(settings())
+
+
+def reset_services() -> None:
+    """Forget settings, services and cached clients (after the local runtime set the environment)."""
+    from tachiai.adapters.aws import reset_clients
+
+    services.cache_clear()
+    reset_settings()
+    reset_clients()

@@ -1,0 +1,43 @@
+"""The production :class:`Sealer`: the KMS key, its certificate chain and trust roots from SSM, the TSAs."""
+
+from __future__ import annotations
+
+from asn1crypto import pem, x509
+
+from tachiai.adapters.aws import kms_client, ssm_client
+from tachiai.adapters.kms import KmsSigner, kms_public_key
+from tachiai.adapters.ssm import read_parameter
+from tachiai.config import Settings
+from tachiai.domain.errors import ConfigurationError
+from tachiai.sealing.certificates import load_certificate_chain, require_matching_key
+from tachiai.sealing.seal import Sealer
+from tachiai.sealing.timestamping import FailoverTimeStamper
+
+
+def build_sealer(settings: Settings) -> Sealer:
+    """:raises ConfigurationError: a setting or parameter is missing or unusable.
+    :raises CertificateError: the certificate is not over the KMS key, or its chain is incomplete."""
+    key_id = settings.require("seal_key_id")
+    if not settings.tsa_urls:
+        raise ConfigurationError("no TSA URL", name="TACHIAI_TSA_URLS")
+    client = kms_client()
+    chain = load_certificate_chain(
+        read_parameter(ssm_client(), settings.require("seal_chain_parameter")).encode()
+    )
+    require_matching_key(chain.seal, kms_public_key(client, key_id))
+    roots_pem = read_parameter(ssm_client(), settings.require("trust_roots_parameter")).encode()
+    roots = [
+        x509.Certificate.load(der)
+        for kind, _, der in pem.unarmor(roots_pem, multiple=True)
+        if kind == "CERTIFICATE"
+    ]
+    if not roots:
+        raise ConfigurationError(
+            "no certificate in the trust roots parameter", name="TACHIAI_TRUST_ROOTS_PARAMETER"
+        )
+    return Sealer(
+        signer=KmsSigner(client, key_id, chain.seal, chain.chain),
+        timestamper=FailoverTimeStamper(list(settings.tsa_urls)),
+        trust_roots=roots,
+        time_zone=settings.zone,
+    )

@@ -1,0 +1,262 @@
+"""The seal function's tasks: prepare the documents and seal "sent", seal each agreement or forward,
+finalize (document timestamp + certificate).
+
+Every seal continues the envelope's hash chain: it starts from the stored file whose SHA-256 the
+envelope recorded after the previous seal, and a file that is anything else is refused
+(:class:`DocumentChangedSinceLastSeal`) — the chain then stops the envelope instead of completing it.
+Each sealed version is a new S3 key; the envelope records the new hash and the event's key in one
+conditional write, so an event is sealed once even when Step Functions retries the task.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from datetime import datetime
+from typing import Any
+
+from tachiai.adapters.s3 import certificate_key, current_key, final_key, original_key, sealed_key
+from tachiai.domain import envelope as rules
+from tachiai.domain.audit import AuditEntry
+from tachiai.domain.envelope import Envelope, EnvelopeStatus, ParticipantStatus
+from tachiai.domain.errors import Conflict, DocumentChangedSinceLastSeal, DocumentNotUploaded, NotFound
+from tachiai.domain.events import (
+    AgreementRecord,
+    AuthMethod,
+    DocumentRecord,
+    EventKind,
+    ParticipantEvent,
+    ParticipantRecord,
+    SealEvent,
+)
+from tachiai.sealing.certificate import render_agreement_certificate
+from tachiai.sealing.preflight import preflight
+from tachiai.services.context import Services
+
+logger = logging.getLogger(__name__)
+SYSTEM = "system"
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def prepare(svc: Services, envelope_id: str) -> dict[str, Any]:
+    """Preflight every document and seal the "sent" event into each; the envelope becomes ``sent``.
+
+    Called synchronously by the send API. Idempotent: an envelope already sent answers at once.
+
+    :raises DocumentNotUploaded: a document's upload has not arrived.
+    :raises InvalidDocument: a document failed preflight (nothing is recorded; fix and send again).
+    :raises SealingError: sealing failed (retryable kinds say so by their class).
+    """
+    envelope = svc.envelopes.get(envelope_id)
+    if envelope.status != EnvelopeStatus.DRAFT:
+        if rules.SENT_EVENT in envelope.sealed_events:
+            return {"status": envelope.status.value}
+        raise Conflict(f"{envelope_id} is {envelope.status}", status=envelope.status.value)
+    now = svc.now()
+    event = SealEvent(
+        kind=EventKind.SENT, actor=envelope.sender, at=now, auth_methods=[AuthMethod.SENDER_LOGIN]
+    )
+    prepared_docs = []
+    for document in envelope.documents:
+        try:
+            upload = svc.documents.get(original_key(envelope_id, document.id))
+        except NotFound as e:
+            raise DocumentNotUploaded(document.id, name=document.name) from e
+        prepared_docs.append((document, preflight(upload, max_bytes=svc.settings.max_document_bytes)))
+    entries: list[AuditEntry] = []
+    for document, prepared in prepared_docs:
+        envelope = rules.describe_document(
+            envelope,
+            document.id,
+            size=prepared.size,
+            pages=prepared.pages,
+            original_sha256=prepared.original_sha256,
+            normalized_sha256=prepared.normalized_sha256,
+        )
+        envelope, entry = envelope.audited(
+            "document.prepared", envelope.sender.email, now, {"document": document.id, **prepared.to_dict()}
+        )
+        entries.append(entry)
+        sealed = svc.sealer.seal_event(
+            prepared.pdf, event, envelope.language, expected_sha256=prepared.sha256
+        )
+        envelope, entry = _store_seal(svc, envelope, document.id, sealed, EventKind.SENT.value, now)
+        entries.append(entry)
+    envelope = rules.mark_sealed(envelope, rules.SENT_EVENT, now)
+    envelope = rules.send(envelope, now)
+    envelope, entry = envelope.audited(
+        "envelope.sent", envelope.sender.email, now, {"documents": len(prepared_docs)}
+    )
+    entries.append(entry)
+    stored = svc.envelopes.save(envelope, entries)
+    return {"status": stored.status.value}
+
+
+def _store_seal(
+    svc: Services, envelope: Envelope, document_id: str, sealed: bytes, event: str, at: datetime
+) -> tuple[Envelope, AuditEntry]:
+    document = next(d for d in envelope.documents if d.id == document_id)
+    number = document.seals + 1
+    svc.documents.put(sealed_key(envelope.id, document_id, number), sealed)
+    sealed_sha256 = _sha256(sealed)
+    changed = rules.record_seal(envelope, document_id, sealed_sha256, at)
+    return changed.audited(
+        "document.sealed",
+        SYSTEM,
+        at,
+        {"document": document_id, "event": event, "seal": number, "sha256": sealed_sha256},
+    )
+
+
+def seal(svc: Services, envelope_id: str, answer: dict[str, Any]) -> dict[str, Any]:
+    """Seal what a participant just did (``answer`` from the chain: outcome agreed or forwarded).
+
+    :raises DocumentChangedSinceLastSeal: the stored PDF is not the one the previous seal produced.
+    :raises Conflict: the participant has not done what the chain says.
+    """
+    kind = EventKind.FORWARDED if answer.get("outcome") == "forwarded" else EventKind.AGREED
+    participant_id = str(answer["participantId"])
+    envelope = svc.envelopes.get(envelope_id)
+    key = rules.event_key(kind, participant_id)
+    if key in envelope.sealed_events:
+        return {"sealed": key, "already": True}
+    participant = envelope.participant(participant_id)
+    expected = ParticipantStatus.FORWARDED if kind == EventKind.FORWARDED else ParticipantStatus.AGREED
+    if participant.status != expected or participant.acted_at is None:
+        raise Conflict(
+            f"{participant_id} is {participant.status}, not {expected}", status=participant.status.value
+        )
+    newcomer = next((p for p in envelope.participants if p.forwarded_from == participant_id), None)
+    event = SealEvent(
+        kind=kind,
+        actor=participant.person,
+        at=participant.acted_at,
+        auth_methods=participant.auth_methods,
+        forwarded_to=newcomer.person if newcomer and kind == EventKind.FORWARDED else None,
+        reason=participant.reason if kind == EventKind.FORWARDED else None,
+    )
+    now = svc.now()
+    entries = []
+    for document in envelope.documents:
+        current = svc.documents.get(current_key(envelope_id, document))
+        sealed = svc.sealer.seal_event(
+            current, event, envelope.language, expected_sha256=document.current_sha256
+        )
+        envelope, entry = _store_seal(svc, envelope, document.id, sealed, key, now)
+        entries.append(entry)
+    envelope = rules.mark_sealed(envelope, key, now)
+    svc.envelopes.save(envelope, entries)
+    return {"sealed": key}
+
+
+def finalize(svc: Services, envelope_id: str) -> dict[str, Any]:
+    """Document timestamp on every document, the sealed agreement certificate, and ``completed``.
+
+    :raises DocumentChangedSinceLastSeal: a stored PDF is not the last sealed one.
+    """
+    envelope = svc.envelopes.get(envelope_id)
+    if envelope.status == EnvelopeStatus.COMPLETED:
+        return {"completed": True, "already": True}
+    now = svc.now()
+    entries = []
+    for document in envelope.documents:
+        if document.finalized:
+            continue
+        current = svc.documents.get(current_key(envelope_id, document))
+        if _sha256(current) != document.current_sha256:
+            raise DocumentChangedSinceLastSeal(f"{envelope_id}/{document.id}")
+        final = svc.sealer.finalize(current)
+        svc.documents.put(final_key(envelope_id, document.id), final)
+        envelope = rules.record_finalized(envelope, document.id, _sha256(final), now)
+        envelope, entry = envelope.audited(
+            "document.timestamped", SYSTEM, now, {"document": document.id, "sha256": _sha256(final)}
+        )
+        entries.append(entry)
+    envelope = rules.complete(envelope, now)
+    record = agreement_record(envelope, svc.envelopes.audit_trail(envelope_id), now, svc)
+    certificate = render_agreement_certificate(record)
+    reason = "合意締結証明書を発行しました / Certificate of agreement issued"
+    certificate = svc.sealer.finalize(svc.sealer.seal(certificate, reason))
+    svc.documents.put(certificate_key(envelope_id), certificate)
+    envelope = envelope.model_copy(update={"certificate_sha256": _sha256(certificate)})
+    envelope, entry = envelope.audited(
+        "envelope.completed", SYSTEM, now, {"certificate_sha256": envelope.certificate_sha256}
+    )
+    entries.append(entry)
+    svc.envelopes.save(envelope, entries)
+    return {"completed": True}
+
+
+def agreement_record(
+    envelope: Envelope, trail: list[AuditEntry], completed_at: datetime, svc: Services
+) -> AgreementRecord:
+    """What the certificate states, from the envelope and its audit trail (who opened from where)."""
+    visits: dict[tuple[str, str], AuditEntry] = {}
+    for entry in trail:
+        participant = entry.data.get("participant")
+        if isinstance(participant, str):
+            visits[(entry.kind, participant)] = entry
+    participants = [
+        ParticipantRecord(
+            order=0,
+            role="sender",
+            person=envelope.sender,
+            events=[
+                ParticipantEvent(
+                    kind=EventKind.SENT,
+                    at=envelope.sent_at or envelope.created_at,
+                    auth_methods=[AuthMethod.SENDER_LOGIN],
+                )
+            ],
+        )
+    ]
+    for p in sorted(envelope.participants, key=lambda p: (p.order, p.forwarded_from is not None)):
+        events = []
+        for kind, audit_kind in (
+            (EventKind.OPENED, "participant.opened"),
+            (EventKind.AGREED, "participant.agreed"),
+            (EventKind.FORWARDED, "participant.forwarded"),
+        ):
+            visit = visits.get((audit_kind, p.id))
+            if visit is None:
+                continue
+            note = None
+            if kind == EventKind.FORWARDED:
+                newcomer = next((n for n in envelope.participants if n.forwarded_from == p.id), None)
+                note = f"→ {newcomer.person.name} <{newcomer.person.email}>" if newcomer else None
+            events.append(
+                ParticipantEvent(
+                    kind=kind,
+                    at=visit.at,
+                    auth_methods=p.auth_methods,
+                    ip_address=_text(visit.data.get("ip")),
+                    user_agent=_text(visit.data.get("user_agent")),
+                    note=note,
+                )
+            )
+        participants.append(ParticipantRecord(order=p.order, role="signer", person=p.person, events=events))
+    return AgreementRecord(
+        envelope_id=envelope.id,
+        title=envelope.title,
+        documents=[
+            DocumentRecord(
+                name=d.name,
+                pages=d.pages or 1,
+                original_sha256=d.original_sha256 or "",
+                normalized_sha256=d.normalized_sha256,
+                sealed_sha256=d.current_sha256 or "",
+            )
+            for d in envelope.documents
+        ],
+        participants=participants,
+        completed_at=completed_at,
+        timezone=svc.settings.time_zone,
+        issuer=svc.settings.service_name,
+    )
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None

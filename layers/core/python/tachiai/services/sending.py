@@ -1,0 +1,329 @@
+"""The sender's use cases: create, send, look at, remind, cancel, download.
+
+Every envelope belongs to the sender who created it (their Cognito ``sub``); anyone else asking for
+it gets :class:`NotFound`, never a hint that it exists.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import contextlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
+
+from tachiai.adapters.dynamodb import EnvelopePage, LinkRecord
+from tachiai.adapters.s3 import certificate_key, current_key, original_key
+from tachiai.adapters.sfn import CANCELLED
+from tachiai.domain import envelope as rules
+from tachiai.domain.audit import AuditEntry
+from tachiai.domain.envelope import Document, Envelope, EnvelopeStatus, Participant, ParticipantStatus
+from tachiai.domain.errors import Conflict, InvalidRequest, NotFound
+from tachiai.domain.events import AuthMethod, Language, Person
+from tachiai.domain.tokens import hash_access_code, new_link_token
+from tachiai.domain.uploads import check_upload
+from tachiai.services.context import Services
+from tachiai.services.mails import signing_request_mail
+
+INLINE_DOCUMENT_LIMIT = 4 * 1024 * 1024
+"""Largest document accepted inside the JSON request (Lambda's 6 MB payload, base64 inflating 4:3);
+larger files go through a presigned upload."""
+UPLOAD_URL_SECONDS = 3600
+DOWNLOAD_URL_SECONDS = 300
+
+
+@dataclass(frozen=True)
+class SenderIdentity:
+    """Who is calling the sender API, from the authorizer's claims."""
+
+    sub: str
+    email: str
+    name: str
+    groups: tuple[str, ...] = ()
+
+    @property
+    def person(self) -> Person:
+        return Person(name=self.name or self.email, email=self.email)
+
+
+# --- requests -----------------------------------------------------------------------------------
+
+
+class ParticipantRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    email: EmailStr
+    organization: str | None = Field(default=None, max_length=200)
+    language: Language = "ja"
+    """Language of this person's mails and signing page."""
+    access_code: str | None = Field(default=None, min_length=4, max_length=32, pattern=r"^\S+$")
+    """Set by the sender and told to the participant separately (phone, chat); never mailed."""
+
+
+class DocumentRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=255)
+    content_base64: str | None = None
+    """The PDF, base64, for files up to 4 MiB; omit it to get a presigned upload instead."""
+
+
+class CreateEnvelopeRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    title: str = Field(min_length=1, max_length=200)
+    message: str = Field(default="", max_length=2000)
+    language: Language = "ja"
+    """Language of the sender's own mails (rejection, expiry)."""
+    link_validity_seconds: int = Field(default=7 * 86400, ge=1, le=180 * 86400)
+    """How long each participant's link works once it is their turn; the envelope expires with it."""
+    participants: list[ParticipantRequest] = Field(min_length=1, max_length=20)
+    """In signing order."""
+    documents: list[DocumentRequest] = Field(min_length=1, max_length=10)
+
+
+class CancelRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str | None = Field(default=None, max_length=1000)
+
+
+@dataclass(frozen=True)
+class Upload:
+    document_id: str
+    url: str
+    fields: dict[str, Any]
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class CreatedEnvelope:
+    envelope: Envelope
+    uploads: list[Upload]
+
+
+@dataclass(frozen=True)
+class Download:
+    name: str
+    url: str
+    expires_at: datetime
+
+
+# --- use cases ------------------------------------------------------------------------------------
+
+
+def new_envelope_id() -> str:
+    """``env_`` + 24 hex digits: also the execution name (Step Functions allows [A-Za-z0-9_-], 80)."""
+    return f"env_{secrets.token_hex(12)}"
+
+
+def create_envelope(svc: Services, sender: SenderIdentity, request: CreateEnvelopeRequest) -> CreatedEnvelope:
+    """A draft envelope with its documents (stored now, or uploaded later through the returned URLs).
+
+    :raises InvalidRequest: the same address twice, bad base64.
+    :raises InvalidDocument: an inline document that is empty, too large or not a PDF.
+    """
+    now = svc.now()
+    envelope_id = new_envelope_id()
+    participants = [
+        Participant(
+            id=f"p{i}",
+            order=i,
+            person=Person(name=p.name, email=p.email, organization=p.organization),
+            language=p.language,
+            auth_methods=[AuthMethod.EMAIL_LINK, *([AuthMethod.ACCESS_CODE] if p.access_code else [])],
+            access_code_hash=hash_access_code(p.access_code) if p.access_code else None,
+        )
+        for i, p in enumerate(request.participants, start=1)
+    ]
+    inline: dict[str, bytes] = {}
+    documents: list[Document] = []
+    for i, d in enumerate(request.documents, start=1):
+        document_id = f"d{i}"
+        if d.content_base64 is not None:
+            try:
+                data = base64.b64decode(d.content_base64, validate=True)
+            except (binascii.Error, ValueError) as e:
+                raise InvalidRequest(str(e), field=f"documents[{i - 1}].content_base64") from e
+            check_upload(data, min(INLINE_DOCUMENT_LIMIT, svc.settings.max_document_bytes))
+            inline[document_id] = data
+        documents.append(Document(id=document_id, name=d.name))
+    try:
+        envelope = Envelope(
+            id=envelope_id,
+            title=request.title,
+            message=request.message,
+            language=request.language,
+            sender=sender.person,
+            sender_id=sender.sub,
+            participants=participants,
+            documents=documents,
+            link_validity=timedelta(seconds=request.link_validity_seconds),
+            created_at=now,
+            updated_at=now,
+        )
+    except ValueError as e:  # pydantic's ValidationError is a ValueError
+        raise InvalidRequest(str(e).splitlines()[0], field="participants") from e
+    for document_id, data in inline.items():
+        svc.documents.put(original_key(envelope_id, document_id), data)
+    envelope, entry = envelope.audited(
+        "envelope.created",
+        sender.email,
+        now,
+        {"participants": len(participants), "documents": len(documents)},
+    )
+    stored = svc.envelopes.save(envelope, [entry], create=True)
+    uploads = [
+        Upload(
+            document_id=d.id,
+            expires_at=now + timedelta(seconds=UPLOAD_URL_SECONDS),
+            **_presigned_post(svc, envelope_id, d.id),
+        )
+        for d in documents
+        if d.id not in inline
+    ]
+    return CreatedEnvelope(stored, uploads)
+
+
+def _presigned_post(svc: Services, envelope_id: str, document_id: str) -> dict[str, Any]:
+    post = svc.documents.upload_url(
+        original_key(envelope_id, document_id), UPLOAD_URL_SECONDS, svc.settings.max_document_bytes
+    )
+    return {"url": str(post["url"]), "fields": dict(post["fields"])}  # type: ignore[call-overload]
+
+
+def owned_envelope(svc: Services, sender: SenderIdentity, envelope_id: str) -> Envelope:
+    """:raises NotFound: no such envelope, or it is someone else's."""
+    envelope = svc.envelopes.get(envelope_id)
+    if envelope.sender_id != sender.sub:
+        raise NotFound(f"envelope {envelope_id}")
+    return envelope
+
+
+def send_envelope(svc: Services, sender: SenderIdentity, envelope_id: str) -> Envelope:
+    """Check every document, seal the "sent" event and start the signing chain (idempotent).
+
+    The documents are checked and sealed by the seal function (called synchronously: this function
+    must not load the PDF libraries). Sending again after a failure to start the chain starts it.
+
+    :raises InvalidDocument: a document failed preflight (the envelope stays a draft).
+    :raises DocumentNotUploaded: a presigned upload has not happened.
+    :raises Conflict: the envelope has ended.
+    """
+    envelope = owned_envelope(svc, sender, envelope_id)
+    if envelope.status == EnvelopeStatus.DRAFT:
+        svc.functions.call(
+            svc.settings.require("seal_function"), {"task": "prepare", "envelopeId": envelope_id}
+        )
+        envelope = svc.envelopes.get(envelope_id)
+    if envelope.status != EnvelopeStatus.SENT:
+        if envelope.status == EnvelopeStatus.IN_PROGRESS:
+            return envelope
+        raise Conflict(f"envelope {envelope_id} is {envelope.status}", status=envelope.status.value)
+    # Conflict: the chain for this envelope started already — sending twice sends once.
+    with contextlib.suppress(Conflict):
+        svc.chain.start(
+            envelope_id,
+            {
+                "envelopeId": envelope_id,
+                "participantIds": [p.id for p in envelope.signers_in_order()],
+                "linkTimeoutSeconds": int(envelope.link_validity.total_seconds()),
+            },
+        )
+    return envelope
+
+
+def get_envelope(
+    svc: Services, sender: SenderIdentity, envelope_id: str
+) -> tuple[Envelope, list[AuditEntry]]:
+    """The envelope and its audit trail. :raises NotFound: not the caller's."""
+    envelope = owned_envelope(svc, sender, envelope_id)
+    return envelope, svc.envelopes.audit_trail(envelope_id)
+
+
+def list_envelopes(
+    svc: Services,
+    sender: SenderIdentity,
+    status: EnvelopeStatus | None,
+    limit: int,
+    cursor: str | None,
+) -> EnvelopePage:
+    return svc.envelopes.list_for_sender(sender.sub, status, limit, cursor)
+
+
+def remind(svc: Services, sender: SenderIdentity, envelope_id: str) -> Envelope:
+    """Mail the participant whose turn it is again, with a fresh link (same expiry).
+
+    :raises Conflict: not in progress, or nobody has been sent a link yet.
+    :raises TooManyReminders: the limit per participant is reached.
+    """
+    envelope = owned_envelope(svc, sender, envelope_id)
+    current = envelope.current()
+    if envelope.status != EnvelopeStatus.IN_PROGRESS or current is None:
+        raise Conflict(f"envelope {envelope_id} is {envelope.status}", status=envelope.status.value)
+    now = svc.now()
+    token, token_sha256 = new_link_token()
+    changed = rules.remind(envelope, current.id, token_sha256, now)
+    participant = changed.participant(current.id)
+    changed, entry = changed.audited(
+        "participant.reminded",
+        sender.email,
+        now,
+        {"participant": current.id, "reminders": participant.reminders},
+    )
+    assert participant.link_expires_at is not None  # issued with the link
+    link = LinkRecord(token_sha256, envelope_id, current.id, participant.link_expires_at)
+    stored = svc.envelopes.save(changed, [entry], links_added=[link])
+    svc.mailer.send(signing_request_mail(svc, stored, participant, token, is_reminder=True))
+    return stored
+
+
+def cancel(svc: Services, sender: SenderIdentity, envelope_id: str, reason: str | None) -> Envelope:
+    """End the envelope; the waiting participant's link dies and the chain mails those already told.
+
+    :raises Conflict: the envelope has already ended.
+    """
+    envelope = owned_envelope(svc, sender, envelope_id)
+    now = svc.now()
+    changed = rules.end(envelope, "cancelled", now, reason)
+    changed, entry = changed.audited("envelope.cancelled", sender.email, now, {"reason": reason})
+    stored = svc.envelopes.save(changed, [entry])
+    waiting = [
+        p for p in envelope.participants if p.status in (ParticipantStatus.NOTIFIED, ParticipantStatus.OPENED)
+    ]
+    for participant in waiting:
+        try:
+            token = svc.envelopes.task_token(envelope_id, participant.id)
+            svc.chain.fail(token, CANCELLED, reason or "cancelled by the sender")
+        except (NotFound, Conflict):
+            # No task waits (the chain is between steps): its next Notify sees the cancellation.
+            pass
+    return stored
+
+
+def downloads(svc: Services, sender: SenderIdentity, envelope_id: str) -> list[Download]:
+    """Short-lived URLs of the current version of each document and, once issued, the certificate."""
+    envelope = owned_envelope(svc, sender, envelope_id)
+    expires_at = svc.now() + timedelta(seconds=DOWNLOAD_URL_SECONDS)
+    result = [
+        Download(
+            d.name,
+            svc.documents.download_url(current_key(envelope_id, d), d.name, DOWNLOAD_URL_SECONDS),
+            expires_at,
+        )
+        for d in envelope.documents
+    ]
+    if envelope.certificate_sha256:
+        name = certificate_file_name(envelope)
+        url = svc.documents.download_url(certificate_key(envelope_id), name, DOWNLOAD_URL_SECONDS)
+        result.append(Download(name, url, expires_at))
+    return result
+
+
+def certificate_file_name(envelope: Envelope) -> str:
+    return "合意締結証明書.pdf" if envelope.language == "ja" else "certificate-of-agreement.pdf"
