@@ -181,6 +181,93 @@ def bench_imports() -> dict[str, float]:
     return timings
 
 
+_HANDLER_WORKER = """
+import importlib.util, sys, time
+t = time.perf_counter()
+spec = importlib.util.spec_from_file_location("handler", {path!r})
+module = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(module)
+elapsed = time.perf_counter() - t
+print(elapsed, int(any(m == "pyhanko" or m.startswith("pyhanko.") for m in sys.modules)))
+"""
+
+
+def bench_handlers() -> dict[str, dict[str, Any]]:
+    """Cold-start import of each Lambda handler file, as the Lambda runtime loads it (median of 5),
+    and whether pyhanko got imported (the send and agree functions must not load it)."""
+    results: dict[str, dict[str, Any]] = {}
+    for name in ("send", "agree", "seal"):
+        path = ROOT.parent / "functions" / name / "handler.py"
+        samples, pyhanko = [], False
+        for _ in range(5):
+            out = subprocess.run(
+                [sys.executable, "-c", _HANDLER_WORKER.format(path=str(path))],
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout.split()
+            samples.append(float(out[0]))
+            pyhanko = out[1] == "1"
+        budget = 0.6 if name == "seal" else 0.4
+        results[name] = {
+            "import_s": round(statistics.median(samples), 3),
+            "budget_s": budget,
+            "imports_pyhanko": pyhanko,
+        }
+    return results
+
+
+def bench_envelope(runs: int = 3) -> dict[str, Any]:
+    """A 2-signer envelope end to end on the local runtime, over HTTP as a person would (median).
+
+    From create to the completion mail: create + send (preflight, "sent" seal), each signer opens and
+    agrees (each agreement sealed by the chain), finalize (document timestamp, certificate), mails.
+    """
+    from tachiai.local.client import Party, Recipient, SenderClient
+    from tachiai.local.runtime import LocalRuntime
+    from tachiai.local.samples import sample_nda_pdf
+
+    nda = sample_nda_pdf()
+    parties = [
+        Party("髙橋一郎", "ichiro@example.jp"),
+        Party("山﨑花子", "hanako@example.jp", access_code="4729"),
+    ]
+    totals: list[float] = []
+    with tempfile.TemporaryDirectory() as tmp, LocalRuntime(Path(tmp)) as runtime:
+        sender = SenderClient(runtime.url, runtime.token("taro@example.co.jp", "山田太郎"))
+        for run in range(runs):
+            title = f"秘密保持契約書 {run}"
+            began = time.perf_counter()
+            created = sender.create(title, parties, [("nda.pdf", nda)])
+            sender.send(created["id"])
+            for party in parties:
+                link = _wait_for_link(runtime, party.email, title)
+                person = Recipient(link)
+                person.open(access_code=party.access_code)
+                person.agree()
+            sender.wait_for(created["id"], "completed")
+            _wait_for_link(runtime, "taro@example.co.jp", title, completed=True)
+            totals.append(time.perf_counter() - began)
+        startup = runtime.startup_seconds
+    return {
+        "signers": len(parties),
+        "runtime_startup_s": round(startup, 2),
+        "envelope_s": round(statistics.median(totals), 2),
+        "runs_s": [round(t, 2) for t in totals],
+        "budget_s": 3.0,
+    }
+
+
+def _wait_for_link(runtime: Any, address: str, title: str, completed: bool = False) -> str:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        for mail in runtime.outbox.to(address):
+            if title in mail.subject and ("完了" in mail.subject) == completed:
+                return str(next(link for link in mail.links if "/s/" in link))
+        time.sleep(0.02)
+    raise TimeoutError(f"no mail for {address} about {title}")
+
+
 # VmHWM (this process's peak RSS), not getrusage's ru_maxrss: Linux carries ru_maxrss over from the
 # parent across fork+exec, so a child of a large benchmark process would report the parent's size.
 _IMPORT_RSS_WORKER = """
@@ -248,6 +335,8 @@ def main() -> None:
         "sealing": bench_sealing(),
         "import_s": bench_imports(),
         "memory": bench_memory(),
+        "handlers": bench_handlers(),
+        "envelope": bench_envelope(),
     }
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
     print_table(results)
@@ -271,6 +360,15 @@ def print_table(results: dict[str, Any]) -> None:
         f"\nMemory for a {m['pdf_bytes'] // 2**20} MB PDF: {m['import_rss_mb']} MB after imports"
         f" + {m['sealing_peak_alloc_mb']} MB peak while sealing ({m['sealing_peak_alloc_per_pdf_size']}x the PDF)"
         f" = {m['estimated_peak_mb']} MB (budget {m['budget_mb']} MB: {'ok' if m['within_budget'] else 'OVER'})"
+    )
+    print("\nLambda handler import (cold start, fresh process)")
+    for name, h in results["handlers"].items():
+        pyhanko = "imports pyhanko" if h["imports_pyhanko"] else "no pyhanko"
+        print(f"  {h['import_s']:6.3f}s  functions/{name}/handler.py  (budget {h['budget_s']}s, {pyhanko})")
+    e = results["envelope"]
+    print(
+        f"\n{e['signers']}-signer envelope end to end on the local runtime: {e['envelope_s']}s median"
+        f" (runs {e['runs_s']}; budget {e['budget_s']}s; runtime start-up {e['runtime_startup_s']}s)"
     )
     print(f"\nwritten to {RESULTS.relative_to(ROOT.parent)}")
 

@@ -185,3 +185,8 @@ def test_mail_to_the_sender_has_no_reply_to():
         SETTINGS, to=SENDER, language="en", sender=SENDER, title="NDA", cancelled_at=EXPIRES
     )
     assert "Reply-To" not in _parsed(message)
+
+
+@pytest.mark.parametrize("language", ["ja", "en"])
+def test_the_mail_says_its_language(language):
+    assert _parsed(_request(language))["Content-Language"] == language

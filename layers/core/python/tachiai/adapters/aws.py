@@ -12,8 +12,10 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_kms import KMSClient
+    from mypy_boto3_lambda import LambdaClient
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_sesv2 import SESV2Client
+    from mypy_boto3_ssm import SSMClient
     from mypy_boto3_stepfunctions import SFNClient
 
 
@@ -54,12 +56,14 @@ def sfn_client() -> SFNClient:
     return client
 
 
-def lambda_client() -> Any:
-    return _client("lambda")
+def lambda_client() -> LambdaClient:
+    client: LambdaClient = _client("lambda")
+    return client
 
 
-def ssm_client() -> Any:
-    return _client("ssm")
+def ssm_client() -> SSMClient:
+    client: SSMClient = _client("ssm")
+    return client
 
 
 def kms_client() -> KMSClient:

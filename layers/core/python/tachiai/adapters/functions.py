@@ -9,11 +9,14 @@ raised — a 400 "this PDF is encrypted" stays a 400 with its Japanese and Engli
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from tachiai.domain.errors import TachiaiError, error_from_report
+
+if TYPE_CHECKING:
+    from mypy_boto3_lambda import LambdaClient
 
 
 class FunctionUnavailable(TachiaiError):
@@ -24,7 +27,7 @@ class FunctionUnavailable(TachiaiError):
 
 
 class FunctionInvoker:
-    def __init__(self, client: Any) -> None:
+    def __init__(self, client: LambdaClient) -> None:
         self._client = client
 
     def call(self, function: str, payload: dict[str, Any]) -> dict[str, Any]:

@@ -13,14 +13,16 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from tachiai.domain.errors import Conflict, TachiaiError
+from tachiai.domain.errors import Conflict, EnvelopeCancelled, EnvelopeRejected, TachiaiError
 
 if TYPE_CHECKING:
     from mypy_boto3_stepfunctions import SFNClient
 
-# Error names the state machine's Catch clauses match: part of the contract with the ASL file.
-REJECTED = "Rejected"
-CANCELLED = "Cancelled"
+# Error names the state machine's Catch clauses match: part of the contract with the ASL file. They
+# are the class names of the errors a task raises for the same outcome (a Notify that finds the
+# envelope cancelled raises EnvelopeCancelled), so one Catch serves both.
+REJECTED = EnvelopeRejected.__name__
+CANCELLED = EnvelopeCancelled.__name__
 
 
 class WorkflowUnavailable(TachiaiError):

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from tachiai.domain.errors import ConfigurationError
 
+if TYPE_CHECKING:
+    from mypy_boto3_ssm import SSMClient
 
-def read_parameter(client: Any, name: str) -> str:
+
+def read_parameter(client: SSMClient, name: str) -> str:
     """The value of parameter ``name`` (decrypted).
 
     :raises ConfigurationError: it does not exist or cannot be read.

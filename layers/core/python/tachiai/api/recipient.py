@@ -117,7 +117,11 @@ def build_recipient_app() -> APIGatewayRestResolver:
             view = recipient.lookup(svc, token)
             status = view.participant.status.value if view.participant else None
             return json_response(200, {"envelope": view.envelope.status.value, "participant": status})
-        return Response(status_code=303, headers={"Location": page_url(svc, token), **_SECURITY_HEADERS})
+        # Back to the page, in the language the visitor chose (?lang= on the page the form was on).
+        query = app.current_event.query_string_parameters or {}
+        lang = query.get("lang")
+        location = page_url(svc, token) + (f"?lang={lang}" if lang in ("ja", "en") else "")
+        return Response(status_code=303, headers={"Location": location, **_SECURITY_HEADERS})
 
     def page(token: str, notice: TachiaiError | None = None) -> Response[str]:
         svc = services()
@@ -133,11 +137,8 @@ def build_recipient_app() -> APIGatewayRestResolver:
         base = base_path(svc, token)
         try:
             view = recipient.lookup(svc, token)
-        except LinkInvalid as e:
-            lang = language()
-            return SigningPage(
-                state=PageState.INVALID, language=lang, base_path=base, notice=e.message(lang)
-            ), 404
+        except LinkInvalid:
+            return SigningPage(state=PageState.INVALID, language=language(), base_path=base), 404
         envelope, participant = view.envelope, view.participant
         lang = language(envelope, participant)
         common: dict[str, Any] = {
@@ -162,8 +163,10 @@ def build_recipient_app() -> APIGatewayRestResolver:
             state = _STATE_OF_PARTICIPANT.get(participant.status) or _state_of(e)
             return acted_page(svc, state, participant, envelope, common, notice_text), 200
         except TachiaiError as e:
+            # The state's own page explains expiry, locks, cancellation...; only an unexpected error
+            # needs its message as a notice.
             state = _state_of(e)
-            text = notice_text if state == PageState.ERROR else e.message(lang)
+            text = notice_text if state == PageState.ERROR else None
             return SigningPage(state=state, notice=text, error_code=e.code, **common), e.http_status
         documents = tuple(DocumentLink(d.id, d.name, d.pages) for d in envelope.documents)
         expires = (
@@ -281,9 +284,10 @@ def _state_of(error: TachiaiError) -> PageState:
 
 
 def base_path(svc: Services, token: str) -> str:
-    """The link's path as the browser sees it (behind API Gateway that includes the stage)."""
+    """The link's path as the browser sees it (behind API Gateway that includes the stage); a token
+    that is not even well-formed is never echoed into the page."""
     prefix = urlsplit(svc.settings.public_url or "").path.rstrip("/")
-    return f"{prefix}/s/{token}"
+    return f"{prefix}/s/{token if recipient.is_well_formed(token) else '-'}"
 
 
 def page_url(svc: Services, token: str) -> str:

@@ -93,7 +93,7 @@ class SenderClient:
         result: dict[str, Any] = _json(self.session.get(self._url(f"/v1/envelopes/{envelope_id}")), [200])
         return result
 
-    def list(self, status: str | None = None) -> dict[str, Any]:
+    def list_envelopes(self, status: str | None = None) -> dict[str, Any]:
         params = {"status": status} if status else {}
         result: dict[str, Any] = _json(self.session.get(self._url("/v1/envelopes"), params=params), [200])
         return result

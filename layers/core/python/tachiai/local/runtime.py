@@ -37,7 +37,7 @@ from tachiai.local.local_auth import LocalTokens, authorize_header, load_or_crea
 from tachiai.local.outbox import Outbox, outbox_app
 from tachiai.local.pki import LocalPki
 
-REPO_ROOT = Path(__file__).resolve().parents[4]
+REPO_ROOT = Path(__file__).resolve().parents[5]
 """The repository (``functions/``, ``infra/``): tachiai's local runtime runs from a checkout."""
 
 TABLE = "tachiai-envelopes"

@@ -109,7 +109,6 @@ def build_mime(message: MailMessage, *, now: datetime | None = None) -> bytes:
     mail["Subject"] = single_line(message.subject)
     mail["Date"] = format_datetime(now or datetime.now(UTC))
     mail["Message-ID"] = make_msgid(domain=sender.domain)
-    mail["Content-Language"] = message.language
     # Notifications: ask vacation responders (RFC 3834, and Exchange/Outlook) not to answer them,
     # since Reply-To would carry their replies to the sender.
     mail["Auto-Submitted"] = "auto-generated"
@@ -118,6 +117,8 @@ def build_mime(message: MailMessage, *, now: datetime | None = None) -> bytes:
     mail.add_alternative(message.html, subtype="html", charset="utf-8", cte="base64")
     for part in mail.iter_parts():
         del part["MIME-Version"]  # only the top level carries it
+    # After the content: set_content() clears every Content-* header set before it.
+    mail["Content-Language"] = message.language
     raw = mail.as_bytes()
     _check_headers(raw, recipient.addr_spec)
     return raw

@@ -79,12 +79,17 @@ class ForwardRequest(BaseModel):
     reason: str = Field(min_length=1, max_length=1000)
 
 
+def is_well_formed(token: str) -> bool:
+    """Whether ``token`` looks like a link token at all (43 URL-safe base64 characters)."""
+    return bool(_TOKEN.match(token))
+
+
 def lookup(svc: Services, token: str) -> LinkView:
     """The link, its envelope and participant — whatever their state.
 
     :raises LinkInvalid: malformed or unknown token.
     """
-    if not _TOKEN.match(token):
+    if not is_well_formed(token):
         raise LinkInvalid("malformed token")
     try:
         link = svc.envelopes.find_link(link_token_sha256(token))
