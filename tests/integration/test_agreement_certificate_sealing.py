@@ -15,7 +15,6 @@ from tachiai.domain.events import (
     ParticipantRecord,
     Person,
 )
-from tachiai.local.demo import run_demo
 from tachiai.sealing.certificate import render_agreement_certificate
 from tachiai.sealing.verify import verify_pdf
 
@@ -60,15 +59,3 @@ def test_sealed_certificate_text_still_extracts_exactly(kit):
     assert "山﨑花子" in text
     assert "髙橋﨑商事株式会社" in text
     assert "a" * 64 in text.replace("\n", "")
-
-
-def test_demo_seals_three_events_and_writes_contract_certificate_and_root(tmp_path, capsys):
-    assert run_demo(tmp_path) == 0
-    out = capsys.readouterr().out
-    assert "LTV enabled (no network needed): yes" in out
-    assert (tmp_path / "nda-sealed.pdf").exists()
-    assert (tmp_path / "agreement-certificate.pdf").exists()
-    assert (tmp_path / "root.pem").exists()
-    report = verify_pdf((tmp_path / "nda-sealed.pdf").read_bytes())
-    assert len(report.signatures) == 4
-    assert "アクセスコード" in (report.signatures[2].reason or "")

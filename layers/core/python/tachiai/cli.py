@@ -149,6 +149,46 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(Path(args.out), command=_self_command())
 
 
+# --- local runtime ----------------------------------------------------------------------------
+
+
+def cmd_local(args: argparse.Namespace) -> int:
+    state_dir = Path(args.state_dir)
+    if args.local_command == "token":
+        from tachiai.local.local_auth import LocalTokens, load_or_create_secret
+
+        tokens = LocalTokens(load_or_create_secret(state_dir / "token-secret"))
+        print(
+            tokens.issue(
+                sub=f"local-{args.email}", email=args.email, name=args.name, groups=tuple(args.group)
+            )
+        )
+        return EXIT_OK
+    import time
+
+    from tachiai.local.runtime import LocalRuntime
+
+    with LocalRuntime(state_dir, port=args.port) as runtime:
+        token = runtime.token(args.email, args.name)
+        print(f"tachiai is running locally (started in {runtime.startup_seconds:.1f}s). Ctrl-C stops it.")
+        print(f"  API:             {runtime.url}/v1/envelopes   (OpenAPI: {runtime.url}/v1/openapi.json)")
+        print(f"  Outbox:          {runtime.url}/_local/outbox   (every mail sent, with its links)")
+        print(f"  Root to trust:   {runtime.root_pem}")
+        print(f"  Sender token:    {command_hint()} local token --state-dir {state_dir}   (valid 12 h)")
+        print(f"\nexport TACHIAI_TOKEN={token}")
+        print(f'curl -H "Authorization: Bearer $TACHIAI_TOKEN" {runtime.url}/v1/envelopes')
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            print("\nstopping")
+    return EXIT_OK
+
+
+def command_hint() -> str:
+    return _self_command()
+
+
 # --- wiring -------------------------------------------------------------------------------------
 
 
@@ -190,7 +230,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output")
     p.set_defaults(func=cmd_keys_csr)
 
-    p = sub.add_parser("demo", help="seal a sample NDA through three events and verify it")
+    p = sub.add_parser("local", help="run the whole service on this machine (moto as AWS)")
+    p.add_argument("--state-dir", default=".tachiai-local", help="test PKI keys and the token secret")
+    p.add_argument("--port", type=int, default=8080, help="HTTP port of the API (0: any free port)")
+    p.add_argument("--email", default="sender@tachiai.example", help="the sender the printed token is for")
+    p.add_argument("--name", default="送信者")
+    p.set_defaults(func=cmd_local, local_command=None)
+    local = p.add_subparsers(dest="local_command")
+    t = local.add_parser("token", help="print a sender token for the local runtime (Authorization: Bearer)")
+    t.add_argument("--state-dir", default=".tachiai-local")
+    t.add_argument("--email", default="sender@tachiai.example")
+    t.add_argument("--name", default="送信者")
+    t.add_argument("--group", action="append", default=[], help="Cognito group (repeatable)")
+
+    p = sub.add_parser("demo", help="drive one envelope through the local service over HTTP and verify it")
     p.add_argument("--out", default="demo-out")
     p.set_defaults(func=cmd_demo)
     return parser

@@ -1,7 +1,11 @@
-"""``tachiai demo``: a sample NDA sealed through three events, finalized, certified and verified.
+"""``tachiai demo``: one envelope through the whole service on this machine, over HTTP, as people do it.
 
-Everything runs on this machine: the seal key in an in-process moto KMS, the test PKI, OCSP responder
-and TSA on loopback. The output is what a tenant's lawyer would receive.
+The local runtime starts (moto as AWS, the signing chain on Step Functions' interpreter, the Lambda
+handlers in process, the test PKI and TSA on loopback). Then a sender creates and sends the sample NDA
+to two parties in order — the second with an access code — each party reads their link in the outbox
+(``/_local/outbox.json``), opens the documents and agrees, the chain seals each agreement and finishes
+with the document timestamp and the certificate, and everyone is mailed. The sealed PDF and the
+agreement certificate are downloaded through the completion mail's link and verified.
 """
 
 from __future__ import annotations
@@ -9,44 +13,24 @@ from __future__ import annotations
 import shutil
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from tachiai.domain.events import (
-    AgreementRecord,
-    AuthMethod,
-    DocumentRecord,
-    EventKind,
-    ParticipantEvent,
-    ParticipantRecord,
-    Person,
-    SealEvent,
-)
+import requests
+
+from tachiai.local.client import Party, Recipient, SenderClient
+from tachiai.local.runtime import LocalRuntime
 from tachiai.local.samples import sample_nda_pdf
-from tachiai.local.sealing_kit import local_sealing_kit
-from tachiai.sealing.certificate import render_agreement_certificate
-from tachiai.sealing.preflight import preflight
 from tachiai.sealing.verify import format_panel, verify_pdf
 
 T = TypeVar("T")
 
-SENDER = Person(
-    name="山田太郎", email="taro.yamada@tachiai-tech.example", organization="株式会社立会テクノロジー"
-)
-PARTY_A = Person(
-    name="髙橋一郎", email="ichiro.takahashi@takahashizaki.example", organization="髙橋﨑商事株式会社"
-)
-PARTY_B = Person(
-    name="山﨑花子", email="hanako.yamasaki@takahashizaki.example", organization="髙橋﨑商事株式会社"
-)
-_BROWSER = (
-    "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148 Safari/604.1"
-)
-_DESKTOP = (
-    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
-    "Chrome/131.0 Safari/537.36"
+SENDER_NAME, SENDER_EMAIL = "山田太郎", "taro.yamada@tachiai-tech.example"
+TITLE = "秘密保持契約書（相互）"
+PARTIES = (
+    Party("髙橋一郎", "ichiro.takahashi@takahashizaki.example", "髙橋﨑商事株式会社"),
+    Party("山﨑花子", "hanako.yamasaki@takahashizaki.example", "髙橋﨑商事株式会社", access_code="4729"),
 )
 
 
@@ -61,6 +45,25 @@ class _Clock:
         return result
 
 
+def _outbox_link(base_url: str, address: str, subject_has: str, timeout: float = 60.0) -> str:
+    """Poll the outbox page (as a person refreshes their inbox) for a mail's tachiai link."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        mails: list[dict[str, Any]] = requests.get(f"{base_url}/_local/outbox.json", timeout=10).json()
+        for mail in mails:
+            if address in mail["to"] and TITLE in mail["subject"] and subject_has in mail["subject"]:
+                link = next(link for link in mail["links"] if "/s/" in link)
+                return str(link).split("/documents/")[0].split("/certificate")[0]
+        time.sleep(0.05)
+    raise TimeoutError(f"no mail to {address} about {TITLE!r} within {timeout}s")
+
+
+def _open_and_agree(link: str, access_code: str | None) -> None:
+    person = Recipient(link)
+    person.open(access_code=access_code)
+    person.agree()
+
+
 def run_demo(out: Path, command: str = "tachiai") -> int:
     """Run the demo into ``out``; return the exit status (0 when every signature verifies).
 
@@ -68,71 +71,54 @@ def run_demo(out: Path, command: str = "tachiai") -> int:
     """
     out.mkdir(parents=True, exist_ok=True)
     clock = _Clock()
-    original = clock.step("generate sample NDA (2 pages)", sample_nda_pdf)
-    prepared = clock.step("preflight", lambda: preflight(original))
-    (out / "nda-original.pdf").write_bytes(original)
-
-    with local_sealing_kit(out / "pki") as kit:
-        sealer = kit.sealer
-        # Who acts, in order, and how they authenticate; each acts just before their seal.
-        actors = [
-            (EventKind.SENT, SENDER, [AuthMethod.SENDER_LOGIN]),
-            (EventKind.AGREED, PARTY_A, [AuthMethod.EMAIL_LINK]),
-            (EventKind.AGREED, PARTY_B, [AuthMethod.EMAIL_LINK, AuthMethod.ACCESS_CODE]),
-        ]
-        events: list[SealEvent] = []
-        pdf = prepared.pdf
-        for kind, person, auth in actors:
-            event = SealEvent(kind=kind, actor=person, at=datetime.now(UTC), auth_methods=auth)
-            events.append(event)
-            pdf = clock.step(f"seal '{kind.value}' by {person.name}", partial(sealer.seal_event, pdf, event))
-        sealed = clock.step("finalize (document timestamp, LTV)", partial(sealer.finalize, pdf))
-
-        record = AgreementRecord(
-            envelope_id="env_demo_0001",
-            title="秘密保持契約書（相互）",
-            documents=[
-                DocumentRecord(
-                    name="秘密保持契約書.pdf",
-                    pages=prepared.pages,
-                    original_sha256=prepared.original_sha256,
-                    normalized_sha256=prepared.normalized_sha256,
-                    sealed_sha256=_sha256(sealed),
-                )
-            ],
-            participants=[
-                ParticipantRecord(
-                    order=0,
-                    role="sender",
-                    person=SENDER,
-                    events=[_visit(EventKind.SENT, events[0], "198.51.100.7", _DESKTOP)],
-                ),
-                ParticipantRecord(
-                    order=1,
-                    role="signer",
-                    person=PARTY_A,
-                    events=[_visit(kind, events[1], "203.0.113.21", _DESKTOP) for kind in _OPEN_AGREE],
-                ),
-                ParticipantRecord(
-                    order=2,
-                    role="signer",
-                    person=PARTY_B,
-                    events=[_visit(kind, events[2], "203.0.113.54", _BROWSER) for kind in _OPEN_AGREE],
-                ),
-            ],
-            completed_at=events[-1].at,
-        )
-        certificate = clock.step("render agreement certificate", lambda: render_agreement_certificate(record))
-        certificate = clock.step(
-            "seal + timestamp certificate",
-            lambda: sealer.finalize(
-                sealer.seal(certificate, "合意締結証明書を発行しました / Certificate of agreement issued")
+    nda = sample_nda_pdf()
+    runtime = clock.step(
+        "start the local runtime (moto, PKI, TSA, functions, state machine)",
+        lambda: LocalRuntime(out / ".local").start(),
+    )
+    try:
+        print(f"tachiai is running locally at {runtime.url}  (outbox: {runtime.url}/_local/outbox)")
+        sender = SenderClient(runtime.url, runtime.token(SENDER_EMAIL, SENDER_NAME))
+        began = time.perf_counter()
+        created = clock.step(
+            "sender: create the envelope (NDA, 2 parties in order)",
+            lambda: sender.create(
+                TITLE,
+                PARTIES,
+                [("秘密保持契約書.pdf", nda)],
+                message="ご確認のほど、よろしくお願いいたします。",
             ),
         )
-        roots = [kit.pki.root_cert]
-        report = clock.step("verify sealed NDA", lambda: verify_pdf(sealed, roots))
-        cert_report = verify_pdf(certificate, roots)
+        envelope_id = created["id"]
+        clock.step("sender: send (preflight, seal 'sent', start the chain)", lambda: sender.send(envelope_id))
+        for party in PARTIES:
+            link = clock.step(
+                f"{party.name}: the request arrives (outbox)",
+                partial(_outbox_link, runtime.url, party.email, "署名依頼"),
+            )
+            how = " with the access code" if party.access_code else ""
+            clock.step(
+                f"{party.name}: open{how} and agree", partial(_open_and_agree, link, party.access_code)
+            )
+        clock.step(
+            "chain: seal, finalize, certificate, completion mails",
+            lambda: sender.wait_for(envelope_id, "completed"),
+        )
+        done = clock.step(
+            "sender: the completion mail arrives", lambda: _outbox_link(runtime.url, SENDER_EMAIL, "完了")
+        )
+        envelope_seconds = time.perf_counter() - began
+        contract = Recipient(done)
+        sealed = clock.step("download the sealed PDF (completion link)", lambda: contract.document("d1"))
+        certificate = clock.step("download the agreement certificate", contract.certificate)
+        shutil.copyfile(runtime.root_pem, out / "root.pem")
+        assert runtime.pki is not None
+        roots = [runtime.pki.root_cert]
+    finally:
+        runtime.stop()
 
+    report = clock.step("verify the sealed PDF", lambda: verify_pdf(sealed, roots))
+    cert_report = verify_pdf(certificate, roots)
     sealed_path, certificate_path, root_path = (
         out / "nda-sealed.pdf",
         out / "agreement-certificate.pdf",
@@ -140,13 +126,14 @@ def run_demo(out: Path, command: str = "tachiai") -> int:
     )
     sealed_path.write_bytes(sealed)
     certificate_path.write_bytes(certificate)
-    shutil.copyfile(out / "pki" / "root.pem", root_path)
+    (out / "nda-original.pdf").write_bytes(nda)
 
     print(format_panel(report))
     print()
     print("Steps:")
     for name, seconds in clock.steps:
         print(f"  {seconds * 1000:8.0f} ms  {name}")
+    print(f"  {envelope_seconds * 1000:8.0f} ms  the whole envelope, create → completion mail")
     print()
     print(
         f"Sealed contract:        {sealed_path}  ({len(sealed):,} bytes, {len(report.signatures)} signatures)"
@@ -154,20 +141,5 @@ def run_demo(out: Path, command: str = "tachiai") -> int:
     print(f"Agreement certificate:  {certificate_path}  ({'valid' if cert_report.ok else 'INVALID'})")
     print(f"Test root to trust:     {root_path}")
     print(f"Check yourself:         {command} verify {sealed_path} --trust {root_path}")
+    print(f"Run it yourself:        {command} local   (then open the outbox and follow the links)")
     return 0 if report.ok and report.ltv_complete and cert_report.ok else 1
-
-
-_OPEN_AGREE = (EventKind.OPENED, EventKind.AGREED)
-
-
-def _visit(kind: EventKind, sealed: SealEvent, ip: str, user_agent: str) -> ParticipantEvent:
-    """A line of the certificate: when and how the sealed event's person acted."""
-    return ParticipantEvent(
-        kind=kind, at=sealed.at, auth_methods=sealed.auth_methods, ip_address=ip, user_agent=user_agent
-    )
-
-
-def _sha256(data: bytes) -> str:
-    import hashlib
-
-    return hashlib.sha256(data).hexdigest()
