@@ -399,3 +399,51 @@ def link_path(link: str) -> str:
     from urllib.parse import urlsplit
 
     return urlsplit(link).path
+
+
+# --- reminders and the mails themselves -------------------------------------------------------------
+
+
+def test_a_reminder_mails_a_fresh_link_and_the_old_one_stops_working(runtime, sender, nda):
+    title = "秘密保持契約書（リマインド）"
+    envelope_id = start(sender, nda, title, ICHIRO)
+    old = Recipient(link_in(wait_for_mail(runtime, ICHIRO.email, title)[0]))
+    sender.remind(envelope_id)
+    reminder = wait_for_mail(runtime, ICHIRO.email, title, 2)[1]
+    assert reminder.subject.startswith("【リマインド】")
+    with pytest.raises(ApiError) as dead:
+        old.open()
+    assert dead.value.code == "link_invalid"
+    fresh = Recipient(link_in(reminder))
+    fresh.open()
+    fresh.agree()
+    sender.wait_for(envelope_id, "completed")
+
+
+def test_each_mail_goes_to_the_right_people_in_their_language_with_links_that_work(runtime, sender, nda):
+    title = "共同研究契約書（メール）"
+    envelope_id = start(sender, nda, title, ICHIRO, ALICE)
+    agree(runtime, ICHIRO, title)
+    agree(runtime, ALICE, title)
+    sender.wait_for(envelope_id, "completed")
+    wait_for_mail(runtime, ALICE.email, title, 2)
+    mails = [m for m in runtime.outbox.mails() if title in m.subject + m.text]
+    by_person = {(m.to[0], m.language, m.subject) for m in mails}
+    assert by_person == {
+        (ICHIRO.email, "ja", f"【山田太郎】様より{title}への署名依頼が届いています"),
+        (ALICE.email, "en", f"Signature request from 山田太郎: {title}"),
+        (SENDER_EMAIL, "ja", next(m.subject for m in mails if m.to == [SENDER_EMAIL])),
+        (ICHIRO.email, "ja", next(m.subject for m in mails if m.to == [ICHIRO.email] and "完了" in m.subject)),
+        (ALICE.email, "en", next(m.subject for m in mails if m.to == [ALICE.email] and "request" not in m.subject)),
+    }
+    for mail in mails:
+        assert mail.from_.endswith("<noreply@sign.tachiai.example>")
+        assert mail.links and all(link.startswith(runtime.url) for link in mail.links)
+        # every link a mail carries opens something (a page, a document, the certificate)
+        for link in mail.links:
+            response = requests.get(link, timeout=10)
+            assert response.status_code == 200, (mail.subject, link, response.status_code)
+    completion = [m for m in mails if "完了" in m.subject or "Completed" in m.subject]
+    assert {m.to[0] for m in completion} == {SENDER_EMAIL, ICHIRO.email, ALICE.email}
+    # each party has their own download link
+    assert len({link_in(m) for m in completion}) == 3
