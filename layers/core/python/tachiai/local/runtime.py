@@ -18,6 +18,7 @@ The environment the functions read (``TACHIAI_*``) is set once, before the first
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import time
@@ -106,6 +107,7 @@ class LocalRuntime:
             self._server.server_close()
             self._server = None
         if self.aws is not None:
+            self._delete_resources()
             self.aws.stop()
             self.aws = None
         if self.pki is not None:
@@ -218,6 +220,24 @@ class LocalRuntime:
             names.ENV_TIME_ZONE: "Asia/Tokyo",
             names.ENV_SERVICE_NAME: "tachiai (local)",
         }
+
+    def _delete_resources(self) -> None:
+        """moto's state lives as long as the process: leave it as found, so another runtime (the next
+        test module, a second demo) can create the same resources."""
+        assert self.aws is not None
+        aws = self.aws
+        with contextlib.suppress(Exception):
+            aws.client("dynamodb").delete_table(TableName=TABLE)
+        with contextlib.suppress(Exception):
+            s3 = aws.client("s3")
+            for page in s3.get_paginator("list_object_versions").paginate(Bucket=BUCKET):
+                for version in page.get("Versions", []) + page.get("DeleteMarkers", []):
+                    s3.delete_object(Bucket=BUCKET, Key=version["Key"], VersionId=version["VersionId"])
+            s3.delete_bucket(Bucket=BUCKET)
+        with contextlib.suppress(Exception):
+            aws.client("ssm").delete_parameters(Names=[CHAIN_PARAMETER, ROOTS_PARAMETER])
+        with contextlib.suppress(Exception):
+            aws.client("sesv2").delete_email_identity(EmailIdentity=MAIL_DOMAIN)
 
     def _set_environment(self, values: dict[str, str]) -> None:
         from tachiai.services.context import reset_services

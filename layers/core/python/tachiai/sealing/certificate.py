@@ -591,14 +591,18 @@ def render_agreement_certificate(record: AgreementRecord) -> bytes:
     """
     zone = _zone(record)
     try:
-        # The first pass counts the pages for the footer's "Page N / M"; layout is deterministic,
-        # so the second pass has exactly as many.
-        first = _Writer(record, zone, None).render()
-        pdf = _Writer(record, zone, first.pages_count).render()
-        if pdf.pages_count != first.pages_count:
-            raise CertificateRenderError(
-                f"page count changed between passes: {first.pages_count} → {pdf.pages_count}"
-            )
+        # The footer says "Page N / M". Most certificates fit on one page, so the first pass assumes
+        # M = 1; only when it is longer is it rendered again with the count it found (layout is
+        # deterministic, so that pass has exactly as many pages). Either way the same record gives
+        # the same bytes.
+        pdf = _Writer(record, zone, 1).render()
+        if pdf.pages_count != 1:
+            pages = pdf.pages_count
+            pdf = _Writer(record, zone, pages).render()
+            if pdf.pages_count != pages:
+                raise CertificateRenderError(
+                    f"page count changed between passes: {pages} → {pdf.pages_count}"
+                )
         return bytes(pdf.output())
     except TachiaiError:
         raise

@@ -29,8 +29,6 @@ from tachiai.domain.events import (
     ParticipantRecord,
     SealEvent,
 )
-from tachiai.sealing.certificate import render_agreement_certificate
-from tachiai.sealing.preflight import preflight
 from tachiai.services.context import Services
 
 logger = logging.getLogger(__name__)
@@ -50,6 +48,10 @@ def prepare(svc: Services, envelope_id: str) -> dict[str, Any]:
     :raises InvalidDocument: a document failed preflight (nothing is recorded; fix and send again).
     :raises SealingError: sealing failed (retryable kinds say so by their class).
     """
+    # Imported here, not at the top: each task loads only what it uses (a cold start of the function
+    # for a `seal` task never pays for the PDF parser checks or the certificate's font machinery).
+    from tachiai.sealing.preflight import preflight
+
     envelope = svc.envelopes.get(envelope_id)
     if envelope.status != EnvelopeStatus.DRAFT:
         if rules.SENT_EVENT in envelope.sealed_events:
@@ -157,6 +159,8 @@ def finalize(svc: Services, envelope_id: str) -> dict[str, Any]:
 
     :raises DocumentChangedSinceLastSeal: a stored PDF is not the last sealed one.
     """
+    from tachiai.sealing.certificate import render_agreement_certificate
+
     envelope = svc.envelopes.get(envelope_id)
     if envelope.status == EnvelopeStatus.COMPLETED:
         return {"completed": True, "already": True}
