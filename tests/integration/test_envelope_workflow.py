@@ -456,3 +456,33 @@ def test_each_mail_goes_to_the_right_people_in_their_language_with_links_that_wo
     assert {m.to[0] for m in completion} == {SENDER_EMAIL, ICHIRO.email, ALICE.email}
     # each party has their own download link
     assert len({link_in(m) for m in completion}) == 3
+
+
+def test_a_large_document_is_uploaded_with_the_presigned_post_and_then_sent(runtime, sender, nda):
+    title = "業務委託基本契約書（アップロード）"
+    session = sender.session
+    request = {
+        "title": title,
+        "participants": [ICHIRO.request()],
+        "documents": [{"name": "基本契約書.pdf"}],
+    }
+    created = session.post(f"{runtime.url}/v1/envelopes", json=request, timeout=10).json()
+    # Sending before the upload is refused, naming the document
+    with pytest.raises(ApiError) as early:
+        sender.send(created["id"])
+    assert early.value.status == 400 and early.value.code == "document_not_uploaded"
+    assert "基本契約書.pdf" in early.value.body["error"]["message"]["ja"]
+    upload = created["uploads"][0]
+    answer = requests.post(
+        upload["url"],
+        data=upload["fields"],
+        files={"file": ("基本契約書.pdf", nda, "application/pdf")},
+        timeout=10,
+    )
+    assert answer.status_code in (200, 204), answer.text
+    sender.send(created["id"])
+    envelope = sender.get(created["id"])
+    assert envelope["status"] in ("sent", "in_progress")
+    assert envelope["documents"][0]["original_sha256"] == hashlib.sha256(nda).hexdigest()
+    agree(runtime, ICHIRO, title)
+    sender.wait_for(created["id"], "completed")
