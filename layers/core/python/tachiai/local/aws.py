@@ -386,6 +386,14 @@ class LocalAws:
         os.environ.update(values)
         self._forget_cached_clients()
 
+    def update_environment(self, values: Mapping[str, str]) -> None:
+        """Set more environment variables for the functions (e.g. names of resources created after
+        start); like the ones set at start, they are restored by :meth:`stop`."""
+        for name in values:
+            self._saved_env.setdefault(name, os.environ.get(name))
+        os.environ.update(values)
+        self._forget_cached_clients()
+
     def _restore_environment(self) -> None:
         for name, value in self._saved_env.items():
             if value is None:

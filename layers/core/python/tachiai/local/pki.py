@@ -12,8 +12,6 @@ runs and can be trusted once (``root.pem``).
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,7 +23,9 @@ from certomancer.integrations.animator import Animator, AnimatorArchStore
 from certomancer.registry import ArchLabel, CertLabel, CertomancerConfig
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from werkzeug.serving import BaseWSGIServer
+
+from tachiai.local.http_server import serve_in_thread, stop_server
 
 ARCH = "tachiai-local"
 _ISSUING_KEYS = ("root", "ca", "tsa", "ocsp")
@@ -172,7 +172,6 @@ class LocalPki:
     seal_public_key: asn1_keys.PublicKeyInfo
     organization: str = "tachiai local test PKI"
     _server: BaseWSGIServer | None = field(default=None, init=False, repr=False)
-    _thread: threading.Thread | None = field(default=None, init=False, repr=False)
     _arch: Any = field(default=None, init=False, repr=False)
 
     # --- lifecycle --------------------------------------------------------------------------
@@ -185,10 +184,7 @@ class LocalPki:
         _ensure_issuing_keys(key_dir)
         (key_dir / "seal.pub.pem").write_bytes(bytes(pem.armor("PUBLIC KEY", self.seal_public_key.dump())))
 
-        dispatcher = _LateBoundApp()
-        self._server = make_server(
-            "127.0.0.1", 0, dispatcher, threaded=True, request_handler=_QuietRequestHandler
-        )
+        self._server, dispatcher = serve_in_thread("127.0.0.1", 0, "local-pki")
         url = f"http://127.0.0.1:{self._server.server_port}"
         config = CertomancerConfig(
             _architecture_config(url, key_dir, self.organization), key_search_dir=str(key_dir)
@@ -197,16 +193,12 @@ class LocalPki:
         dispatcher.app = _WholeSecondAnimator(
             AnimatorArchStore({self._arch.arch_label: self._arch}), with_web_ui=False
         )
-        self._thread = threading.Thread(target=self._server.serve_forever, name="local-pki", daemon=True)
-        self._thread.start()
         self.write_pem_files()
         return self
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
+        stop_server(self._server)
+        self._server = None
 
     def __enter__(self) -> LocalPki:
         return self.start()
@@ -258,22 +250,7 @@ class LocalPki:
         (self.directory / "seal-chain.pem").write_bytes(self.chain_pem())
 
 
-class _LateBoundApp:
-    """The WSGI app is known only after the port is bound (certificates embed the URL)."""
-
-    app: Any = None
-
-    def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
-        result: Iterable[bytes] = self.app(environ, start_response)
-        return result
-
-
 class _WholeSecondAnimator(Animator):
     def at_time(self, request: Any) -> datetime:
         # NSS (pdfsig, Firefox) rejects OCSP responses whose GeneralizedTime has fractional seconds.
         return datetime.now(tz=UTC).replace(microsecond=0)
-
-
-class _QuietRequestHandler(WSGIRequestHandler):
-    def log_request(self, *args: Any, **kwargs: Any) -> None:
-        pass

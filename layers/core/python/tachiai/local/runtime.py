@@ -19,8 +19,6 @@ The environment the functions read (``TACHIAI_*``) is set once, before the first
 from __future__ import annotations
 
 import contextlib
-import os
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -33,6 +31,7 @@ from tachiai.adapters.dynamodb import TABLE_SCHEMA
 from tachiai.adapters.kms import kms_public_key
 from tachiai.local.api_gateway import ApiGatewayAdapter
 from tachiai.local.aws import LocalAws
+from tachiai.local.http_server import LateBoundApp, serve_in_thread, stop_server
 from tachiai.local.lambda_dispatch import LambdaDispatcher, LocalFunction
 from tachiai.local.local_auth import LocalTokens, authorize_header, load_or_create_secret
 from tachiai.local.outbox import Outbox, outbox_app
@@ -79,8 +78,7 @@ class LocalRuntime:
     state_machine_arn: str = field(default="", init=False)
     startup_seconds: float = field(default=0.0, init=False)
     _server: Any = field(default=None, init=False, repr=False)
-    _thread: threading.Thread | None = field(default=None, init=False, repr=False)
-    _saved_env: dict[str, str | None] = field(default_factory=dict, init=False, repr=False)
+    _app_slot: LateBoundApp | None = field(default=None, init=False, repr=False)
 
     # --- lifecycle ---------------------------------------------------------------------------------
 
@@ -102,18 +100,18 @@ class LocalRuntime:
         return self
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
+        stop_server(self._server)
+        self._server = None
         if self.aws is not None:
             self._delete_resources()
             self.aws.stop()
             self.aws = None
+        from tachiai.services.context import reset_services
+
+        reset_services()
         if self.pki is not None:
             self.pki.stop()
             self.pki = None
-        self._restore_environment()
 
     def __enter__(self) -> LocalRuntime:
         return self.start()
@@ -166,17 +164,7 @@ class LocalRuntime:
     # --- internals ----------------------------------------------------------------------------------
 
     def _serve_http(self) -> None:
-        from werkzeug.serving import make_server
-
-        from tachiai.local.pki import _QuietRequestHandler
-
-        self._server = make_server(
-            self.host, self.port, _LateBound(), threaded=True, request_handler=_QuietRequestHandler
-        )
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, name="tachiai-local-api", daemon=True
-        )
-        self._thread.start()
+        self._server, self._app_slot = serve_in_thread(self.host, self.port, "tachiai-local-api")
 
     def _create_resources(self) -> dict[str, str]:
         assert self.aws is not None
@@ -242,35 +230,10 @@ class LocalRuntime:
     def _set_environment(self, values: dict[str, str]) -> None:
         from tachiai.services.context import reset_services
 
-        for name, value in values.items():
-            self._saved_env.setdefault(name, os.environ.get(name))
-            os.environ[name] = value
+        assert self.aws is not None and self._app_slot is not None
+        self.aws.update_environment(values)  # restored by LocalAws.stop()
         reset_services()
-        assert self._server is not None
-        self._server.app.app = self.app()
-
-    def _restore_environment(self) -> None:
-        from tachiai.services.context import reset_services
-
-        for name, value in self._saved_env.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-        self._saved_env.clear()
-        reset_services()
-
-
-class _LateBound:
-    """The server binds its port before the app exists (the app needs the URL for its links)."""
-
-    app: Any = None
-
-    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
-        if self.app is None:
-            start_response("503 Service Unavailable", [("Content-Type", "text/plain")])
-            return [b"starting"]
-        return self.app(environ, start_response)
+        self._app_slot.app = self.app()
 
 
 @contextmanager
