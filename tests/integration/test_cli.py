@@ -121,3 +121,49 @@ def test_seal_works_with_the_default_relative_pki_directory(tmp_path):
     assert (tmp_path / ".tachiai" / "pki" / "root.pem").exists()
     verified = tachiai("verify", "sealed.pdf", "--trust", ".tachiai/pki/root.pem", cwd=tmp_path)
     assert verified.returncode == 0, verified.stdout
+
+
+def test_local_token_prints_a_sender_token_the_local_runtime_accepts(tmp_path):
+    from tachiai.local.local_auth import LocalTokens, load_or_create_secret
+
+    result = tachiai(
+        "local", "token", "--state-dir", str(tmp_path), "--email", "hanako@example.jp", "--name", "山田花子"
+    )
+    assert result.returncode == 0, result.stderr
+    claims = LocalTokens(load_or_create_secret(tmp_path / "token-secret")).verify(result.stdout.strip())
+    assert claims is not None
+    assert claims["email"] == "hanako@example.jp" and claims["name"] == "山田花子"
+
+
+def test_local_serves_the_api_until_interrupted(tmp_path):
+    import re
+    import signal
+    import urllib.request
+
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tachiai.cli", "local", "--state-dir", str(tmp_path), "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        lines = []
+        assert process.stdout is not None
+        for line in process.stdout:
+            lines.append(line)
+            if line.startswith("curl "):
+                break
+        url = re.search(r"API:\s+(http://\S+)/v1/envelopes", "".join(lines))
+        assert url, "".join(lines)
+        token = next(
+            line.split("=", 1)[1].strip() for line in lines if line.startswith("export TACHIAI_TOKEN=")
+        )
+        request = urllib.request.Request(
+            f"{url[1]}/v1/envelopes", headers={"Authorization": f"Bearer {token}"}
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            assert json.load(response) == {"envelopes": [], "cursor": None}
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=30)
+    assert process.returncode == 0
