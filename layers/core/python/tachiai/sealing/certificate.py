@@ -582,6 +582,9 @@ def _zone(record: AgreementRecord) -> ZoneInfo:
         raise CertificateRenderError(f"unknown time zone {record.timezone!r}") from e
 
 
+_USUAL_PAGES = 2
+
+
 def render_agreement_certificate(record: AgreementRecord) -> bytes:
     """Render the agreement certificate (合意締結証明書) of ``record`` as PDF bytes.
 
@@ -591,12 +594,12 @@ def render_agreement_certificate(record: AgreementRecord) -> bytes:
     """
     zone = _zone(record)
     try:
-        # The footer says "Page N / M". Most certificates fit on one page, so the first pass assumes
-        # M = 1; only when it is longer is it rendered again with the count it found (layout is
-        # deterministic, so that pass has exactly as many pages). Either way the same record gives
-        # the same bytes.
-        pdf = _Writer(record, zone, 1).render()
-        if pdf.pages_count != 1:
+        # The footer says "Page N / M". The first pass assumes the usual length (two pages: the
+        # summary and documents, then one or two signers); only a certificate of another length is
+        # rendered again with the count it found (layout is deterministic, so that pass has exactly
+        # as many pages). Either way the same record gives the same bytes.
+        pdf = _Writer(record, zone, _USUAL_PAGES).render()
+        if pdf.pages_count != _USUAL_PAGES:
             pages = pdf.pages_count
             pdf = _Writer(record, zone, pages).render()
             if pdf.pages_count != pages:
