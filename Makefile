@@ -34,4 +34,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
 
 clean:
-	rm -rf $(VENV) demo-out build *.egg-info .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) demo-out .tachiai .tachiai-local build *.egg-info .pytest_cache .mypy_cache .ruff_cache
