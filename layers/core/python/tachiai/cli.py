@@ -140,6 +140,67 @@ def cmd_keys_csr(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_keys_self_issue(args: argparse.Namespace) -> int:
+    from tachiai.adapters.aws import kms_client, ssm_client
+    from tachiai.adapters.kms import kms_public_key
+    from tachiai.sealing.self_issued import (
+        load_certificates,
+        read_chain_parameter,
+        replacement_reason,
+        self_issued_certificate,
+        self_issued_chain_pem,
+        write_seal_certificate,
+    )
+
+    if bool(args.chain_parameter) != bool(args.roots_parameter):
+        raise _UsageError("--chain-parameter and --roots-parameter go together")
+    if not (args.chain_parameter or args.output):
+        raise _UsageError(
+            "say where the certificate goes: -o FILE and/or --chain-parameter/--roots-parameter"
+        )
+    if args.tsa_root and not args.roots_parameter:
+        raise _UsageError("--tsa-root is stored in the roots parameter: give --roots-parameter")
+    tsa_roots = [cert for path in args.tsa_root for cert in load_certificates(_read_input(path))]
+    kms, ssm = kms_client(), ssm_client()
+    reason: str | None = "--force" if args.force else "written to a file only"
+    if args.chain_parameter and not args.force:
+        current = read_chain_parameter(ssm, args.chain_parameter)
+        reason = replacement_reason(current, kms_public_key(kms, args.key_id), args.subject)
+        if reason is None:
+            print(f"kept:        {args.chain_parameter} already holds a certificate chain over this key")
+            print("             (an imported CA chain is never replaced; --force issues a new one anyway)")
+            print(f"inspect:     {_ssm_openssl(args.chain_parameter)} -subject -issuer -enddate")
+            return EXIT_OK
+    certificate = self_issued_certificate(kms, args.key_id, args.subject, valid_years=args.valid_years)
+    if args.chain_parameter:
+        write_seal_certificate(
+            ssm, certificate, args.chain_parameter, args.roots_parameter, extra_roots=tsa_roots
+        )
+    if args.output:
+        Path(args.output).write_text(self_issued_chain_pem(certificate), encoding="ascii")
+    print(f"issued:      {certificate.subject.human_friendly} ({reason})")
+    print(f"valid:       {certificate.not_valid_before:%Y-%m-%d} to {certificate.not_valid_after:%Y-%m-%d}")
+    print(f"sha-256:     {certificate.sha256_fingerprint}")
+    if args.chain_parameter:
+        print(f"chain:       {args.chain_parameter}")
+        print(f"trust roots: {args.roots_parameter} (this certificate + {len(tsa_roots)} TSA root(s))")
+        if not tsa_roots:
+            print("warning:     no --tsa-root: every seal fails its check until the TSA's root is trusted")
+        print(f"inspect:     {_ssm_openssl(args.chain_parameter)} -text")
+    if args.output:
+        print(f"written:     {args.output}")
+        print(f"inspect:     openssl x509 -in {args.output} -noout -text")
+        print(f"verify with: {_self_command()} verify SEALED.pdf --trust {args.output} --trust TSA-ROOT.pem")
+    return EXIT_OK
+
+
+def _ssm_openssl(parameter: str) -> str:
+    return (
+        f"aws ssm get-parameter --name {parameter} --query Parameter.Value --output text"
+        " | openssl x509 -noout"
+    )
+
+
 # --- demo ---------------------------------------------------------------------------------------
 
 
@@ -229,6 +290,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--subject", required=True, help='e.g. "CN=Example Seal,O=Example K.K.,C=JP"')
     p.add_argument("-o", "--output")
     p.set_defaults(func=cmd_keys_csr)
+    p = keys.add_parser(
+        "self-issue",
+        help="self-issued seal certificate signed by the KMS key (into SSM and/or a file)",
+        description="Issue a self-signed seal certificate over the KMS key. With the SSM parameters, a "
+        "chain already over the key (e.g. an imported CA chain) is kept unless --force.",
+    )
+    p.add_argument("--key-id", required=True, help="KMS key id or ARN (uses your AWS credentials)")
+    p.add_argument("--subject", required=True, help='e.g. "CN=Example Seal,O=Example K.K.,C=JP"')
+    p.add_argument("--chain-parameter", help="SSM parameter of the seal certificate chain")
+    p.add_argument("--roots-parameter", help="SSM parameter of the trust roots")
+    p.add_argument(
+        "--tsa-root",
+        action="append",
+        default=[],
+        metavar="ROOT.pem",
+        help="a TSA root to trust beside the certificate (repeatable; stored in the roots parameter)",
+    )
+    p.add_argument("--valid-years", type=int, default=10)
+    p.add_argument("--force", action="store_true", help="replace whatever the chain parameter holds")
+    p.add_argument("-o", "--output", help="also write the certificate (PEM) to this file")
+    p.set_defaults(func=cmd_keys_self_issue)
 
     p = sub.add_parser("local", help="run the whole service on this machine (moto as AWS)")
     p.add_argument("--state-dir", default=".tachiai-local", help="test PKI keys and the token secret")

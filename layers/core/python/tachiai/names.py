@@ -30,7 +30,7 @@ ENV_SEAL_FUNCTION = "TACHIAI_SEAL_FUNCTION"
 ENV_MAX_DOCUMENT_BYTES = "TACHIAI_MAX_DOCUMENT_BYTES"
 ENV_DOWNLOAD_LINK_DAYS = "TACHIAI_DOWNLOAD_LINK_DAYS"
 
-FunctionName = Literal["send", "agree", "seal", "ai_extract"]
+FunctionName = Literal["send", "agree", "seal", "ai_extract", "certificate"]
 
 STATE_MACHINE_DEFINITION = "infra/statemachine/signing_chain.asl.json"
 """The one signing-chain definition (relative to the repository root), for CDK and the local runtime."""
@@ -56,6 +56,11 @@ FUNCTIONS: dict[FunctionName, FunctionSpec] = {
     "seal": FunctionSpec("seal", "functions/seal", "handler.handler"),
     "ai_extract": FunctionSpec("ai_extract", "functions/ai_extract", "handler.handler"),
 }
+"""The functions of the API and the signing chain."""
+
+CERTIFICATE_FUNCTION = FunctionSpec("certificate", "functions/certificate", "handler.handler")
+"""The CloudFormation custom resource that gives a fresh stack a self-issued seal certificate
+(:func:`tachiai.sealing.self_issued.ensure_seal_certificate`); runs at deploy time only."""
 
 
 @dataclass(frozen=True)
