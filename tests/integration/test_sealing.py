@@ -191,3 +191,14 @@ def test_seal_refuses_a_pdf_that_is_not_the_one_the_previous_event_produced(kit)
     with pytest.raises(DocumentChangedSinceLastSeal):
         kit.sealer.seal_event(replaced, event(), expected_sha256=expected)
     assert kit.sealer.seal_event(first, event(), expected_sha256=expected).startswith(first)
+
+
+def test_a_timestamp_from_an_untrusted_authority_is_a_setup_error_not_a_retry(kit, pki_dir):
+    from dataclasses import replace
+
+    from tachiai.domain.errors import UntrustedChain
+
+    # Given a sealer that trusts only the seal certificate itself, not the TSA's root
+    sealer = replace(kit.sealer, trust_roots=[kit.pki.seal_cert])
+    with pytest.raises(UntrustedChain):
+        sealer.seal_event(simple_pdf(), event(EventKind.SENT))

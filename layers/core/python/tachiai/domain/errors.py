@@ -193,6 +193,15 @@ class RevocationInfoUnavailable(SealingError):
     message_en = "Certificate revocation information (OCSP/CRL) could not be fetched."
 
 
+class UntrustedChain(SealingError):
+    """A certificate the seal relies on (the seal's own, or the TSA's) does not chain to the configured
+    trust roots: a setup mistake that retrying cannot fix (add the root to the trust-roots parameter)."""
+
+    code = "untrusted_chain"
+    message_ja = "署名またはタイムスタンプの証明書が、設定された信頼済みルート証明書につながりません。"
+    message_en = "The seal or timestamp certificate does not chain to the configured trust roots."
+
+
 class SealValidationFailed(SealingError):
     """A seal just produced did not validate; it is never stored."""
 

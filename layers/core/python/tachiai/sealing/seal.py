@@ -36,6 +36,7 @@ from tachiai.domain.errors import (
     SealingError,
     SealValidationFailed,
     TachiaiError,
+    UntrustedChain,
 )
 from tachiai.domain.events import Language, SealEvent
 from tachiai.sealing.reason import seal_reason
@@ -193,7 +194,10 @@ def _translate_signing_errors(what: str) -> Iterator[None]:
         yield
     except TachiaiError:
         raise
-    except (PathBuildingError, PathValidationError) as exc:
+    except PathBuildingError as exc:
+        # No path to a trusted root: configuration, not a passing network problem.
+        raise UntrustedChain(f"{what}: {exc}") from exc
+    except PathValidationError as exc:
         raise RevocationInfoUnavailable(f"{what}: {exc}") from exc
     except (SigningError, PdfError, ValueError, OSError) as exc:
         # pyhanko wraps errors raised inside signers and timestampers: surface ours when wrapped.
