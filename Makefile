@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test unit lint format bench clean
+.PHONY: demo test unit lint format bench synth layer clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,5 +33,31 @@ format: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
 
+# --- deployment (infra/): the CDK CLI is pinned in package.json / package-lock.json ---
+NODE_STAMP := node_modules/.installed
+# `make synth` never talks to AWS: no credentials reach the CLI (so it does not call STS for a default
+# account, and the template stays account-agnostic), no instance metadata, no version check, no notices,
+# no telemetry, no context lookups (--no-lookups fails the synth if the app ever needs one).
+CDK_OFFLINE := env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY -u AWS_SESSION_TOKEN -u AWS_PROFILE \
+	-u AWS_CONTAINER_CREDENTIALS_RELATIVE_URI -u AWS_CONTAINER_CREDENTIALS_FULL_URI -u AWS_WEB_IDENTITY_TOKEN_FILE \
+	AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_EC2_METADATA_DISABLED=true \
+	CDK_DISABLE_VERSION_CHECK=1 CDK_DISABLE_CLI_TELEMETRY=true JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION=1
+
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $(NODE_STAMP)
+
+# Synthesizes cdk.out/ (building the dependency layer with pip unless cdk.out already holds this exact
+# layer), prints the layer's size, then lints the templates (.cfnlintrc.yaml; errors fail the target).
+synth: $(STAMP) $(NODE_STAMP)
+	$(CDK_OFFLINE) npx --no-install cdk synth --quiet --no-notices --no-lookups
+	$(BIN)/python -m infra.bundling report cdk.out
+	$(BIN)/cfn-lint --non-zero-exit-code error
+
+# The dependency layer alone, into build/layer (same build as in `make synth`).
+layer: $(STAMP)
+	$(BIN)/python -m infra.bundling build build/layer
+
 clean:
-	rm -rf $(VENV) demo-out .tachiai .tachiai-local build *.egg-info .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) demo-out .tachiai .tachiai-local build *.egg-info .pytest_cache .mypy_cache .ruff_cache \
+		cdk.out node_modules

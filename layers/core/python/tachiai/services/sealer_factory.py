@@ -1,6 +1,14 @@
-"""The production :class:`Sealer`: the KMS key, its certificate chain and trust roots from SSM, the TSAs."""
+"""The production :class:`Sealer`: the KMS key, its certificate chain and trust roots from SSM, the TSAs.
+
+The roots a fresh seal must chain to are the trust-roots parameter (the self-issued seal certificate,
+or the tenant's CA) **plus the public roots of the Mozilla bundle** (``certifi``, in the layer through
+``requests``): a timestamp from a public TSA (DigiCert, Sectigo — the defaults) then validates with no
+setup, as it does in Acrobat. A TSA under a private root needs its root in the parameter.
+"""
 
 from __future__ import annotations
+
+import functools
 
 from asn1crypto import pem, x509
 
@@ -38,6 +46,25 @@ def build_sealer(settings: Settings) -> Sealer:
     return Sealer(
         signer=KmsSigner(client, key_id, chain.seal, chain.chain),
         timestamper=FailoverTimeStamper(list(settings.tsa_urls)),
-        trust_roots=roots,
+        trust_roots=[*roots, *public_roots()],
         time_zone=settings.zone,
     )
+
+
+def _certificates(data: bytes) -> list[x509.Certificate]:
+    return [
+        x509.Certificate.load(der)
+        for kind, _, der in pem.unarmor(data, multiple=True)
+        if kind == "CERTIFICATE"
+    ]
+
+
+@functools.cache
+def public_roots() -> tuple[x509.Certificate, ...]:
+    """The Mozilla root bundle shipped with ``certifi`` (empty if it is not installed)."""
+    try:
+        import certifi
+    except ImportError:
+        return ()
+    with open(certifi.where(), "rb") as bundle:
+        return tuple(_certificates(bundle.read()))

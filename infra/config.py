@@ -1,0 +1,381 @@
+"""The one place a tenant configures its stack: the ``tachiai`` context key (cdk.json, or ``-c tachiai=...``).
+
+A wrong value must stop ``cdk synth`` before anything is built, with one plain line per mistake naming
+the setting — not a CloudFormation failure twenty minutes into a deploy, and not a pydantic traceback.
+So every rule lives here, each field is checked on its own (all mistakes are reported at once), and
+rules that relate two settings (the sender address is in the mail domain, the hosted zone is given
+whole) run as soon as the setting they depend on is valid.
+
+Example ``cdk.json`` context::
+
+    "tachiai": {
+      "domain": "sign.example.co.jp",
+      "sender_address": "no-reply@sign.example.co.jp",
+      "hosted_zone_id": "Z0123456789ABCDEFGHIJ",
+      "hosted_zone_name": "example.co.jp",
+      "tsa_urls": ["https://tsa.example.net/tsa"],
+      "allowed_ip_ranges": ["203.0.113.0/24"]
+    }
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import re
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from tachiai.domain.errors import CertificateError
+from tachiai.sealing.certificates import parse_subject
+
+from infra import REPO_ROOT
+
+CONTEXT_KEY = "tachiai"
+"""The CDK context key holding the tenant configuration."""
+
+DEFAULT_TSA_URLS: tuple[str, ...] = ("https://timestamp.digicert.com", "https://timestamp.sectigo.com")
+"""Two free public RFC 3161 TSAs under public roots (in the Mozilla bundle the seal function trusts, and
+on Adobe's AATL), so a fresh stack seals with no contract and no PKI work. They are not 総務大臣認定
+time-stamping services: a tenant that needs 電子帳簿保存法's accredited timestamps sets ``tsa_urls`` to
+its contracted TSA (and, if its root is private, ``tsa_roots_file``), with a second one for failover."""
+
+_HOSTNAME_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+_REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d{1,2}$")
+_HOSTED_ZONE_ID = re.compile(r"^Z[A-Z0-9]{1,31}$")
+_SSM_NAME = re.compile(r"^(/[a-zA-Z0-9_.\-]+)+$")
+_STACK_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,127}$")
+_ZONE_PROBLEM = "hosted_zone_id, hosted_zone_name: give both (to create the DNS records) or neither"
+
+
+class ConfigError(Exception):
+    """The tenant configuration has mistakes; ``problems`` holds one plain-language line per mistake."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(problems))
+
+
+def _hostname(value: str, what: str) -> str:
+    name = value.strip().rstrip(".").lower()
+    labels = name.split(".")
+    if len(name) > 253 or len(labels) < 2 or not all(_HOSTNAME_LABEL.match(label) for label in labels):
+        raise ValueError(f"{value!r} is not a domain name like example.co.jp ({what})")
+    return name
+
+
+def _is_within(name: str, domain: str) -> bool:
+    return name == domain or name.endswith("." + domain)
+
+
+def _cidr(value: str) -> str:
+    try:
+        return str(ipaddress.ip_network(value, strict=True))
+    except ValueError:
+        pass
+    try:
+        suggestion = ipaddress.ip_network(value, strict=False)
+    except ValueError:
+        raise ValueError(f"{value!r} is not a CIDR like 203.0.113.0/24 or 2001:db8::/32") from None
+    raise ValueError(f"{value!r} has host bits set (did you mean {suggestion}?)")
+
+
+def _https_url(value: str, *, allow_path: bool) -> str:
+    parts = urlsplit(value.strip())
+    if parts.scheme != "https" or not parts.hostname:
+        raise ValueError(f"{value!r} is not an https:// URL")
+    if parts.query or parts.fragment or parts.username or parts.password:
+        raise ValueError(f"{value!r} must not carry a query, fragment or credentials")
+    if not allow_path and parts.path not in ("", "/"):
+        raise ValueError(f"{value!r} must not have a path")
+    return value.strip()
+
+
+HttpsUrl = Annotated[str, AfterValidator(lambda value: _https_url(value, allow_path=True))]
+Cidr = Annotated[str, AfterValidator(_cidr)]
+
+
+class TenantConfig(BaseModel):
+    """One tenant's deployment settings, validated. Read with :func:`load_config`."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+
+    domain: str
+    """The mail domain tachiai sends from; verified in SES with Easy DKIM."""
+    sender_address: str
+    """The From address of every mail (must be in ``domain`` or one of its subdomains)."""
+    hosted_zone_id: str | None = None
+    """Route 53 public hosted zone that holds ``domain`` (with ``hosted_zone_name``): the DKIM records are
+    created in it. Without it, the stack outputs the records for the tenant's own DNS."""
+    hosted_zone_name: str | None = None
+    """The hosted zone's domain name (``domain`` itself or a parent of it)."""
+    mail_from_domain: str | None = None
+    """Optional custom MAIL FROM domain, a subdomain of ``domain`` (e.g. ``bounce.sign.example.co.jp``), so
+    SPF aligns with the From domain for DMARC."""
+    region: str = "ap-northeast-1"
+    """The AWS region of the whole stack (SES, KMS key, bucket all live there)."""
+    stack_name: str = "Tachiai"
+    """CloudFormation stack name; change it to deploy a second tachiai into the same account and region."""
+    tsa_urls: tuple[HttpsUrl, ...] = DEFAULT_TSA_URLS
+    """RFC 3161 time-stamping services, tried in order (see :data:`DEFAULT_TSA_URLS`)."""
+    tsa_roots_file: str | None = None
+    """PEM file (path relative to the repository root) with the root certificates of the TSAs in
+    ``tsa_urls``. Deployed into the trust-roots parameter with the self-issued seal certificate: a seal
+    whose timestamp does not chain to a trusted root fails its own check, so without it a fresh stack
+    cannot seal until the roots are imported (``tachiai keys self-issue --tsa-root``)."""
+    object_lock_retention_years: int = 10
+    """Object Lock default retention of every stored PDF version (10 years covers the 7 (10 with loss
+    carry-forward) years Japanese tax law asks contracts to be kept)."""
+    object_lock_mode: Literal["GOVERNANCE", "COMPLIANCE"] = "GOVERNANCE"
+    """GOVERNANCE (default): no tachiai role can delete or shorten a lock, but an administrator holding
+    ``s3:BypassGovernanceRetention`` can, deliberately and visibly in CloudTrail — needed to honour a
+    deletion obligation, remove a mistaken upload or retire a trial stack. COMPLIANCE: nobody, not even
+    the root user, can delete a locked version before its retention ends; choose it only when a
+    regulator requires WORM storage and you accept that a trial stack's bucket lives for the full term."""
+    seal_certificate_parameter: str = "/tachiai/seal/certificate-chain"
+    """SSM parameter with the seal certificate chain (PEM, seal certificate first)."""
+    trust_roots_parameter: str = "/tachiai/seal/trust-roots"
+    """SSM parameter with the roots a fresh seal must chain to (PEM)."""
+    service_name: str = "tachiai"
+    """The service's name as people see it: mail, signature reasons, the certificate's organisation."""
+    seal_certificate_subject: str = Field(default="", validate_default=True)
+    """Subject of the self-issued seal certificate; default ``CN=tachiai seal,O=<service_name>,C=JP``."""
+    allowed_ip_ranges: tuple[Cidr, ...] | None = None
+    """CIDRs allowed to call the sender API (``/v1/...``); recipients' links stay reachable from anywhere.
+    Omit to allow any address (Cognito still guards the sender API)."""
+    time_zone: str = "Asia/Tokyo"
+    """IANA time zone for times in mail and signature reasons."""
+    seal_key_spec: Literal["RSA_2048", "ECC_NIST_P256"] = "RSA_2048"
+    """KMS key spec of the seal key (RSA 2048 validates everywhere; P-256 gives smaller signatures)."""
+    public_url: str | None = None
+    """Base URL recipients' links start with, when the API is behind a custom domain
+    (e.g. ``https://sign.example.co.jp``); default: the API stage URL."""
+
+    @field_validator("domain")
+    @classmethod
+    def _domain(cls, value: str) -> str:
+        return _hostname(value, "the mail domain")
+
+    @field_validator("sender_address")
+    @classmethod
+    def _sender_address(cls, value: str, info: ValidationInfo) -> str:
+        local, at, host = value.rpartition("@")
+        if not at or not local or not host or any(c.isspace() or c in "<>,;\"'" for c in value):
+            raise ValueError(f"{value!r} is not a plain email address like no-reply@example.co.jp")
+        host = _hostname(host, "the sender address's domain")
+        domain = info.data.get("domain")
+        if domain and not _is_within(host, domain):
+            raise ValueError(f"{value!r} is not in the mail domain {domain} (SES only verifies that domain)")
+        return f"{local}@{host}"
+
+    @field_validator("hosted_zone_id")
+    @classmethod
+    def _hosted_zone_id(cls, value: str | None) -> str | None:
+        if value is not None and not _HOSTED_ZONE_ID.match(value):
+            raise ValueError(f"{value!r} is not a Route 53 hosted zone id like Z0123456789ABCDEFGHIJ")
+        return value
+
+    @field_validator("hosted_zone_name", mode="after")
+    @classmethod
+    def _hosted_zone_name(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is not None:
+            value = _hostname(value, "the hosted zone's domain name")
+            domain = info.data.get("domain")
+            if domain and not _is_within(domain, value):
+                raise ValueError(f"the zone {value} does not contain the mail domain {domain}")
+        return value
+
+    @field_validator("mail_from_domain")
+    @classmethod
+    def _mail_from_domain(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None:
+            return None
+        value = _hostname(value, "the MAIL FROM domain")
+        domain = info.data.get("domain")
+        if domain and (value == domain or not value.endswith("." + domain)):
+            raise ValueError(f"{value} must be a subdomain of the mail domain {domain}")
+        return value
+
+    @field_validator("region")
+    @classmethod
+    def _region(cls, value: str) -> str:
+        if not _REGION.match(value):
+            raise ValueError(f"{value!r} is not an AWS region name like ap-northeast-1")
+        return value
+
+    @field_validator("stack_name")
+    @classmethod
+    def _stack_name(cls, value: str) -> str:
+        if not _STACK_NAME.match(value):
+            raise ValueError(f"{value!r} must start with a letter and hold only letters, digits and hyphens")
+        return value
+
+    @field_validator("tsa_urls", mode="before")
+    @classmethod
+    def _tsa_urls(cls, value: Any) -> Any:
+        if isinstance(value, list | tuple) and not value:
+            raise ValueError("must list at least one time-stamping service (a seal needs a timestamp)")
+        return value
+
+    @field_validator("object_lock_retention_years", mode="before")
+    @classmethod
+    def _retention(cls, value: Any) -> Any:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError(f"{value!r} is not a whole number of years")
+        if not 1 <= value <= 100:
+            raise ValueError(f"{value} must be between 1 and 100 years (S3 Object Lock's range)")
+        return value
+
+    @field_validator("seal_certificate_parameter", "trust_roots_parameter")
+    @classmethod
+    def _ssm_name(cls, value: str) -> str:
+        if (
+            not _SSM_NAME.match(value)
+            or len(value) > 1011
+            or value.count("/") > 15
+            or value.lower().startswith(("/aws", "/ssm"))
+        ):
+            raise ValueError(
+                f"{value!r} is not an SSM parameter name like /tachiai/seal/certificate-chain "
+                "(starts with /, letters, digits, _ . - only, not under /aws or /ssm)"
+            )
+        return value
+
+    @field_validator("service_name")
+    @classmethod
+    def _service_name(cls, value: str) -> str:
+        if not value or len(value) > 64 or any(ord(c) < 32 or ord(c) == 127 for c in value):
+            raise ValueError("must be 1 to 64 characters on one line")
+        return value
+
+    @field_validator("seal_certificate_subject")
+    @classmethod
+    def _subject(cls, value: str, info: ValidationInfo) -> str:
+        given = bool(value)
+        if not given:
+            value = f"CN=tachiai seal,O={info.data.get('service_name', 'tachiai')},C=JP"
+        try:
+            # The very parser the certificate custom resource and `tachiai keys` use.
+            parse_subject(value)
+        except CertificateError as e:
+            reason = e.params.get("reason", e.detail)
+            if not given:
+                raise ValueError(
+                    f"the default {value!r} built from service_name is not a valid subject "
+                    f"({reason}); set seal_certificate_subject yourself"
+                ) from None
+            raise ValueError(
+                f"{value!r} is not a subject like CN=tachiai seal,O=Example K.K.,C=JP ({reason})"
+            ) from None
+        return value
+
+    @field_validator("tsa_roots_file")
+    @classmethod
+    def _tsa_roots_file(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        path = REPO_ROOT / value
+        try:
+            text = path.read_text(encoding="ascii")
+        except (OSError, UnicodeDecodeError):
+            raise ValueError(
+                f"{value!r} cannot be read as a PEM file (paths are relative to {REPO_ROOT})"
+            ) from None
+        if "-----BEGIN CERTIFICATE-----" not in text:
+            raise ValueError(f"{value!r} holds no PEM certificate (-----BEGIN CERTIFICATE-----)")
+        return value
+
+    @field_validator("allowed_ip_ranges", mode="before")
+    @classmethod
+    def _ip_ranges(cls, value: Any) -> Any:
+        if isinstance(value, list | tuple) and not value:
+            raise ValueError("is empty, which would lock every sender out; omit it to allow any address")
+        return value
+
+    @field_validator("time_zone")
+    @classmethod
+    def _time_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r} is not an IANA time zone like Asia/Tokyo") from None
+        return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str | None) -> str | None:
+        return None if value is None else _https_url(value, allow_path=True).rstrip("/")
+
+    @model_validator(mode="after")
+    def _zone_given_whole(self) -> TenantConfig:
+        if (self.hosted_zone_id is None) != (self.hosted_zone_name is None):
+            raise ValueError(_ZONE_PROBLEM)
+        return self
+
+    @property
+    def hosted_zone(self) -> tuple[str, str] | None:
+        """``(zone id, zone name)`` when DNS records are to be created, else None."""
+        if self.hosted_zone_id and self.hosted_zone_name:
+            return self.hosted_zone_id, self.hosted_zone_name
+        return None
+
+
+_PLAIN_MESSAGES = {
+    "missing": "is required",
+    "extra_forbidden": "is not a setting tachiai knows (check the spelling)",
+    "string_type": "must be text",
+    "int_type": "must be a whole number",
+    "int_parsing": "must be a whole number",
+    "tuple_type": "must be a list",
+    "list_type": "must be a list",
+}
+
+
+def _plain(error: Any) -> str:
+    field = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in error["loc"])[1:]
+    kind = error["type"]
+    if kind == "value_error":
+        message = str(error["ctx"]["error"])
+    elif kind == "literal_error":
+        message = f"{error['input']!r} must be one of {error['ctx']['expected']}"
+    else:
+        message = _PLAIN_MESSAGES.get(kind, error["msg"])
+    return message if not error["loc"] else f"{field}: {message}"
+
+
+def load_config(raw: Mapping[str, Any] | str | None) -> TenantConfig:
+    """The validated tenant configuration from the context value (a mapping, or JSON text from ``-c``).
+
+    :raises ConfigError: one line per mistake, each naming the setting in plain words.
+    """
+    if raw is None:
+        raise ConfigError(
+            [f"the {CONTEXT_KEY!r} context is missing: set it in cdk.json or with -c {CONTEXT_KEY}='{{...}}'"]
+        )
+    if isinstance(raw, str):
+        try:
+            raw = json.loads(raw)
+        except ValueError as e:
+            raise ConfigError([f"the {CONTEXT_KEY!r} context is not valid JSON: {e}"]) from None
+    if not isinstance(raw, Mapping):
+        raise ConfigError([f"the {CONTEXT_KEY!r} context must be an object of settings"])
+    try:
+        return TenantConfig.model_validate(dict(raw))
+    except ValidationError as e:
+        problems = [_plain(error) for error in e.errors()]
+    # The whole-model rule runs only once every field is valid; say it now too, so one run lists all.
+    if (raw.get("hosted_zone_id") is None) != (raw.get("hosted_zone_name") is None):
+        problems.append(_ZONE_PROBLEM)
+    raise ConfigError(list(dict.fromkeys(problems)))

@@ -1,0 +1,113 @@
+"""cdk-nag (AwsSolutions) on the stack, and the findings tachiai acknowledges — each with its reason.
+
+cdk-nag 3 is a CDK policy-validation plugin: ``Validations.of(app).add_plugins(AwsSolutionsChecks(app))``
+makes every synth fail on an unacknowledged finding, and an acknowledgement is
+``Validations.of(construct).acknowledge(Acknowledgment(id=..., reason=...))`` on the construct or an
+ancestor (cdk-nag 2's ``NagSuppressions`` is gone). Findings with a detail (IAM wildcards) are
+acknowledged finding by finding (``AwsSolutions-IAM5[Resource::*]``), on the one role that has it,
+so a new wildcard anywhere else still fails the synth.
+"""
+
+from __future__ import annotations
+
+from aws_cdk import Acknowledgment, App, CfnElement, Stack, Validations
+from cdk_nag import AwsSolutionsChecks
+from constructs import IConstruct
+
+from infra.constructs.functions import PythonFunction
+from infra.constructs.storage import DOCUMENTS_PREFIX
+from infra.stack import TachiaiStack
+
+XRAY = (
+    "X-Ray tracing is on (AwsSolutions asks for it); xray:PutTraceSegments and xray:PutTelemetryRecords "
+    "support no resource-level permission, so their Resource must be *."
+)
+TASK_RESPONSE = (
+    "states:SendTaskSuccess / SendTaskFailure accept only Resource * (no state machine or execution ARN "
+    "is evaluated); the task token itself is the capability, kept in DynamoDB and never mailed. Also "
+    "X-Ray: " + XRAY
+)
+DOCUMENTS = (
+    "Object keys are envelopes/<envelope id>/..., created per envelope at run time; the grant is limited to "
+    "that prefix of tachiai's own bucket and to the exact object actions the function calls (no delete)."
+)
+RUNTIME = (
+    "Python 3.12 on purpose: the dependency layer is built from cp312 manylinux2014_x86_64 wheels and "
+    "byte-compiled for 3.12 (DESIGN, infra/bundling.py); moving to a newer runtime means rebuilding and "
+    "re-measuring the layer, tracked as its own change, not a silent bump."
+)
+PUBLIC_ROUTE = (
+    "Recipient route: signers are outside the tenant and have no account. The credential is the 256-bit "
+    "link token in the path (only its SHA-256 stored, single participant, expires, dies after use; OTP or "
+    "access code on top), checked by the agree function; WAF and stage throttling still apply. These are "
+    "exactly the routes tachiai.names.ROUTES declares public=True."
+)
+
+
+def acknowledge(construct: IConstruct, rule: str, reason: str) -> None:
+    Validations.of(construct).acknowledge(Acknowledgment(id=rule, reason=reason))
+
+
+def _logical_id(element: IConstruct | None) -> str:
+    assert isinstance(element, CfnElement)
+    return str(Stack.of(element).resolve(element.logical_id))
+
+
+def _acknowledge_runtime(function: PythonFunction) -> None:
+    acknowledge(function.function, "AwsSolutions-L1", RUNTIME)
+
+
+def apply_nag(app: App, *stacks: TachiaiStack) -> None:
+    """Register the AwsSolutions checks on ``app``; acknowledge tachiai's accepted findings on ``stacks``."""
+    Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    for stack in stacks:
+        acknowledge_findings(stack)
+
+
+def acknowledge_findings(stack: TachiaiStack) -> None:
+    """The findings tachiai accepts, each on the one construct that has it, each with its reason."""
+    bucket = _logical_id(stack.storage.documents_bucket.node.default_child)
+    bucket_objects = f"Resource::<{bucket}.Arn>/{DOCUMENTS_PREFIX}*"
+    for name, function in stack.functions.by_name.items():
+        _acknowledge_runtime(function)
+        acknowledge(
+            function.role, "AwsSolutions-IAM5[Resource::*]", TASK_RESPONSE if name != "seal" else XRAY
+        )
+        acknowledge(function.role, f"AwsSolutions-IAM5[{bucket_objects}]", DOCUMENTS)
+
+    certificate = stack.sealing_key.certificate_function
+    _acknowledge_runtime(certificate)
+    acknowledge(certificate.role, "AwsSolutions-IAM5[Resource::*]", XRAY)
+    acknowledge(
+        stack.sealing_key.framework_role,
+        f"AwsSolutions-IAM5[Resource::<{_logical_id(certificate.function.node.default_child)}.Arn>:*]",
+        "The custom-resource framework (aws-cdk-lib custom_resources.Provider) grants itself invoke on the "
+        "certificate function and its versions; it only ever calls that one function, at deploy time.",
+    )
+
+    acknowledge(
+        stack.signing_chain.state_machine,
+        "AwsSolutions-IAM5[Resource::*]",
+        "Logging to CloudWatch Logs (level ALL, as AwsSolutions asks) needs logs:CreateLogDelivery and its "
+        "siblings, which take only Resource *; so do the X-Ray actions of tracing. Lambda invoke is "
+        "granted on the two function ARNs only.",
+    )
+
+    acknowledge(
+        stack.api.rest_api,
+        "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]",
+        "The account-level role API Gateway uses to write execution and access logs (AwsSolutions "
+        "APIG1/APIG6 ask for both); AWS maintains this policy for exactly that purpose and it grants "
+        "nothing else.",
+    )
+    for method in stack.api.public_methods:
+        acknowledge(method, "AwsSolutions-APIG4", PUBLIC_ROUTE)
+        acknowledge(method, "AwsSolutions-COG4", PUBLIC_ROUTE)
+
+    acknowledge(
+        stack.auth.user_pool,
+        "AwsSolutions-COG2",
+        "MFA is optional (TOTP) by design: many tenants federate or enforce MFA in their own IdP policy, and "
+        "forcing it here would lock out staff on day one; Plus-tier threat protection is enforced, "
+        "self sign-up is off and passwords need 12 characters of four kinds.",
+    )

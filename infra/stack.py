@@ -1,0 +1,182 @@
+"""One tenant's tachiai: every AWS resource, wired with least privilege.
+
+What each function may do is decided here, next to what its code calls (``tachiai.adapters.*``):
+
+========  =====================================================================================
+send      table items + queries (own envelopes via gsi1, audit trail); PUT/GET envelope PDFs
+          (inline upload, presigned POST and GET); start the chain; fail a waiting task (cancel);
+          invoke seal (``prepare``); send mail
+agree     table items; GET envelope PDFs (presigned); resume / fail a waiting task; send mail
+          (lock notice to the sender)
+seal      table items + audit-trail query; GET/PUT envelope PDFs (and list them, so a missing
+          upload is a 404, not a 403); ``kms:Sign`` / ``kms:GetPublicKey`` on the seal key;
+          read the two certificate parameters; HTTPS to the TSAs and OCSP (no VPC: direct egress)
+========  =====================================================================================
+
+No function may delete a PDF, touch another bucket, or use the seal key except ``seal``.
+"""
+
+from __future__ import annotations
+
+from aws_cdk import CfnOutput, Environment, Stack, Tags
+from aws_cdk import aws_iam as iam
+from constructs import Construct
+from tachiai import names
+
+from infra.config import TenantConfig
+from infra.constructs.api import Api
+from infra.constructs.auth import Auth
+from infra.constructs.functions import Functions, Layers, PythonFunction
+from infra.constructs.mail import Mail
+from infra.constructs.sealing_key import SealingKey
+from infra.constructs.signing_chain import SigningChain, state_machine_arn
+from infra.constructs.storage import DOCUMENTS_PREFIX, Storage
+
+TABLE_ITEM_ACTIONS = ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem")
+"""What :class:`tachiai.adapters.dynamodb.EnvelopeRepository` writes: GetItem, PutItem, and
+TransactWriteItems made of Put and Delete (IAM authorizes each part as PutItem / DeleteItem)."""
+TASK_RESPONSE_ACTIONS = ("states:SendTaskSuccess", "states:SendTaskFailure")
+SEND_MAIL_ACTIONS = ("ses:SendEmail", "ses:SendRawEmail")
+
+
+class TachiaiStack(Stack):
+    """The whole service for one tenant, from its validated :class:`~infra.config.TenantConfig`."""
+
+    def __init__(
+        self, scope: Construct, construct_id: str, config: TenantConfig, *, env: Environment
+    ) -> None:
+        super().__init__(
+            scope,
+            construct_id,
+            env=env,
+            description=f"tachiai electronic contracts ({config.service_name})",
+        )
+        self.config = config
+        Tags.of(self).add("application", "tachiai")
+
+        self.storage = Storage(self, "Storage", config=config)
+        self.layers = Layers(self, "Layers")
+        self.sealing_key = SealingKey(self, "SealingKey", config=config, layers=self.layers)
+        self.mail = Mail(self, "Mail", config=config)
+        self.auth = Auth(self, "Auth", config=config)
+        self.api = Api(self, "Api", config=config, user_pool=self.auth.user_pool)
+
+        # Both are strings that reference nothing downstream of the functions (see Api.stage_url and
+        # signing_chain.state_machine_arn): the functions can carry them without a dependency cycle.
+        self.public_url = config.public_url or self.api.stage_url
+        self.state_machine_arn = state_machine_arn(self)
+
+        common = {
+            names.ENV_TABLE: self.storage.table.table_name,
+            names.ENV_BUCKET: self.storage.documents_bucket.bucket_name,
+            names.ENV_PUBLIC_URL: self.public_url,
+            names.ENV_TIME_ZONE: config.time_zone,
+            names.ENV_SERVICE_NAME: config.service_name,
+        }
+        mail = {
+            names.ENV_MAIL_FROM: config.sender_address,
+            names.ENV_MAIL_CONFIGURATION_SET: self.mail.configuration_set.configuration_set_name,
+        }
+        self.functions = Functions(
+            self,
+            "Functions",
+            layers=self.layers,
+            environment={
+                # agree resumes and fails tasks by token alone, but its Services builds the chain
+                # adapter from the ARN (tachiai.services.context), so it needs the variable too.
+                "send": {**common, **mail, names.ENV_STATE_MACHINE_ARN: self.state_machine_arn},
+                "agree": {**common, **mail, names.ENV_STATE_MACHINE_ARN: self.state_machine_arn},
+                "seal": {
+                    **common,
+                    names.ENV_SEAL_KEY_ID: self.sealing_key.key.key_arn,
+                    names.ENV_SEAL_CHAIN_PARAMETER: config.seal_certificate_parameter,
+                    names.ENV_TRUST_ROOTS_PARAMETER: config.trust_roots_parameter,
+                    names.ENV_TSA_URLS: ",".join(config.tsa_urls),
+                },
+            },
+        )
+        send, agree, seal = self.functions["send"], self.functions["agree"], self.functions["seal"]
+        send.function.add_environment(names.ENV_SEAL_FUNCTION, seal.function.function_name)
+
+        self._grant_table(send, query_index=True)
+        self._grant_table(agree, query_table=False)
+        self._grant_table(seal)
+
+        self._grant_documents(send, read=True, write=True)
+        self._grant_documents(agree, read=True)
+        self._grant_documents(seal, read=True, write=True, list_keys=True)
+
+        self.sealing_key.grant_signing(seal)
+        self.sealing_key.grant_read_certificates(seal)
+
+        for function in (send, agree):
+            function.allow(SEND_MAIL_ACTIONS, self.mail.sending_resources)
+            # A task token is the capability; these two actions accept no resource narrower than "*".
+            function.allow(TASK_RESPONSE_ACTIONS, ["*"])
+        send.allow(["states:StartExecution"], [self.state_machine_arn])
+        send.allow(["lambda:InvokeFunction"], [seal.function.function_arn])
+
+        self.signing_chain = SigningChain(self, "SigningChain", functions=self.functions.by_name)
+        self.api.add_routes({name: f.function for name, f in self.functions.by_name.items()})
+        self._outputs()
+
+    def _grant_table(
+        self, function: PythonFunction, *, query_table: bool = True, query_index: bool = False
+    ) -> None:
+        table = self.storage.table
+        function.allow(TABLE_ITEM_ACTIONS, [table.table_arn])
+        query = [table.table_arn] if query_table else []
+        if query_index:
+            query += [f"{table.table_arn}/index/{index}" for index in self.storage.index_names]
+        if query:
+            function.allow(["dynamodb:Query"], query)
+
+    def _grant_documents(
+        self, function: PythonFunction, *, read: bool = False, write: bool = False, list_keys: bool = False
+    ) -> None:
+        """Objects under ``envelopes/`` only; the KMS key only for the data keys S3 asks for."""
+        objects = [self.storage.documents_arn]
+        key = [self.storage.documents_key.key_arn]
+        if read:
+            function.allow(["s3:GetObject"], objects)
+            function.allow(["kms:Decrypt"], key)
+        if write:
+            function.allow(["s3:PutObject"], objects)
+            function.allow(["kms:GenerateDataKey"], key)
+        if list_keys:
+            # Without ListBucket, S3 answers 403 instead of 404 for a missing key, and a document not yet
+            # uploaded would look like an outage (retried) instead of DocumentNotUploaded.
+            function.role.add_to_policy(
+                iam.PolicyStatement(
+                    actions=["s3:ListBucket"],
+                    resources=[self.storage.documents_bucket.bucket_arn],
+                    conditions={"StringLike": {"s3:prefix": [DOCUMENTS_PREFIX + "*"]}},
+                )
+            )
+
+    def _outputs(self) -> None:
+        outputs = {
+            "ApiUrl": (self.public_url, "Base URL of the API (recipient links start with it)"),
+            "UserPoolId": (self.auth.user_pool.user_pool_id, "Cognito user pool of the senders"),
+            "WebClientId": (self.auth.web_client.user_pool_client_id, "App client for sign-in (ID tokens)"),
+            "IntegrationClientId": (
+                self.auth.integration_client.user_pool_client_id,
+                "Client-credentials app client (secret: Cognito console)",
+            ),
+            "TokenEndpoint": (
+                self.auth.domain.base_url() + "/oauth2/token",
+                "OAuth2 token endpoint for the integration client",
+            ),
+            "DocumentsBucket": (self.storage.documents_bucket.bucket_name, "S3 bucket of contract PDFs"),
+            "EnvelopesTable": (self.storage.table.table_name, "DynamoDB table of envelopes"),
+            "SealKeyId": (self.sealing_key.key.key_id, "KMS seal key (tachiai keys csr --key-id ...)"),
+            "StateMachineArn": (self.state_machine_arn, "Signing chain state machine"),
+            "MailConfigurationSet": (
+                self.mail.configuration_set.configuration_set_name,
+                "SES configuration set (bounces and complaints to EventBridge)",
+            ),
+        }
+        for number, (name, kind, value) in enumerate(self.mail.dns_records, start=1):
+            outputs[f"DnsRecord{number}"] = (f"{name} {kind} {value}", "Add this record to your DNS")
+        for key, (value, description) in outputs.items():
+            CfnOutput(self, key, value=value, description=description)

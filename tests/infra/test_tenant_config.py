@@ -1,0 +1,308 @@
+"""The tenant configuration: every rule, and what a tenant reads when they get it wrong."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from infra.app import main
+from infra.config import DEFAULT_TSA_URLS, ConfigError, TenantConfig, load_config
+from tests.infra.helpers import BASE_CONFIG
+
+
+def config(**changes: Any) -> dict[str, Any]:
+    return {**BASE_CONFIG, **changes}
+
+
+def problems(raw: Any) -> list[str]:
+    with pytest.raises(ConfigError) as caught:
+        load_config(raw)
+    return caught.value.problems
+
+
+def only_problem(raw: Any) -> str:
+    found = problems(raw)
+    assert len(found) == 1, found
+    return found[0]
+
+
+# --- the smallest config and its defaults -------------------------------------------------------
+
+
+def test_smallest_config_takes_documented_defaults() -> None:
+    loaded = load_config(BASE_CONFIG)
+
+    assert loaded.region == "ap-northeast-1"
+    assert loaded.tsa_urls == DEFAULT_TSA_URLS
+    assert loaded.object_lock_retention_years == 10
+    assert loaded.object_lock_mode == "GOVERNANCE"
+    assert loaded.seal_certificate_parameter == "/tachiai/seal/certificate-chain"
+    assert loaded.trust_roots_parameter == "/tachiai/seal/trust-roots"
+    assert loaded.seal_certificate_subject == "CN=tachiai seal,O=tachiai,C=JP"
+    assert loaded.seal_key_spec == "RSA_2048"
+    assert loaded.time_zone == "Asia/Tokyo"
+    assert loaded.allowed_ip_ranges is None
+    assert loaded.hosted_zone is None
+    assert loaded.public_url is None
+
+
+def test_config_is_frozen() -> None:
+    loaded = load_config(BASE_CONFIG)
+
+    with pytest.raises(ValueError, match="frozen"):
+        loaded.domain = "other.example"
+
+
+def test_default_subject_names_the_service() -> None:
+    assert load_config(config(service_name="Example K.K.")).seal_certificate_subject == (
+        "CN=tachiai seal,O=Example K.K.,C=JP"
+    )
+
+
+def test_context_given_as_json_text_with_dash_c_is_read() -> None:
+    assert load_config(json.dumps(BASE_CONFIG)) == TenantConfig.model_validate(BASE_CONFIG)
+
+
+# --- domain and sender ------------------------------------------------------------------------
+
+
+def test_domain_is_normalised_to_lower_case_without_trailing_dot() -> None:
+    assert load_config(config(domain="Sign.Example.CO.JP.")).domain == "sign.example.co.jp"
+
+
+@pytest.mark.parametrize("domain", ["localhost", "exa mple.com", "-bad.example.com", "a..b.com"])
+def test_domain_must_be_a_domain_name(domain: str) -> None:
+    assert only_problem(config(domain=domain)).startswith("domain: ")
+
+
+def test_sender_address_must_be_in_the_mail_domain() -> None:
+    message = only_problem(config(sender_address="no-reply@other.example.com"))
+
+    assert message.startswith("sender_address: ")
+    assert "not in the mail domain sign.example.co.jp" in message
+
+
+def test_sender_address_in_a_subdomain_of_the_mail_domain_is_accepted() -> None:
+    assert load_config(config(sender_address="a@mail.sign.example.co.jp")).sender_address
+
+
+@pytest.mark.parametrize("address", ["no-reply", "Name <a@sign.example.co.jp>", "a b@sign.example.co.jp"])
+def test_sender_address_must_be_a_plain_address(address: str) -> None:
+    assert "is not a plain email address" in only_problem(config(sender_address=address))
+
+
+def test_mail_from_domain_must_be_a_subdomain_of_the_mail_domain() -> None:
+    assert load_config(config(mail_from_domain="bounce.sign.example.co.jp")).mail_from_domain
+    message = only_problem(config(mail_from_domain="sign.example.co.jp"))
+    assert message.startswith("mail_from_domain: ") and "subdomain" in message
+
+
+# --- hosted zone ---------------------------------------------------------------------------------
+
+
+def test_hosted_zone_given_whole_is_read() -> None:
+    loaded = load_config(config(hosted_zone_id="Z0123456789ABC", hosted_zone_name="example.co.jp"))
+
+    assert loaded.hosted_zone == ("Z0123456789ABC", "example.co.jp")
+
+
+@pytest.mark.parametrize(
+    "half", [{"hosted_zone_id": "Z0123456789ABC"}, {"hosted_zone_name": "example.co.jp"}]
+)
+def test_hosted_zone_needs_both_id_and_name(half: dict[str, str]) -> None:
+    assert only_problem(config(**half)) == (
+        "hosted_zone_id, hosted_zone_name: give both (to create the DNS records) or neither"
+    )
+
+
+def test_hosted_zone_must_contain_the_mail_domain() -> None:
+    message = only_problem(config(hosted_zone_id="Z0123456789ABC", hosted_zone_name="other.co.jp"))
+
+    assert message.startswith("hosted_zone_name: ") and "does not contain" in message
+
+
+def test_hosted_zone_id_must_look_like_one() -> None:
+    message = only_problem(config(hosted_zone_id="zone-1", hosted_zone_name="example.co.jp"))
+
+    assert message.startswith("hosted_zone_id: ")
+
+
+# --- region, TSA, retention, parameters ----------------------------------------------------------
+
+
+def test_region_must_be_an_aws_region_name() -> None:
+    assert only_problem(config(region="tokyo")).startswith("region: ")
+
+
+def test_tsa_urls_must_not_be_empty() -> None:
+    assert only_problem(config(tsa_urls=[])) == (
+        "tsa_urls: must list at least one time-stamping service (a seal needs a timestamp)"
+    )
+
+
+def test_each_bad_tsa_url_is_its_own_line() -> None:
+    found = problems(config(tsa_urls=["http://tsa.example/", "https://ok.example/tsr", "https://x/?q=1"]))
+
+    assert found == [
+        "tsa_urls[0]: 'http://tsa.example/' is not an https:// URL",
+        "tsa_urls[2]: 'https://x/?q=1' must not carry a query, fragment or credentials",
+    ]
+
+
+def test_tsa_urls_must_be_a_list() -> None:
+    assert only_problem(config(tsa_urls="https://tsa.example/")) == "tsa_urls: must be a list"
+
+
+def test_tsa_roots_file_must_hold_a_pem_certificate(tmp_path: Path) -> None:
+    not_pem = tmp_path / "roots.txt"
+    not_pem.write_text("hello", encoding="ascii")
+
+    assert "holds no PEM certificate" in only_problem(config(tsa_roots_file=str(not_pem)))
+    assert "cannot be read" in only_problem(config(tsa_roots_file="no/such/file.pem"))
+
+
+@pytest.mark.parametrize("years", [0, 101, -1])
+def test_retention_years_between_1_and_100(years: int) -> None:
+    assert only_problem(config(object_lock_retention_years=years)).startswith("object_lock_retention_years: ")
+
+
+@pytest.mark.parametrize("years", ["10", 10.5, True])
+def test_retention_years_must_be_a_whole_number(years: object) -> None:
+    assert "is not a whole number of years" in only_problem(config(object_lock_retention_years=years))
+
+
+def test_object_lock_mode_is_governance_or_compliance() -> None:
+    assert load_config(config(object_lock_mode="COMPLIANCE")).object_lock_mode == "COMPLIANCE"
+    assert only_problem(config(object_lock_mode="LEGAL_HOLD")) == (
+        "object_lock_mode: 'LEGAL_HOLD' must be one of 'GOVERNANCE' or 'COMPLIANCE'"
+    )
+
+
+@pytest.mark.parametrize("name", ["tachiai/chain", "/aws/seal", "/tachiai/seal chain", "/ssm/x"])
+def test_parameter_names_must_be_valid_ssm_names(name: str) -> None:
+    assert only_problem(config(seal_certificate_parameter=name)).startswith("seal_certificate_parameter: ")
+    assert only_problem(config(trust_roots_parameter=name)).startswith("trust_roots_parameter: ")
+
+
+# --- subject, key, names -------------------------------------------------------------------------
+
+
+def test_subject_must_have_a_common_name() -> None:
+    assert "subject needs CN=" in only_problem(config(seal_certificate_subject="O=Example,C=JP"))
+
+
+def test_subject_with_an_unknown_attribute_is_refused() -> None:
+    assert "FOO=bar" in only_problem(config(seal_certificate_subject="CN=seal,FOO=bar"))
+
+
+def test_service_name_that_breaks_the_default_subject_asks_for_an_explicit_subject() -> None:
+    message = only_problem(config(service_name="Example, Inc."))
+
+    assert message.startswith("seal_certificate_subject: ")
+    assert "set seal_certificate_subject yourself" in message
+    assert load_config(config(service_name="Example, Inc.", seal_certificate_subject="CN=Example seal"))
+
+
+def test_service_name_is_one_short_line() -> None:
+    assert only_problem(config(service_name="a\nb")).startswith("service_name: ")
+    assert problems(config(service_name="x" * 65))[0].startswith("service_name: ")
+
+
+def test_seal_key_spec_is_rsa_2048_or_p256() -> None:
+    assert load_config(config(seal_key_spec="ECC_NIST_P256")).seal_key_spec == "ECC_NIST_P256"
+    assert only_problem(config(seal_key_spec="RSA_4096")).startswith("seal_key_spec: ")
+
+
+def test_time_zone_must_be_an_iana_zone() -> None:
+    assert only_problem(config(time_zone="Mars/Olympus")) == (
+        "time_zone: 'Mars/Olympus' is not an IANA time zone like Asia/Tokyo"
+    )
+
+
+@pytest.mark.parametrize("name", ["1tachiai", "tachiai_prod", ""])
+def test_stack_name_is_a_cloudformation_name(name: str) -> None:
+    assert only_problem(config(stack_name=name)).startswith("stack_name: ")
+
+
+# --- IP allowlist and public URL -----------------------------------------------------------------
+
+
+def test_ip_ranges_are_normalised_ipv4_and_ipv6() -> None:
+    loaded = load_config(config(allowed_ip_ranges=["203.0.113.0/24", "2001:DB8::/32"]))
+
+    assert loaded.allowed_ip_ranges == ("203.0.113.0/24", "2001:db8::/32")
+
+
+def test_ip_range_with_host_bits_suggests_the_network() -> None:
+    assert only_problem(config(allowed_ip_ranges=["203.0.113.7/24"])) == (
+        "allowed_ip_ranges[0]: '203.0.113.7/24' has host bits set (did you mean 203.0.113.0/24?)"
+    )
+
+
+def test_ip_range_that_is_not_a_cidr_is_refused() -> None:
+    assert "is not a CIDR" in only_problem(config(allowed_ip_ranges=["office"]))
+
+
+def test_empty_ip_allowlist_is_refused_rather_than_locking_everyone_out() -> None:
+    assert "lock every sender out" in only_problem(config(allowed_ip_ranges=[]))
+
+
+def test_public_url_must_be_https_and_loses_its_trailing_slash() -> None:
+    assert load_config(config(public_url="https://sign.example.co.jp/")).public_url == (
+        "https://sign.example.co.jp"
+    )
+    assert only_problem(config(public_url="http://sign.example.co.jp")).startswith("public_url: ")
+
+
+# --- how mistakes are reported -------------------------------------------------------------------
+
+
+def test_every_mistake_is_reported_at_once_one_line_each() -> None:
+    found = problems(
+        {
+            "domain": "example.com",
+            "sender_address": "a@other.com",
+            "region": "tokyo",
+            "time_zone": "Nowhere",
+            "object_lock_retention_years": 0,
+            "colour": "blue",
+        }
+    )
+
+    assert [line.split(":")[0] for line in found] == [
+        "sender_address",
+        "region",
+        "object_lock_retention_years",
+        "time_zone",
+        "colour",
+    ]
+    assert found[-1] == "colour: is not a setting tachiai knows (check the spelling)"
+
+
+def test_missing_required_settings_are_named() -> None:
+    assert problems({}) == ["domain: is required", "sender_address: is required"]
+
+
+def test_missing_context_says_where_to_set_it() -> None:
+    assert "set it in cdk.json" in only_problem(None)
+
+
+def test_context_that_is_not_json_says_so() -> None:
+    assert only_problem('{"domain": ').startswith("the 'tachiai' context is not valid JSON")
+
+
+def test_app_prints_each_mistake_and_exits_1(capsys: pytest.CaptureFixture[str]) -> None:
+    # Given a tenant context with two mistakes
+    bad = {**BASE_CONFIG, "region": "tokyo", "time_zone": "Nowhere"}
+
+    # When the app runs
+    status = main({"tachiai": bad})
+
+    # Then it stops before building anything, one line per mistake
+    assert status == 1
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[0] == "tachiai: the 'tachiai' configuration has mistakes:"
+    assert [line.split(":")[0].strip() for line in lines[1:]] == ["- region", "- time_zone"]
