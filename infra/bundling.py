@@ -284,10 +284,11 @@ def _run(command: Sequence[str], what: str) -> None:
 
 
 def layer_size(directory: Path) -> int:
-    """Bytes of every regular file under ``directory``: the layer's unzipped size as Lambda counts it."""
-    return sum(
-        path.stat().st_size for path in Path(directory).rglob("*") if path.is_file() and not path.is_symlink()
-    )
+    """Bytes of every file under ``directory``: the layer's unzipped size as Lambda counts it.
+
+    A symbolic link counts as the file it points to: the CDK CLI zips the target's content.
+    """
+    return sum(path.stat().st_size for path in Path(directory).rglob("*") if path.is_file())
 
 
 def size_line(size: int, *, byte_compiled: bool | None = None) -> str:
