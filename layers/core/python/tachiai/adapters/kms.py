@@ -11,60 +11,24 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from asn1crypto import algos, keys, x509
-from botocore.exceptions import BotoCoreError, ClientError
 from pyhanko.sign.signers.pdf_cms import Signer
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
-from tachiai.domain.errors import ConfigurationError, KeyServiceError, KeyServiceThrottled
+from tachiai.adapters.kms_api import kms_public_key, kms_sign
+from tachiai.domain.errors import ConfigurationError
 from tachiai.sealing.signature_check import seal_key_algorithm, verify_raw_signature
+
+__all__ = ["KmsSigner", "kms_public_key", "kms_sign", "signing_algorithm_for"]
 
 if TYPE_CHECKING:
     from mypy_boto3_kms import KMSClient
     from mypy_boto3_kms.literals import SigningAlgorithmSpecType
-
-_THROTTLING_CODES = frozenset(
-    {"ThrottlingException", "LimitExceededException", "KMSInternalException", "KeyUnavailableException"}
-)
 
 # (KMS signing algorithm, CMS signature mechanism, size of a dummy signature for pyhanko's dry run)
 _ALGORITHMS: dict[str, tuple[SigningAlgorithmSpecType, str, int]] = {
     "rsa": ("RSASSA_PKCS1_V1_5_SHA_256", "sha256_rsa", 256),
     "ec": ("ECDSA_SHA_256", "sha256_ecdsa", 72),
 }
-
-
-def _translate(error: ClientError | BotoCoreError, action: str) -> KeyServiceError:
-    if isinstance(error, ClientError):
-        code = error.response.get("Error", {}).get("Code", "")
-        if code in _THROTTLING_CODES:
-            return KeyServiceThrottled(f"KMS {action}: {code}")
-        return KeyServiceError(f"KMS {action}: {code}")
-    return KeyServiceError(f"KMS {action}: {type(error).__name__}")
-
-
-def kms_public_key(client: KMSClient, key_id: str) -> keys.PublicKeyInfo:
-    """The public half of the KMS key, as a SubjectPublicKeyInfo.
-
-    :raises KeyServiceError: KMS refused or failed.
-    """
-    try:
-        response = client.get_public_key(KeyId=key_id)
-    except (ClientError, BotoCoreError) as e:
-        raise _translate(e, "GetPublicKey") from e
-    return keys.PublicKeyInfo.load(response["PublicKey"])
-
-
-def kms_sign(client: KMSClient, key_id: str, message: bytes, algorithm: SigningAlgorithmSpecType) -> bytes:
-    """A raw signature by KMS over ``message`` (KMS hashes it).
-
-    :raises KeyServiceThrottled: KMS is throttling or briefly unavailable (retry).
-    :raises KeyServiceError: any other refusal.
-    """
-    try:
-        response = client.sign(KeyId=key_id, Message=message, MessageType="RAW", SigningAlgorithm=algorithm)
-    except (ClientError, BotoCoreError) as e:
-        raise _translate(e, "Sign") from e
-    return response["Signature"]
 
 
 def signing_algorithm_for(public_key: keys.PublicKeyInfo) -> tuple[SigningAlgorithmSpecType, str, int]:

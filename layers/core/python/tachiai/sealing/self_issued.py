@@ -36,11 +36,10 @@ from botocore.exceptions import BotoCoreError, ClientError
 from cryptography import x509 as cx509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 
+from tachiai.adapters.kms_api import kms_public_key, kms_sign
 from tachiai.domain.errors import (
     CertificateError,
     ConfigurationError,
-    KeyServiceError,
-    KeyServiceThrottled,
     SignatureMismatch,
 )
 from tachiai.sealing.certificates import load_certificate_chain, parse_subject
@@ -56,9 +55,6 @@ CLOCK_SKEW = timedelta(minutes=5)
 
 # The KMS calls are made here rather than through ``tachiai.adapters.kms``, which imports pyhanko:
 # the deploy-time custom resource must load without it. Same calls, same error translation.
-_THROTTLING_CODES = frozenset(
-    {"ThrottlingException", "LimitExceededException", "KMSInternalException", "KeyUnavailableException"}
-)
 
 
 def self_issued_certificate(
@@ -79,7 +75,7 @@ def self_issued_certificate(
     :raises SignatureMismatch: KMS's signature does not verify against the key's public half.
     """
     name = parse_subject(subject)
-    return _issue(client, key_id, _kms_public_key(client, key_id), name, valid_years=valid_years, now=now)
+    return _issue(client, key_id, kms_public_key(client, key_id), name, valid_years=valid_years, now=now)
 
 
 def self_issued_chain_pem(certificate: x509.Certificate) -> str:
@@ -169,7 +165,7 @@ def ensure_seal_certificate(
     :raises KeyServiceError: KMS failed (``KeyServiceThrottled`` when retryable).
     :raises SignatureMismatch: KMS's signature did not verify.
     """
-    public_key = _kms_public_key(kms, key_id)
+    public_key = kms_public_key(kms, key_id)
     if replacement_reason(read_chain_parameter(ssm, chain_parameter), public_key, subject, now=now) is None:
         return False
     certificate = _issue(
@@ -262,7 +258,7 @@ def _issue(
             ],
         }
     )
-    signature = _kms_sign(client, key_id, tbs.dump(), kms_algorithm)
+    signature = kms_sign(client, key_id, tbs.dump(), kms_algorithm)
     certificate = x509.Certificate(
         {"tbs_certificate": tbs, "signature_algorithm": mechanism, "signature_value": signature}
     )
@@ -308,31 +304,6 @@ def _add_years(moment: datetime, years: int) -> datetime:
 
 def _code(error: ClientError) -> str:
     return str(error.response.get("Error", {}).get("Code", ""))
-
-
-def _kms_error(error: ClientError | BotoCoreError, action: str) -> KeyServiceError:
-    if isinstance(error, ClientError):
-        code = _code(error)
-        if code in _THROTTLING_CODES:
-            return KeyServiceThrottled(f"KMS {action}: {code}")
-        return KeyServiceError(f"KMS {action}: {code}")
-    return KeyServiceError(f"KMS {action}: {type(error).__name__}")
-
-
-def _kms_public_key(client: KMSClient, key_id: str) -> keys.PublicKeyInfo:
-    try:
-        response = client.get_public_key(KeyId=key_id)
-    except (ClientError, BotoCoreError) as e:
-        raise _kms_error(e, "GetPublicKey") from e
-    return keys.PublicKeyInfo.load(response["PublicKey"])
-
-
-def _kms_sign(client: KMSClient, key_id: str, message: bytes, algorithm: SigningAlgorithmSpecType) -> bytes:
-    try:
-        response = client.sign(KeyId=key_id, Message=message, MessageType="RAW", SigningAlgorithm=algorithm)
-    except (ClientError, BotoCoreError) as e:
-        raise _kms_error(e, "Sign") from e
-    return response["Signature"]
 
 
 def _put_parameter(ssm: SSMClient, name: str, value: str, description: str) -> None:
