@@ -15,7 +15,8 @@ from typing import Any
 
 from tachiai.adapters.aws import kms_client, ssm_client
 from tachiai.domain.errors import ConfigurationError
-from tachiai.sealing.self_issued import ensure_seal_certificate, load_certificates
+from tachiai.sealing.certificates import load_certificates
+from tachiai.sealing.self_issued import ensure_seal_certificate
 
 
 def _required(properties: dict[str, Any], name: str) -> str:

@@ -143,8 +143,8 @@ def cmd_keys_csr(args: argparse.Namespace) -> int:
 def cmd_keys_self_issue(args: argparse.Namespace) -> int:
     from tachiai.adapters.aws import kms_client, ssm_client
     from tachiai.adapters.kms import kms_public_key
+    from tachiai.sealing.certificates import load_certificates
     from tachiai.sealing.self_issued import (
-        load_certificates,
         read_chain_parameter,
         replacement_reason,
         self_issued_certificate,

@@ -34,25 +34,34 @@ class SealCertificateChain:
     """Issuing CAs up to (and possibly including) the root."""
 
 
+def load_certificates(data: bytes) -> list[x509.Certificate]:
+    """Every certificate in a PEM bundle (or one DER certificate), in order, each parsed now.
+
+    :raises CertificateError: none, or unreadable.
+    """
+    certificates: list[x509.Certificate] = []
+    try:
+        if pem.detect(data):
+            for kind, _headers, der in pem.unarmor(data, multiple=True):
+                if kind == "CERTIFICATE":
+                    certificates.append(x509.Certificate.load(der))
+        elif data:
+            certificates.append(x509.Certificate.load(data))
+        for certificate in certificates:
+            _ = certificate.subject.human_friendly, certificate.public_key.algorithm  # parse now
+    except (ValueError, TypeError, KeyError) as e:
+        raise CertificateError(f"unreadable certificate: {e}", reason="unreadable") from e
+    if not certificates:
+        raise CertificateError("no certificate in the bundle", reason="no certificate")
+    return certificates
+
+
 def load_certificate_chain(data: bytes) -> SealCertificateChain:
     """Parse a PEM bundle: the seal certificate first, then its issuers.
 
     :raises CertificateError: no certificate, unreadable PEM/DER, or an issuer missing from the chain.
     """
-    certs: list[x509.Certificate] = []
-    try:
-        if pem.detect(data):
-            for kind, _headers, der in pem.unarmor(data, multiple=True):
-                if kind == "CERTIFICATE":
-                    certs.append(x509.Certificate.load(der))
-        elif data:
-            certs.append(x509.Certificate.load(data))
-        for cert in certs:
-            _ = cert.subject.human_friendly, cert.public_key.algorithm  # force parsing now
-    except (ValueError, TypeError, KeyError) as e:
-        raise CertificateError(f"unreadable certificate: {e}", reason="unreadable") from e
-    if not certs:
-        raise CertificateError("no certificate in the bundle", reason="no certificate")
+    certs = load_certificates(data)
     seal, chain = certs[0], certs[1:]
     subjects = {c.subject.dump() for c in chain}
     current = seal

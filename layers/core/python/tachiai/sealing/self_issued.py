@@ -190,28 +190,6 @@ def read_chain_parameter(ssm: SSMClient, name: str) -> str | None:
         raise ConfigurationError(f"SSM GetParameter {name}: {type(e).__name__}", name=name) from e
 
 
-def load_certificates(data: bytes) -> list[x509.Certificate]:
-    """Every certificate in a PEM bundle (or one DER certificate), e.g. a TSA's roots.
-
-    :raises CertificateError: none, or unreadable.
-    """
-    certificates: list[x509.Certificate] = []
-    try:
-        if pem.detect(data):
-            for kind, _headers, der in pem.unarmor(data, multiple=True):
-                if kind == "CERTIFICATE":
-                    certificates.append(x509.Certificate.load(der))
-        elif data:
-            certificates.append(x509.Certificate.load(data))
-        for certificate in certificates:
-            _ = certificate.subject.human_friendly, certificate.public_key.algorithm  # parse now
-    except (ValueError, TypeError, KeyError) as e:
-        raise CertificateError(f"unreadable certificate: {e}", reason="unreadable") from e
-    if not certificates:
-        raise CertificateError("no certificate in the bundle", reason="no certificate")
-    return certificates
-
-
 # --- internals ------------------------------------------------------------------------------------
 
 

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import functools
 
-from asn1crypto import pem, x509
+from asn1crypto import x509
 
 from tachiai.adapters.aws import kms_client, ssm_client
 from tachiai.adapters.kms import KmsSigner, kms_public_key
 from tachiai.adapters.ssm import read_parameter
 from tachiai.config import Settings
-from tachiai.domain.errors import ConfigurationError
-from tachiai.sealing.certificates import load_certificate_chain, require_matching_key
+from tachiai.domain.errors import CertificateError, ConfigurationError
+from tachiai.sealing.certificates import load_certificate_chain, load_certificates, require_matching_key
 from tachiai.sealing.seal import Sealer
 from tachiai.sealing.timestamping import FailoverTimeStamper
 
@@ -33,30 +33,19 @@ def build_sealer(settings: Settings) -> Sealer:
         read_parameter(ssm_client(), settings.require("seal_chain_parameter")).encode()
     )
     require_matching_key(chain.seal, kms_public_key(client, key_id))
-    roots_pem = read_parameter(ssm_client(), settings.require("trust_roots_parameter")).encode()
-    roots = [
-        x509.Certificate.load(der)
-        for kind, _, der in pem.unarmor(roots_pem, multiple=True)
-        if kind == "CERTIFICATE"
-    ]
-    if not roots:
+    roots_parameter = settings.require("trust_roots_parameter")
+    try:
+        roots = load_certificates(read_parameter(ssm_client(), roots_parameter).encode())
+    except CertificateError as e:
         raise ConfigurationError(
-            "no certificate in the trust roots parameter", name="TACHIAI_TRUST_ROOTS_PARAMETER"
-        )
+            f"trust roots parameter {roots_parameter}: {e.detail}", name="TACHIAI_TRUST_ROOTS_PARAMETER"
+        ) from e
     return Sealer(
         signer=KmsSigner(client, key_id, chain.seal, chain.chain),
         timestamper=FailoverTimeStamper(list(settings.tsa_urls)),
         trust_roots=[*roots, *public_roots()],
         time_zone=settings.zone,
     )
-
-
-def _certificates(data: bytes) -> list[x509.Certificate]:
-    return [
-        x509.Certificate.load(der)
-        for kind, _, der in pem.unarmor(data, multiple=True)
-        if kind == "CERTIFICATE"
-    ]
 
 
 @functools.cache
@@ -67,4 +56,4 @@ def public_roots() -> tuple[x509.Certificate, ...]:
     except ImportError:
         return ()
     with open(certifi.where(), "rb") as bundle:
-        return tuple(_certificates(bundle.read()))
+        return tuple(load_certificates(bundle.read()))
