@@ -106,7 +106,7 @@ class PythonFunction(Construct):
         description: str,
     ) -> None:
         super().__init__(scope, construct_id)
-        if not (REPO_ROOT / code_dir / (handler.rsplit(".", 1)[0] + ".py")).is_file():
+        if not (REPO_ROOT / code_dir / names.handler_module_file(handler)).is_file():
             raise FileNotFoundError(f"{code_dir}: no handler file for {handler!r}")
         self.log_group = logs.LogGroup(
             self, "Logs", retention=LOG_RETENTION, removal_policy=RemovalPolicy.RETAIN

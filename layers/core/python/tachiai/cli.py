@@ -235,7 +235,7 @@ def cmd_local(args: argparse.Namespace) -> int:
         print(f"  API:             {runtime.url}/v1/envelopes   (OpenAPI: {runtime.url}/v1/openapi.json)")
         print(f"  Outbox:          {runtime.url}/_local/outbox   (every mail sent, with its links)")
         print(f"  Root to trust:   {runtime.root_pem}")
-        print(f"  Sender token:    {command_hint()} local token --state-dir {state_dir}   (valid 12 h)")
+        print(f"  Sender token:    {_self_command()} local token --state-dir {state_dir}   (valid 12 h)")
         print(f"\nexport TACHIAI_TOKEN={token}")
         print(f'curl -H "Authorization: Bearer $TACHIAI_TOKEN" {runtime.url}/v1/envelopes')
         try:
@@ -244,10 +244,6 @@ def cmd_local(args: argparse.Namespace) -> int:
         except KeyboardInterrupt:
             print("\nstopping")
     return EXIT_OK
-
-
-def command_hint() -> str:
-    return _self_command()
 
 
 # --- wiring -------------------------------------------------------------------------------------

@@ -41,6 +41,12 @@ STATE_MACHINE_SUBSTITUTIONS: dict[str, FunctionName] = {
 """``${placeholder}`` in the definition → the function whose ARN fills it."""
 
 
+def handler_module_file(handler: str) -> str:
+    """The file, relative to the code folder, that Lambda imports for a handler string
+    (``handler.handler`` → ``handler.py``; ``app.main.run`` → ``app/main.py``)."""
+    return handler.rpartition(".")[0].replace(".", "/") + ".py"
+
+
 @dataclass(frozen=True)
 class FunctionSpec:
     name: FunctionName

@@ -120,7 +120,7 @@ def build_recipient_app() -> APIGatewayRestResolver:
         # Back to the page, in the language the visitor chose (?lang= on the page the form was on).
         query = app.current_event.query_string_parameters or {}
         lang = query.get("lang")
-        location = page_url(svc, token) + (f"?lang={lang}" if lang in ("ja", "en") else "")
+        location = svc.link_url(token) + (f"?lang={lang}" if lang in ("ja", "en") else "")
         return Response(status_code=303, headers={"Location": location, **_SECURITY_HEADERS})
 
     def page(token: str, notice: TachiaiError | None = None) -> Response[str]:
@@ -288,7 +288,3 @@ def base_path(svc: Services, token: str) -> str:
     that is not even well-formed is never echoed into the page."""
     prefix = urlsplit(svc.settings.public_url or "").path.rstrip("/")
     return f"{prefix}/s/{token if recipient.is_well_formed(token) else '-'}"
-
-
-def page_url(svc: Services, token: str) -> str:
-    return svc.link_url(token)

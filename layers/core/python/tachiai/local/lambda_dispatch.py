@@ -37,6 +37,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, Final, Literal
 
+from tachiai.names import handler_module_file
+
 DEFAULT_REGION: Final = "ap-northeast-1"
 DEFAULT_ACCOUNT_ID: Final = "123456789012"
 """moto's default account: every ARN the local runtime hands out uses it."""
@@ -83,8 +85,7 @@ class LocalFunction:
     @property
     def module_path(self) -> Path:
         """The file Lambda would import for this handler string."""
-        module = self.handler.rpartition(".")[0].replace(".", "/")
-        return Path(self.code_dir) / f"{module}.py"
+        return Path(self.code_dir) / handler_module_file(self.handler)
 
     @property
     def attribute(self) -> str:

@@ -20,8 +20,6 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -55,11 +53,11 @@ def function_name(name: names.FunctionName) -> str:
 
 def local_functions(root: Path = REPO_ROOT) -> list[LocalFunction]:
     """The functions of :data:`tachiai.names.FUNCTIONS` whose code exists in this checkout."""
-    return [
+    functions = [
         LocalFunction(function_name(spec.name), root / spec.code_dir, spec.handler, timeout_seconds=900)
         for spec in names.FUNCTIONS.values()
-        if (root / spec.code_dir / f"{spec.handler.rpartition('.')[0]}.py").is_file()
     ]
+    return [function for function in functions if function.module_path.is_file()]
 
 
 @dataclass
@@ -234,9 +232,3 @@ class LocalRuntime:
         self.aws.update_environment(values)  # restored by LocalAws.stop()
         reset_services()
         self._app_slot.app = self.app()
-
-
-@contextmanager
-def local_runtime(state_dir: Path, port: int = 0) -> Iterator[LocalRuntime]:
-    with LocalRuntime(state_dir, port=port) as runtime:
-        yield runtime
