@@ -123,7 +123,7 @@ def _local_time(moment: datetime, zone: ZoneInfo) -> str:
 class _CertificatePdf(FPDF):
     """A4 pages with the running header and footer, and a row layout that never leaves the page."""
 
-    def __init__(self, record: AgreementRecord, total_pages: int | None) -> None:
+    def __init__(self, record: AgreementRecord, total_pages: int) -> None:
         super().__init__(orientation="P", unit="mm", format="A4")
         self.record = record
         self.total_pages = total_pages
@@ -155,11 +155,10 @@ class _CertificatePdf(FPDF):
     def footer(self) -> None:
         y = _BODY_BOTTOM + 5.0
         self.line(_MARGIN_X, y, _MARGIN_X + _CONTENT_W, y)
-        total = self.total_pages if self.total_pages is not None else 0
         self._line_of(
             y + 1.5,
             f"エンベロープID / Envelope ID: {displayable(self.record.envelope_id)}",
-            f"Page {self.page_no()} / {total}",
+            f"Page {self.page_no()} / {self.total_pages}",
         )
 
     def _line_of(self, y: float, left: str, right: str) -> None:
@@ -305,7 +304,7 @@ class _CertificatePdf(FPDF):
 
 
 class _Writer:
-    def __init__(self, record: AgreementRecord, zone: ZoneInfo, total_pages: int | None) -> None:
+    def __init__(self, record: AgreementRecord, zone: ZoneInfo, total_pages: int) -> None:
         self.record = record
         self.zone = zone
         self.pdf = _CertificatePdf(record, total_pages)

@@ -174,9 +174,10 @@ def finalize(svc: Services, envelope_id: str) -> dict[str, Any]:
             raise DocumentChangedSinceLastSeal(f"{envelope_id}/{document.id}")
         final = svc.sealer.finalize(current)
         svc.documents.put(final_key(envelope_id, document.id), final)
-        envelope = rules.record_finalized(envelope, document.id, _sha256(final), now)
+        final_sha256 = _sha256(final)
+        envelope = rules.record_finalized(envelope, document.id, final_sha256, now)
         envelope, entry = envelope.audited(
-            "document.timestamped", SYSTEM, now, {"document": document.id, "sha256": _sha256(final)}
+            "document.timestamped", SYSTEM, now, {"document": document.id, "sha256": final_sha256}
         )
         entries.append(entry)
     envelope = rules.complete(envelope, now)

@@ -8,6 +8,7 @@ the execution then waits until the participant agrees, rejects or forwards — o
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import timedelta
 from typing import Literal
@@ -132,8 +133,6 @@ def _error_code(error: dict[str, str] | None) -> str:
         return "unknown"
     cause = error.get("Cause") or ""
     # A Lambda error's Cause is the runtime's JSON error payload; its errorType is our class name.
-    import json
-
     try:
         payload = json.loads(cause)
         if isinstance(payload, dict) and payload.get("errorType"):
