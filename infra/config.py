@@ -159,6 +159,9 @@ class TenantConfig(BaseModel):
     """IANA time zone for times in mail and signature reasons."""
     seal_key_spec: Literal["RSA_2048", "ECC_NIST_P256"] = "RSA_2048"
     """KMS key spec of the seal key (RSA 2048 validates everywhere; P-256 gives smaller signatures)."""
+    integration_email: str | None = None
+    """Who receives the notices (completed, rejected ...) of envelopes an API integration sends with the
+    client-credentials app client; without it, integrations are refused with a message saying so."""
     public_url: str | None = None
     """Base URL recipients' links start with, when the API is behind a custom domain
     (e.g. ``https://sign.example.co.jp``); default: the API stage URL."""
@@ -179,6 +182,16 @@ class TenantConfig(BaseModel):
         if domain and not _is_within(host, domain):
             raise ValueError(f"{value!r} is not in the mail domain {domain} (SES only verifies that domain)")
         return f"{local}@{host}"
+
+    @field_validator("integration_email")
+    @classmethod
+    def _integration_email(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        local, at, host = value.rpartition("@")
+        if not at or not local or not host or any(c.isspace() or c in "<>,;\"'" for c in value):
+            raise ValueError(f"{value!r} is not a plain email address like contracts@example.co.jp")
+        return f"{local}@{_hostname(host, 'the integration email domain')}"
 
     @field_validator("hosted_zone_id")
     @classmethod

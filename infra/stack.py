@@ -84,7 +84,17 @@ class TachiaiStack(Stack):
             environment={
                 # agree resumes and fails tasks by token alone, but its Services builds the chain
                 # adapter from the ARN (tachiai.services.context), so it needs the variable too.
-                "send": {**common, **mail, names.ENV_STATE_MACHINE_ARN: self.state_machine_arn},
+                "send": {
+                    **common,
+                    **mail,
+                    names.ENV_STATE_MACHINE_ARN: self.state_machine_arn,
+                    names.ENV_USER_POOL_ID: self.auth.user_pool.user_pool_id,
+                    **(
+                        {names.ENV_INTEGRATION_EMAIL: config.integration_email}
+                        if config.integration_email
+                        else {}
+                    ),
+                },
                 "agree": {**common, **mail, names.ENV_STATE_MACHINE_ARN: self.state_machine_arn},
                 "seal": {
                     **common,
@@ -115,6 +125,8 @@ class TachiaiStack(Stack):
             function.allow(TASK_RESPONSE_ACTIONS, ["*"])
         send.allow(["states:StartExecution"], [self.state_machine_arn])
         send.allow(["lambda:InvokeFunction"], [seal.function.function_arn])
+        # A staff member's access token has no email: the sender API reads it from the pool.
+        send.allow(["cognito-idp:AdminGetUser"], [self.auth.user_pool.user_pool_arn])
 
         self.signing_chain = SigningChain(self, "SigningChain", functions=self.functions.by_name)
         self.api.add_routes({name: f.function for name, f in self.functions.by_name.items()})
@@ -158,7 +170,10 @@ class TachiaiStack(Stack):
         outputs = {
             "ApiUrl": (self.public_url, "Base URL of the API (recipient links start with it)"),
             "UserPoolId": (self.auth.user_pool.user_pool_id, "Cognito user pool of the senders"),
-            "WebClientId": (self.auth.web_client.user_pool_client_id, "App client for sign-in (ID tokens)"),
+            "WebClientId": (
+                self.auth.web_client.user_pool_client_id,
+                "App client for staff sign-in (SRP; send its access token)",
+            ),
             "IntegrationClientId": (
                 self.auth.integration_client.user_pool_client_id,
                 "Client-credentials app client (secret: Cognito console)",

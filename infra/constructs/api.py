@@ -239,6 +239,9 @@ class Api(Construct):
                     apigw.AuthorizationType.NONE if route.public else apigw.AuthorizationType.COGNITO
                 ),
                 authorizer=None if route.public else self.authorizer,
+                # Scopes make the authorizer take access tokens: a staff member's (USER_SCOPE) or an
+                # integration's (client credentials, tachiai-api/envelopes.read|write).
+                authorization_scopes=list(route.scopes) or None,
                 request_validator=self.validator,
                 request_parameters=parameters or None,
             )

@@ -1,17 +1,13 @@
 """Who may use the sender API: a Cognito user pool of the tenant's own staff.
 
-Token type: the REST API's Cognito authorizer is configured WITHOUT OAuth scopes, so API Gateway
-validates the caller's **ID token** (signature, issuer, expiry) and hands its claims to the send
-function. The ID token is the one that carries ``email``, ``name`` and ``cognito:groups``, which the
-sender API needs to know who is sending (:func:`tachiai.api.sender.sender_from_claims`); an access
-token carries none of them.
-
-The integration client (client credentials) gets access tokens with the ``envelopes.read`` /
-``envelopes.write`` scopes of the ``tachiai-api`` resource server. A REST method that lists scopes
-accepts only access tokens, and one without scopes treats the token as an ID token, so one method
-cannot serve both: the machine client is provisioned here, ready, but the sender API accepts it only
-once routes for integrations (scoped methods, and a sender identity for a client that has no email)
-exist — see the report of issue 4.
+Token type: every sender method lists OAuth scopes (:attr:`tachiai.names.Route.scopes`), so API
+Gateway's Cognito authorizer takes **access tokens**: a staff member's, from signing in with the web
+client (scope ``aws.cognito.signin.user.admin``, accepted on every sender route), or an integration's,
+from the client-credentials grant of the integration client (``tachiai-api/envelopes.read`` for GET
+routes, ``tachiai-api/envelopes.write`` for the others). An access token carries ``username`` and
+``cognito:groups`` but no email: the send function reads a staff member's email and name from the pool
+(``cognito-idp:AdminGetUser``), and an integration's envelopes send their notices to the tenant's
+``integration_email`` (:mod:`tachiai.services.identity`).
 """
 
 from __future__ import annotations
@@ -21,6 +17,7 @@ import re
 from aws_cdk import Aws, Duration, Fn, RemovalPolicy
 from aws_cdk import aws_cognito as cognito
 from constructs import Construct
+from tachiai import names
 
 from infra.config import TenantConfig
 
@@ -31,11 +28,8 @@ GROUPS = {
 }
 """Cognito groups; their names reach the sender API in the ``cognito:groups`` claim."""
 
-RESOURCE_SERVER_ID = "tachiai-api"
-SCOPES = {
-    "envelopes.read": "Read envelopes and download completed documents",
-    "envelopes.write": "Create, send, remind and cancel envelopes",
-}
+RESOURCE_SERVER_ID = names.RESOURCE_SERVER_ID
+SCOPES = names.API_SCOPES
 
 
 class Auth(Construct):

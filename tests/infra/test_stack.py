@@ -301,6 +301,19 @@ def test_sender_routes_require_the_cognito_authorizer(stack: TachiaiStack, templ
             assert method["AuthorizerId"] == {"Ref": authorizer_id}, route
 
 
+def test_sender_routes_take_staff_access_tokens_and_integration_tokens_scoped_by_method(
+    template: dict[str, Any],
+) -> None:
+    methods = api_methods(template)
+    for route in names.ROUTES:
+        scopes = methods[route.method, route.path].get("AuthorizationScopes")
+        if route.public:
+            assert scopes is None, route
+            continue
+        needed = "tachiai-api/envelopes.read" if route.method == "GET" else "tachiai-api/envelopes.write"
+        assert scopes == [needed, "aws.cognito.signin.user.admin"], route
+
+
 def test_public_routes_are_exactly_the_recipient_routes(template: dict[str, Any]) -> None:
     open_methods = {
         key for key, method in api_methods(template).items() if method["AuthorizationType"] == "NONE"
@@ -638,7 +651,7 @@ def test_each_function_may_do_what_its_code_calls_and_no_more(
     assert send - logs == items | {
         "dynamodb:Query", "s3:GetObject", "s3:PutObject", "kms:Decrypt", "kms:GenerateDataKey",
         "ses:SendEmail", "ses:SendRawEmail", "states:SendTaskSuccess", "states:SendTaskFailure",
-        "states:StartExecution", "lambda:InvokeFunction",
+        "states:StartExecution", "lambda:InvokeFunction", "cognito-idp:AdminGetUser",
     }  # fmt: skip
     assert agree - logs == items | {
         "s3:GetObject", "kms:Decrypt", "ses:SendEmail", "ses:SendRawEmail",

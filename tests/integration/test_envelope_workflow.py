@@ -487,3 +487,29 @@ def test_a_large_document_is_uploaded_with_the_presigned_post_and_then_sent(runt
     assert envelope["documents"][0]["original_sha256"] == hashlib.sha256(nda).hexdigest()
     agree(runtime, ICHIRO, title)
     sender.wait_for(created["id"], "completed")
+
+
+def test_an_api_integration_sends_with_client_credentials_and_its_notices_go_to_the_integration_email(
+    runtime, nda
+):
+    # Given the company's own system holding a client-credentials token (scopes read + write)
+    from tachiai.local.runtime import INTEGRATION_EMAIL
+
+    integration = SenderClient(runtime.url, runtime.integration_token("erp-system"))
+    title = "売買契約書（システム連携）"
+    # When it sends an envelope and the party agrees
+    envelope_id = start(integration, nda, title, ICHIRO)
+    agree(runtime, ICHIRO, title)
+    envelope = integration.wait_for(envelope_id, "completed")
+    # Then the envelope is the integration's, and its completion notice reached the integration email
+    assert envelope["sender"]["email"] == INTEGRATION_EMAIL
+    assert [e["id"] for e in integration.list_envelopes()["envelopes"]] == [envelope_id]
+    wait_for_mail(runtime, INTEGRATION_EMAIL, title)
+    # And a read-only integration token cannot send
+    reader = runtime.tokens.issue_integration("reporting", scopes=["tachiai-api/envelopes.read"])  # type: ignore[union-attr]
+    refused = requests.post(
+        f"{runtime.url}/v1/envelopes/{envelope_id}/remind",
+        headers={"Authorization": f"Bearer {reader}"},
+        timeout=10,
+    )
+    assert refused.status_code == 401

@@ -24,8 +24,16 @@ from tachiai.services.context import reset_services
 from tests.fixtures.pdfs import simple_pdf
 
 REGION = "ap-northeast-1"
-TARO = {"sub": "sub-taro", "email": "taro@example.co.jp", "name": "山田太郎", "cognito:groups": "member"}
-JIRO = {"sub": "sub-jiro", "email": "jiro@example.co.jp", "name": "鈴木次郎"}
+USER_SCOPE = "aws.cognito.signin.user.admin"
+# As a Cognito access token's claims reach the function: no email (the API reads it from the pool).
+TARO = {"sub": "sub-taro", "username": "sub-taro", "cognito:groups": "member", "scope": USER_SCOPE}
+# A token whose pool adds email and name (as the local runtime's tokens do): no lookup.
+JIRO = {"sub": "sub-jiro", "username": "sub-jiro", "email": "jiro@example.co.jp", "name": "鈴木次郎"}
+INTEGRATION = {
+    "sub": "client-erp",
+    "client_id": "client-erp",
+    "scope": "tachiai-api/envelopes.read tachiai-api/envelopes.write",
+}
 
 
 @pytest.fixture
@@ -42,6 +50,17 @@ def app(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     }.items():
         monkeypatch.setenv(name, value)
     with mock_aws():
+        cognito = boto3.client("cognito-idp", region_name=REGION)
+        pool = cognito.create_user_pool(PoolName="senders")["UserPool"]["Id"]
+        cognito.admin_create_user(
+            UserPoolId=pool,
+            Username="sub-taro",
+            UserAttributes=[
+                {"Name": "email", "Value": "taro@example.co.jp"},
+                {"Name": "name", "Value": "山田太郎"},
+            ],
+        )
+        monkeypatch.setenv(names.ENV_USER_POOL_ID, pool)
         boto3.client("dynamodb", region_name=REGION).create_table(TableName="envelopes", **TABLE_SCHEMA)
         boto3.client("s3", region_name=REGION).create_bucket(
             Bucket="documents", CreateBucketConfiguration={"LocationConstraint": REGION}
@@ -165,6 +184,38 @@ def test_another_sender_cannot_see_or_cancel_the_envelope(app):
 def test_a_request_without_identity_claims_is_forbidden(app):
     status, body = call(app, "GET", "/v1/envelopes", claims=None)
     assert status == 403 and body["error"]["code"] == "forbidden"
+
+
+def test_a_staff_members_email_and_name_come_from_the_user_pool(app):
+    status, envelope = call(app, "POST", "/v1/envelopes", envelope_request())
+    assert status == 201
+    assert (envelope["sender"]["name"], envelope["sender"]["email"]) == ("山田太郎", "taro@example.co.jp")
+
+
+def test_a_user_no_longer_in_the_pool_is_forbidden(app):
+    gone = {**TARO, "sub": "sub-gone", "username": "sub-gone"}
+    status, body = call(app, "GET", "/v1/envelopes", claims=gone)
+    assert status == 403 and body["error"]["code"] == "forbidden"
+
+
+def test_an_integration_sends_as_itself_with_notices_to_the_integration_email(app, monkeypatch):
+    monkeypatch.setenv(names.ENV_INTEGRATION_EMAIL, "contracts@example.co.jp")
+    reset_services()
+    status, envelope = call(app, "POST", "/v1/envelopes", envelope_request(), claims=INTEGRATION)
+    assert status == 201
+    assert (envelope["sender"]["name"], envelope["sender"]["email"]) == (
+        "API (client-erp)",
+        "contracts@example.co.jp",
+    )
+    status, listed = call(app, "GET", "/v1/envelopes", claims=INTEGRATION)
+    assert [e["id"] for e in listed["envelopes"]] == [envelope["id"]]
+    assert call(app, "GET", "/v1/envelopes")[1]["envelopes"] == []  # not Taro's
+
+
+def test_an_integration_is_refused_until_its_notice_address_is_configured(app):
+    status, body = call(app, "POST", "/v1/envelopes", envelope_request(), claims=INTEGRATION)
+    assert status == 403 and body["error"]["code"] == "integration_not_configured"
+    assert "integration_email" in body["error"]["message"]["en"]
 
 
 def test_envelopes_are_listed_by_status(app):

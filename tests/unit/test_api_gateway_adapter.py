@@ -17,7 +17,14 @@ from tachiai.names import ROUTES, Route
 from werkzeug.test import Client
 from werkzeug.wrappers import Request, Response
 
-CLAIMS = {"sub": "u-1", "email": "ichiro@example.co.jp", "cognito:groups": "member"}
+CLAIMS = {
+    "sub": "u-1",
+    "username": "u-1",
+    "email": "ichiro@example.co.jp",
+    "cognito:groups": "member",
+    "scope": "aws.cognito.signin.user.admin",
+}
+READ_ONLY_INTEGRATION = {"sub": "c-1", "client_id": "c-1", "scope": "tachiai-api/envelopes.read"}
 PDF = b"%PDF-1.7\n\xe2\xe3\xcf\xd3\n\x00\xff binary"
 
 
@@ -48,6 +55,8 @@ class FakeAuthorizer:
 
     def __call__(self, header: str | None) -> dict[str, str] | None:
         self.headers.append(header)
+        if header == "Bearer reader":
+            return dict(READ_ONLY_INTEGRATION)
         return dict(CLAIMS) if header == "Bearer good" else None
 
 
@@ -140,6 +149,18 @@ def test_private_route_with_a_bad_token_is_401_and_not_invoked(client, fn, autho
 def test_private_route_gets_the_claims_in_the_request_context(client, fn):
     client.post("/v1/envelopes/e1/send", headers=SIGNED_IN)
     assert fn.event["requestContext"]["authorizer"] == {"claims": CLAIMS}
+
+
+def test_an_integration_with_the_read_scope_may_read(client, fn):
+    response = client.get("/v1/envelopes", headers={"Authorization": "Bearer reader"})
+    assert response.status_code == 200
+    assert fn.event["requestContext"]["authorizer"] == {"claims": READ_ONLY_INTEGRATION}
+
+
+def test_an_integration_without_the_write_scope_may_not_write_and_is_not_invoked(client, fn):
+    response = client.post("/v1/envelopes/e1/send", headers={"Authorization": "Bearer reader"})
+    assert response.status_code == 401
+    assert fn.calls == []
 
 
 def test_public_route_never_asks_the_authorizer_and_carries_no_claims(client, fn, authorizer):

@@ -60,8 +60,18 @@ def test_issued_token_verifies_to_its_claims(tokens):
     assert claims["sub"] == "u-1"
     assert claims["email"] == "ichiro@example.co.jp"
     assert claims["name"] == "佐藤一郎"
-    assert claims["token_use"] == "id"
+    assert claims["token_use"] == "access"
+    assert claims["scope"] == "aws.cognito.signin.user.admin"
+    assert claims["username"] == "u-1"
     assert claims["iss"] == "tachiai-local"
+
+
+def test_integration_token_is_the_client_with_its_scopes(tokens):
+    claims = tokens.verify(tokens.issue_integration("client-9"), now=datetime.now(UTC))
+    assert claims is not None
+    assert claims["sub"] == claims["client_id"] == "client-9"
+    assert claims["scope"] == "tachiai-api/envelopes.read tachiai-api/envelopes.write"
+    assert "username" not in claims and "email" not in claims
 
 
 def test_token_is_a_compact_hs256_jws(tokens):
@@ -95,7 +105,6 @@ def test_exp_and_iat_are_java_dates_and_auth_time_stays_epoch(tokens):
     assert claims["iat"] == "Sun Nov 22 01:15:03 UTC 2026"
     assert claims["exp"] == "Sun Nov 22 02:15:03 UTC 2026"
     assert claims["auth_time"] == str(int(NOW.timestamp()))
-    assert claims["email_verified"] == "true"
 
 
 def test_expired_token_is_refused(tokens):
@@ -136,7 +145,7 @@ def test_correctly_signed_token_from_another_issuer_is_refused(tokens):
     _, payload, _ = _segments(_token(tokens))
     assert tokens.verify(_signed({"alg": "HS256"}, payload), now=NOW) is not None  # the control
     assert tokens.verify(_signed({"alg": "HS256"}, {**payload, "iss": "elsewhere"}), now=NOW) is None
-    assert tokens.verify(_signed({"alg": "HS256"}, {**payload, "token_use": "access"}), now=NOW) is None
+    assert tokens.verify(_signed({"alg": "HS256"}, {**payload, "token_use": "id"}), now=NOW) is None
 
 
 @pytest.mark.parametrize(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Mapping
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -40,7 +41,12 @@ class Settings(BaseModel):
     service_name: str = "tachiai"
     max_document_bytes: int = Field(default=DEFAULT_MAX_BYTES, ge=1)
     download_link_days: int = Field(default=30, ge=1, le=365)
+    user_pool_id: str | None = None
+    integration_email: str | None = None
     """How long the completion mail's download links work."""
+    extraction_engine: Literal["rules", "bedrock"] = "rules"
+    """The contract metadata extraction engine (:func:`tachiai.extract.engine_from_settings`)."""
+    bedrock_model_id: str | None = None
 
     def require(self, name: str) -> str:
         """The value of a required string setting.
@@ -73,6 +79,10 @@ _ENV_OF = {
     "service_name": names.ENV_SERVICE_NAME,
     "max_document_bytes": names.ENV_MAX_DOCUMENT_BYTES,
     "download_link_days": names.ENV_DOWNLOAD_LINK_DAYS,
+    "extraction_engine": names.ENV_EXTRACTION_ENGINE,
+    "bedrock_model_id": names.ENV_BEDROCK_MODEL_ID,
+    "user_pool_id": names.ENV_USER_POOL_ID,
+    "integration_email": names.ENV_INTEGRATION_EMAIL,
 }
 
 

@@ -29,6 +29,14 @@ ENV_SEAL_FUNCTION = "TACHIAI_SEAL_FUNCTION"
 """Name or ARN of the seal function (the send API invokes it to prepare documents)."""
 ENV_MAX_DOCUMENT_BYTES = "TACHIAI_MAX_DOCUMENT_BYTES"
 ENV_DOWNLOAD_LINK_DAYS = "TACHIAI_DOWNLOAD_LINK_DAYS"
+ENV_EXTRACTION_ENGINE = "TACHIAI_EXTRACTION_ENGINE"
+"""Which engine extracts contract metadata: ``rules`` (the default, no AWS call) or ``bedrock``."""
+ENV_BEDROCK_MODEL_ID = "TACHIAI_BEDROCK_MODEL_ID"
+"""Bedrock model (or inference profile) id of the ``bedrock`` extraction engine."""
+ENV_USER_POOL_ID = "TACHIAI_USER_POOL_ID"
+"""The Cognito user pool of the senders (the send function looks up a caller's email and name)."""
+ENV_INTEGRATION_EMAIL = "TACHIAI_INTEGRATION_EMAIL"
+"""Who receives the notices of envelopes sent by an API integration (client credentials)."""
 
 FunctionName = Literal["send", "agree", "seal", "ai_extract", "certificate"]
 
@@ -69,6 +77,16 @@ CERTIFICATE_FUNCTION = FunctionSpec("certificate", "functions/certificate", "han
 (:func:`tachiai.sealing.self_issued.ensure_seal_certificate`); runs at deploy time only."""
 
 
+RESOURCE_SERVER_ID = "tachiai-api"
+"""The Cognito resource server of the sender API; its scopes are ``tachiai-api/envelopes.read|write``."""
+API_SCOPES: dict[str, str] = {
+    "envelopes.read": "Read envelopes, search the ledger and download completed documents",
+    "envelopes.write": "Create, send, remind, cancel, correct and import envelopes",
+}
+USER_SCOPE = "aws.cognito.signin.user.admin"
+"""The scope of every access token a staff member gets by signing in (SRP): staff may call any route."""
+
+
 @dataclass(frozen=True)
 class Route:
     method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
@@ -77,6 +95,18 @@ class Route:
     function: FunctionName
     public: bool
     """Recipient routes are public (the token in the path is the credential); sender routes need Cognito."""
+
+    @property
+    def scopes(self) -> tuple[str, ...]:
+        """The OAuth scopes of which an access token must carry one (none for public routes).
+
+        A staff member's token (:data:`USER_SCOPE`) passes everywhere; an integration's needs
+        ``envelopes.read`` to read and ``envelopes.write`` for anything else.
+        """
+        if self.public:
+            return ()
+        scope = "envelopes.read" if self.method == "GET" else "envelopes.write"
+        return (f"{RESOURCE_SERVER_ID}/{scope}", USER_SCOPE)
 
 
 ROUTES: tuple[Route, ...] = (

@@ -10,6 +10,8 @@ import functools
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from mypy_boto3_bedrock_runtime import BedrockRuntimeClient
+    from mypy_boto3_cognito_idp import CognitoIdentityProviderClient
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_kms import KMSClient
     from mypy_boto3_lambda import LambdaClient
@@ -31,6 +33,10 @@ def client_config(service: str) -> Any:
         if os.environ.get("AWS_ENDPOINT_URL"):
             return Config(signature_version="s3v4", s3={"addressing_style": "path"})
         return Config(signature_version="s3v4", s3={"addressing_style": "virtual"})
+    if service == "bedrock-runtime":
+        # A model reading a long contract can take longer than botocore's 60 s read timeout; throttling
+        # is retried a few times here before it becomes ExtractionUnavailable for the caller to retry.
+        return Config(read_timeout=300, retries={"mode": "standard", "max_attempts": 4})
     return Config()
 
 
@@ -73,6 +79,16 @@ def kms_client() -> KMSClient:
 
 def sesv2_client() -> SESV2Client:
     client: SESV2Client = _client("sesv2")
+    return client
+
+
+def cognito_client() -> CognitoIdentityProviderClient:
+    client: CognitoIdentityProviderClient = _client("cognito-idp")
+    return client
+
+
+def bedrock_runtime_client() -> BedrockRuntimeClient:
+    client: BedrockRuntimeClient = _client("bedrock-runtime")
     return client
 
 

@@ -1,13 +1,14 @@
 """The sender REST API (the send function): create, send, look at, remind, cancel, download.
 
-Behind API Gateway's Cognito authorizer: the caller is whoever the claims say (``sub``, ``email``,
-``name``). Requests are validated by Powertools against the pydantic models, which also make the
-OpenAPI document served at ``/v1/openapi.json``.
+Behind API Gateway's Cognito authorizer (access tokens, scoped per route): the caller is a staff member
+or an API integration, as :mod:`tachiai.services.identity` reads the claims. Requests are
+validated by Powertools against the pydantic models, which also make the OpenAPI document served at
+``/v1/openapi.json``.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
@@ -16,32 +17,20 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from tachiai.api.routing import error_response, json_response, register_routes, validation_response
 from tachiai.api.views import envelope_view
 from tachiai.domain.envelope import EnvelopeStatus
-from tachiai.domain.errors import Forbidden, TachiaiError
+from tachiai.domain.errors import TachiaiError
 from tachiai.services import sending
 from tachiai.services.context import services
+from tachiai.services.identity import sender_from_claims
 from tachiai.services.sending import CancelRequest, CreateEnvelopeRequest, SenderIdentity
 
 API_VERSION = "1.0.0"
-
-
-def sender_from_claims(claims: dict[str, Any] | None) -> SenderIdentity:
-    """The caller, from the Cognito authorizer's claims (all strings in a REST API).
-
-    :raises Forbidden: no usable identity (the authorizer should have refused the request).
-    """
-    claims = claims or {}
-    sub, email = str(claims.get("sub") or ""), str(claims.get("email") or "")
-    if not sub or not email:
-        raise Forbidden("no sub/email claim")
-    groups = str(claims.get("cognito:groups") or "").strip("[]").replace(",", " ").split()
-    return SenderIdentity(sub=sub, email=email, name=str(claims.get("name") or email), groups=tuple(groups))
 
 
 def build_sender_app() -> APIGatewayRestResolver:
     app = APIGatewayRestResolver(enable_validation=True)
 
     def caller() -> SenderIdentity:
-        return sender_from_claims(app.current_event.request_context.authorizer.claims)
+        return sender_from_claims(services(), app.current_event.request_context.authorizer.claims)
 
     def openapi() -> Response[str]:
         return Response(

@@ -176,6 +176,9 @@ class ApiGatewayAdapter:
             claims = self._authorize(request.headers.get("Authorization"))
             if claims is None:
                 return _gateway_response(401, "Unauthorized")
+            # As a Cognito authorizer with OAuth scopes: the token must carry one of the route's scopes.
+            if not set(claims.get("scope", "").split()) & set(matched.route.scopes):
+                return _gateway_response(401, "Unauthorized")
         try:
             body = request.get_data(cache=True)
         except RequestEntityTooLarge:

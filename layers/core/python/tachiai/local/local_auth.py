@@ -1,11 +1,15 @@
 """The local stand-in for the Cognito user-pool authorizer: sender tokens for ``tachiai local token``.
 
-In the cloud a sender signs in to the Cognito user pool and sends its ID token; API Gateway's Cognito
-authorizer checks it and hands the claims to the function. Locally there is no user pool, so
-:class:`LocalTokens` issues tokens shaped like Cognito ID tokens (same claim names), signed HS256 with
-a secret kept in the runtime's state directory, and :func:`authorize_header` checks them the way the
-authorizer does: the raw ``Authorization`` header in, the claims out, or ``None`` (API Gateway then
-answers 401 without invoking the function).
+In the cloud a caller sends a Cognito **access token**: a staff member's (scope
+:data:`~tachiai.names.USER_SCOPE`, with ``username``) or an API integration's (client credentials:
+``sub`` is the client id, scopes ``tachiai-api/envelopes.read|write``). API Gateway checks it and the
+route's scopes (:attr:`tachiai.names.Route.scopes`) and hands the claims to the function. Locally there
+is no user pool, so :class:`LocalTokens` issues tokens with the same claims, signed HS256 with a secret
+kept in the runtime's state directory, and :func:`authorize_header` checks them the way the authorizer
+does: the raw ``Authorization`` header in, the claims out, or ``None`` (401 without invoking the
+function). A local staff token also carries ``email`` and ``name`` — as a pool with a pre-token-generation
+trigger would — because there is no user pool to look them up in
+(:class:`tachiai.adapters.cognito.UserDirectory` does that in the cloud).
 
 The claims come out exactly as a REST API's Cognito authorizer passes them in
 ``requestContext.authorizer.claims``: every value a string. Lists are joined with commas (a user in
@@ -35,10 +39,14 @@ from pathlib import Path
 from typing import Any, Final
 
 from tachiai.domain.errors import ConfigurationError
+from tachiai.names import RESOURCE_SERVER_ID, USER_SCOPE
 
-__all__ = ["ISSUER", "LocalTokens", "authorize_header", "load_or_create_secret"]
+__all__ = ["INTEGRATION_SCOPES", "ISSUER", "LocalTokens", "authorize_header", "load_or_create_secret"]
 
 ISSUER: Final = "tachiai-local"
+LOCAL_CLIENT_ID: Final = "tachiai-local-web"
+"""The app client a local staff token says it came from (the web client in the cloud)."""
+INTEGRATION_SCOPES: Final = (f"{RESOURCE_SERVER_ID}/envelopes.read", f"{RESOURCE_SERVER_ID}/envelopes.write")
 SECRET_BYTES: Final = 32
 _HEADER: Final = {"alg": "HS256", "typ": "JWT"}
 _COMPACT_JWS: Final = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
@@ -105,18 +113,39 @@ class LocalTokens:
         ttl_seconds: int = 12 * 3600,
         now: datetime | None = None,
     ) -> str:
-        """A token with the claims of a Cognito ID token for this user, valid for ``ttl_seconds``."""
+        """A staff member's access token (scope :data:`USER_SCOPE`), valid for ``ttl_seconds``."""
+        return self._token(
+            {
+                "sub": sub,
+                "username": sub,
+                "email": email,
+                "name": name,
+                "cognito:groups": list(groups),
+                "client_id": LOCAL_CLIENT_ID,
+                "scope": USER_SCOPE,
+            },
+            ttl_seconds,
+            now,
+        )
+
+    def issue_integration(
+        self,
+        client_id: str,
+        scopes: Sequence[str] = INTEGRATION_SCOPES,
+        ttl_seconds: int = 3600,
+        now: datetime | None = None,
+    ) -> str:
+        """An API integration's access token (client credentials grant): the client is the subject."""
+        return self._token(
+            {"sub": client_id, "client_id": client_id, "scope": " ".join(scopes)}, ttl_seconds, now
+        )
+
+    def _token(self, identity: dict[str, Any], ttl_seconds: int, now: datetime | None) -> str:
         issued = _epoch(now or datetime.now(UTC))
         claims = {
-            "sub": sub,
-            "email": email,
-            "email_verified": True,
-            "name": name,
-            "cognito:groups": list(groups),
-            "cognito:username": sub,
+            **identity,
             "iss": ISSUER,
-            "aud": ISSUER,
-            "token_use": "id",
+            "token_use": "access",
             "auth_time": issued,
             "iat": issued,
             "exp": issued + ttl_seconds,
@@ -156,7 +185,7 @@ class LocalTokens:
             return None
         if _epoch(now or datetime.now(UTC)) >= expires:
             return None
-        if claims.get("iss") != ISSUER or claims.get("token_use") != "id":
+        if claims.get("iss") != ISSUER or claims.get("token_use") != "access":
             return None
         return {name: _claim_text(name, value) for name, value in claims.items()}
 
@@ -164,7 +193,7 @@ class LocalTokens:
 def authorize_header(tokens: LocalTokens) -> Callable[[str | None], dict[str, str] | None]:
     """The authorizer for :class:`~tachiai.local.api_gateway.ApiGatewayAdapter`.
 
-    Accepts ``Bearer <token>`` and the bare token (a Cognito authorizer of a REST API takes the raw ID
+    Accepts ``Bearer <token>`` and the bare token (a Cognito authorizer of a REST API takes the raw
     token as the whole ``Authorization`` value; clients usually send the Bearer form).
     """
 

@@ -42,6 +42,8 @@ TABLE = "tachiai-envelopes"
 BUCKET = "tachiai-documents"
 MAIL_DOMAIN = "sign.tachiai.example"
 MAIL_FROM = f"noreply@{MAIL_DOMAIN}"
+INTEGRATION_EMAIL = f"integrations@{MAIL_DOMAIN}"
+"""Where the notices of envelopes sent by a local API integration go (the outbox shows them)."""
 CHAIN_PARAMETER = "/tachiai/seal/certificate-chain"
 ROOTS_PARAMETER = "/tachiai/seal/trust-roots"
 STATE_MACHINE = "tachiai-signing-chain"
@@ -138,6 +140,11 @@ class LocalRuntime:
         assert self.tokens is not None
         return self.tokens.issue(sub=sub or f"local-{email}", email=email, name=name, groups=("member",))
 
+    def integration_token(self, client_id: str = "local-integration") -> str:
+        """An API integration's token (client credentials), as the token endpoint would issue it."""
+        assert self.tokens is not None
+        return self.tokens.issue_integration(client_id)
+
     def app(self) -> ApiGatewayAdapter:
         """The WSGI application (for in-process clients such as ``werkzeug.test.Client``)."""
         assert self.aws is not None and self.tokens is not None
@@ -205,6 +212,7 @@ class LocalRuntime:
             names.ENV_PUBLIC_URL: self.url,
             names.ENV_TIME_ZONE: "Asia/Tokyo",
             names.ENV_SERVICE_NAME: "tachiai (local)",
+            names.ENV_INTEGRATION_EMAIL: INTEGRATION_EMAIL,
         }
 
     def _delete_resources(self) -> None:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from tachiai.config import Settings, reset_settings, settings
 
 if TYPE_CHECKING:
+    from tachiai.adapters.cognito import UserDirectory
     from tachiai.adapters.dynamodb import EnvelopeRepository
     from tachiai.adapters.functions import FunctionInvoker
     from tachiai.adapters.s3 import DocumentStore
@@ -61,6 +62,13 @@ class Services:
         from tachiai.adapters.functions import FunctionInvoker
 
         return FunctionInvoker(lambda_client())
+
+    @functools.cached_property
+    def directory(self) -> UserDirectory:
+        from tachiai.adapters.aws import cognito_client
+        from tachiai.adapters.cognito import UserDirectory
+
+        return UserDirectory(cognito_client(), self.settings.require("user_pool_id"))
 
     @functools.cached_property
     def mailer(self) -> SesMailer:
