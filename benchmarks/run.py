@@ -273,6 +273,15 @@ def _wait_for_link(runtime: Any, address: str, title: str, completed: bool = Fal
     raise TimeoutError(f"no mail for {address} about {title}")
 
 
+def bench_extraction() -> dict[str, Any]:
+    """Precision and recall of the rule engine over the extraction development set, and its time per
+    contract (text and PDF): see benchmarks/extraction.py."""
+    from extraction import evaluate
+    from tachiai.extract.rules import RuleEngine
+
+    return evaluate(RuleEngine())
+
+
 # VmHWM (this process's peak RSS), not getrusage's ru_maxrss: Linux carries ru_maxrss over from the
 # parent across fork+exec, so a child of a large benchmark process would report the parent's size.
 _IMPORT_RSS_WORKER = """
@@ -342,6 +351,7 @@ def main() -> None:
         "memory": bench_memory(),
         "handlers": bench_handlers(),
         "envelope": bench_envelope(),
+        "extraction": bench_extraction(),
     }
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
     print_table(results)
@@ -379,6 +389,10 @@ def print_table(results: dict[str, Any]) -> None:
         f"\n{e['signers']}-signer envelope end to end on the local runtime: {e['envelope_s']}s median"
         f" (runs {e['runs_s']}; budget {e['budget_s']}s; runtime start-up {e['runtime_startup_s']}s)"
     )
+    if "extraction" in results:
+        from extraction import print_table as print_extraction
+
+        print_extraction(results["extraction"])
     print(f"\nwritten to {RESULTS.relative_to(ROOT.parent)}")
 
 

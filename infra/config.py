@@ -33,6 +33,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    Strict,
     ValidationError,
     ValidationInfo,
     field_validator,
@@ -58,6 +59,28 @@ _HOSTED_ZONE_ID = re.compile(r"^Z[A-Z0-9]{1,31}$")
 _SSM_NAME = re.compile(r"^(/[a-zA-Z0-9_.\-]+)+$")
 _STACK_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,127}$")
 _ZONE_PROBLEM = "hosted_zone_id, hosted_zone_name: give both (to create the DNS records) or neither"
+
+DEFAULT_ALERT_DAYS: tuple[int, ...] = (60, 30, 7)
+"""Two months, one month and one week before a notice deadline or an expiry: time to decide, time to act."""
+
+INFERENCE_PROFILE_PREFIXES: tuple[str, ...] = ("us", "us-gov", "eu", "apac", "jp", "au", "global")
+"""The geography prefixes of Bedrock's cross-region (system-defined) inference profile ids
+(``apac.anthropic.claude-...``, ``global.anthropic.claude-...``); a model id without one is a plain
+foundation model, served in the stack's region only."""
+
+_GEO = "(?:" + "|".join(re.escape(p) for p in INFERENCE_PROFILE_PREFIXES) + r")\."
+_BEDROCK_MODEL_ID = re.compile(
+    # An optional geography, then <provider>.<model>; a geography is never taken for a provider.
+    rf"^(?:{_GEO})?(?!{_GEO})[a-z0-9]+(?:-[a-z0-9]+)*\.[a-z0-9][a-z0-9._:-]{{0,199}}$"
+)
+_BEDROCK_EXAMPLES = "anthropic.claude-3-haiku-20240307-v1:0 or apac.anthropic.claude-sonnet-4-20250514-v1:0"
+
+
+def inference_profile_model(model_id: str) -> str | None:
+    """The foundation model id a cross-region inference profile id routes to (``apac.amazon.nova-pro-v1:0``
+    → ``amazon.nova-pro-v1:0``); None for a plain foundation model id."""
+    prefix, dot, rest = model_id.partition(".")
+    return rest if dot and prefix in INFERENCE_PROFILE_PREFIXES else None
 
 
 class ConfigError(Exception):
@@ -103,7 +126,14 @@ def _https_url(value: str, *, allow_path: bool) -> str:
     return value.strip()
 
 
+def _alert_day(value: int) -> int:
+    if not 1 <= value <= 365:
+        raise ValueError(f"{value} is not between 1 and 365 (days before the deadline)")
+    return value
+
+
 HttpsUrl = Annotated[str, AfterValidator(lambda value: _https_url(value, allow_path=True))]
+AlertDay = Annotated[int, Strict(), AfterValidator(_alert_day)]
 Cidr = Annotated[str, AfterValidator(_cidr)]
 
 
@@ -165,6 +195,18 @@ class TenantConfig(BaseModel):
     public_url: str | None = None
     """Base URL recipients' links start with, when the API is behind a custom domain
     (e.g. ``https://sign.example.co.jp``); default: the API stage URL."""
+    alert_days: tuple[AlertDay, ...] = DEFAULT_ALERT_DAYS
+    """Days before a contract's notice deadline (or, without one, its expiry) on which its owner is mailed
+    by the daily alerts: each 1 to 365, no day twice (default 60, 30, 7)."""
+    extraction_engine: Literal["rules", "bedrock"] = "rules"
+    """How the contract ledger reads a completed or imported contract's metadata: ``rules`` (default:
+    deterministic, no AWS call, no cost) or ``bedrock`` (a Bedrock model, ``bedrock_model_id``; the
+    contract text is sent to Bedrock in the stack's region, or across the profile's regions)."""
+    bedrock_model_id: str | None = Field(default=None, validate_default=True)
+    """The Bedrock model (``anthropic.claude-3-haiku-20240307-v1:0``) or cross-region inference profile
+    (``apac.anthropic.claude-sonnet-4-20250514-v1:0``) id of the ``bedrock`` engine; required with it,
+    refused without it. The function may invoke exactly this model; the model must support forced tool
+    use (Claude 3 and later, Amazon Nova, Mistral Large) and be enabled in the account."""
 
     @field_validator("domain")
     @classmethod
@@ -330,6 +372,50 @@ class TenantConfig(BaseModel):
     @classmethod
     def _public_url(cls, value: str | None) -> str | None:
         return None if value is None else _https_url(value, allow_path=True).rstrip("/")
+
+    @field_validator("alert_days", mode="before")
+    @classmethod
+    def _alert_days_given(cls, value: Any) -> Any:
+        if isinstance(value, list | tuple) and not value:
+            days = ", ".join(map(str, DEFAULT_ALERT_DAYS))
+            raise ValueError(f"must list at least one day (omit it for the default {days})")
+        return value
+
+    @field_validator("alert_days")
+    @classmethod
+    def _alert_days(cls, value: tuple[int, ...]) -> tuple[int, ...]:
+        repeated = sorted({day for day in value if value.count(day) > 1})
+        if repeated:
+            raise ValueError(f"{', '.join(map(str, repeated))} listed more than once (each day alerts once)")
+        return tuple(sorted(value, reverse=True))
+
+    @field_validator("bedrock_model_id")
+    @classmethod
+    def _bedrock_model_id(cls, value: str | None, info: ValidationInfo) -> str | None:
+        engine = info.data.get("extraction_engine")
+        if value is None:
+            if engine == "bedrock":
+                raise ValueError(
+                    'is required when extraction_engine is "bedrock": the Bedrock model or inference '
+                    f"profile id to use, like {_BEDROCK_EXAMPLES}"
+                )
+            return None
+        if not _BEDROCK_MODEL_ID.match(value):
+            raise ValueError(
+                f"{value!r} is not a Bedrock model or inference profile id like {_BEDROCK_EXAMPLES} "
+                "(the id, not an ARN)"
+            )
+        if engine == "rules":
+            raise ValueError(
+                'is only used when extraction_engine is "bedrock" (it is "rules"): set '
+                "extraction_engine to bedrock, or remove bedrock_model_id"
+            )
+        return value
+
+    @property
+    def bedrock_model(self) -> str | None:
+        """The Bedrock model or inference profile id when the tenant extracts with Bedrock, else None."""
+        return self.bedrock_model_id if self.extraction_engine == "bedrock" else None
 
     @model_validator(mode="after")
     def _zone_given_whole(self) -> TenantConfig:

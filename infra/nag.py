@@ -57,6 +57,20 @@ def _acknowledge_runtime(function: PythonFunction) -> None:
     acknowledge(function.function, "AwsSolutions-L1", RUNTIME)
 
 
+def _acknowledge_bedrock(stack: TachiaiStack) -> None:
+    """A cross-region inference profile's foundation model, in whichever region the profile routes to."""
+    if stack.bedrock_any_region_model_arn is None:
+        return
+    acknowledge(
+        stack.functions["ai_extract"].role,
+        f"AwsSolutions-IAM5[Resource::{stack.resolve(stack.bedrock_any_region_model_arn)}]",
+        f"The tenant chose the cross-region inference profile {stack.config.bedrock_model}: Bedrock "
+        "serves each request in a destination region it picks (global profiles: any commercial region) and "
+        "authorizes the foundation model there, so the region must be *. It is that one model only, and "
+        "only through that profile (condition bedrock:InferenceProfileArn), never called directly.",
+    )
+
+
 def apply_nag(app: App, *stacks: TachiaiStack) -> None:
     """Register the AwsSolutions checks on ``app``; acknowledge tachiai's accepted findings on ``stacks``."""
     Validations.of(app).add_plugins(AwsSolutionsChecks(app))
@@ -71,7 +85,9 @@ def acknowledge_findings(stack: TachiaiStack) -> None:
     for name, function in stack.functions.by_name.items():
         _acknowledge_runtime(function)
         acknowledge(
-            function.role, "AwsSolutions-IAM5[Resource::*]", TASK_RESPONSE if name != "seal" else XRAY
+            function.role,
+            "AwsSolutions-IAM5[Resource::*]",
+            TASK_RESPONSE if name in ("send", "agree") else XRAY,
         )
         acknowledge(function.role, f"AwsSolutions-IAM5[{bucket_objects}]", DOCUMENTS)
 
@@ -85,12 +101,22 @@ def acknowledge_findings(stack: TachiaiStack) -> None:
         "certificate function and its versions; it only ever calls that one function, at deploy time.",
     )
 
+    _acknowledge_bedrock(stack)
+    acknowledge(
+        stack.ledger.failures,
+        "AwsSolutions-SQS3",
+        "This queue IS a dead-letter queue: of the daily alerts rule's Lambda target (EventBridge "
+        "DeadLetterConfig) and of ai_extract's failed asynchronous invocations (Lambda OnFailure "
+        "destination). cdk-nag only recognizes queues named in another queue's RedrivePolicy; nothing "
+        "consumes this one, so it needs no dead-letter queue of its own.",
+    )
+
     acknowledge(
         stack.signing_chain.state_machine,
         "AwsSolutions-IAM5[Resource::*]",
         "Logging to CloudWatch Logs (level ALL, as AwsSolutions asks) needs logs:CreateLogDelivery and its "
         "siblings, which take only Resource *; so do the X-Ray actions of tracing. Lambda invoke is "
-        "granted on the two function ARNs only.",
+        "granted on the ARNs of the functions the definition calls only.",
     )
 
     acknowledge(

@@ -2,31 +2,38 @@
 
 What each function may do is decided here, next to what its code calls (``tachiai.adapters.*``):
 
-========  =====================================================================================
-send      table items + queries (own envelopes via gsi1, audit trail); PUT/GET envelope PDFs
-          (inline upload, presigned POST and GET); start the chain; fail a waiting task (cancel);
-          invoke seal (``prepare``); send mail
-agree     table items; GET envelope PDFs (presigned); resume / fail a waiting task; send mail
-          (lock notice to the sender)
-seal      table items + audit-trail query; GET/PUT envelope PDFs (and list them, so a missing
-          upload is a 404, not a 403); ``kms:Sign`` / ``kms:GetPublicKey`` on the seal key;
-          read the two certificate parameters; HTTPS to the TSAs and OCSP (no VPC: direct egress)
-========  =====================================================================================
+==========  ===================================================================================
+send        table items + queries (the ledger indexes, audit trail); PUT/GET envelope PDFs
+            (inline upload, presigned POST and GET); start the chain; fail a waiting task (cancel);
+            invoke seal (``prepare``, an import's timestamp) and ai_extract (an import's
+            extraction, asynchronously); send mail
+agree       table items; GET envelope PDFs (presigned); resume / fail a waiting task; send mail
+            (lock notice to the sender)
+seal        table items + audit-trail query; GET/PUT envelope PDFs (and list them, so a missing
+            upload is a 404, not a 403); ``kms:Sign`` / ``kms:GetPublicKey`` on the seal key;
+            read the two certificate parameters; HTTPS to the TSAs and OCSP (no VPC: direct egress)
+ai_extract  table items + queries (the ledger indexes); GET envelope PDFs (the finished contract);
+            send mail (the deadline alerts, to the owner); with ``extraction_engine: bedrock``,
+            ``bedrock:InvokeModel`` on the one configured model; its failed asynchronous runs to
+            the ledger's failures queue (:mod:`infra.constructs.ledger`)
+==========  ===================================================================================
 
-No function may delete a PDF, touch another bucket, or use the seal key except ``seal``.
+No function may delete a PDF, touch another bucket, or use the seal key except ``seal``. Only
+``ai_extract`` may call Bedrock, and only when the tenant chose it.
 """
 
 from __future__ import annotations
 
-from aws_cdk import CfnOutput, Environment, Stack, Tags
+from aws_cdk import ArnFormat, CfnOutput, Environment, Stack, Tags
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 from tachiai import names
 
-from infra.config import TenantConfig
+from infra.config import TenantConfig, inference_profile_model
 from infra.constructs.api import Api
 from infra.constructs.auth import Auth
 from infra.constructs.functions import Functions, Layers, PythonFunction
+from infra.constructs.ledger import Ledger
 from infra.constructs.mail import Mail
 from infra.constructs.sealing_key import SealingKey
 from infra.constructs.signing_chain import SigningChain, state_machine_arn
@@ -37,6 +44,8 @@ TABLE_ITEM_ACTIONS = ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteIt
 TransactWriteItems made of Put and Delete (IAM authorizes each part as PutItem / DeleteItem)."""
 TASK_RESPONSE_ACTIONS = ("states:SendTaskSuccess", "states:SendTaskFailure")
 SEND_MAIL_ACTIONS = ("ses:SendEmail", "ses:SendRawEmail")
+BEDROCK_ACTIONS = ("bedrock:InvokeModel",)
+"""What the Bedrock engine calls: ``Converse`` (authorized as ``bedrock:InvokeModel``), never streaming."""
 
 
 class TachiaiStack(Stack):
@@ -103,32 +112,49 @@ class TachiaiStack(Stack):
                     names.ENV_TRUST_ROOTS_PARAMETER: config.trust_roots_parameter,
                     names.ENV_TSA_URLS: ",".join(config.tsa_urls),
                 },
+                "ai_extract": {
+                    **common,
+                    **mail,
+                    names.ENV_ALERT_DAYS: ",".join(str(day) for day in config.alert_days),
+                    names.ENV_EXTRACTION_ENGINE: config.extraction_engine,
+                    **({names.ENV_BEDROCK_MODEL_ID: config.bedrock_model} if config.bedrock_model else {}),
+                },
             },
         )
         send, agree, seal = self.functions["send"], self.functions["agree"], self.functions["seal"]
+        extract = self.functions["ai_extract"]
         send.function.add_environment(names.ENV_SEAL_FUNCTION, seal.function.function_name)
+        send.function.add_environment(names.ENV_EXTRACT_FUNCTION, extract.function.function_name)
 
         self._grant_table(send, query_index=True)
         self._grant_table(agree, query_table=False)
         self._grant_table(seal)
+        self._grant_table(extract, query_index=True)
 
         self._grant_documents(send, read=True, write=True)
         self._grant_documents(agree, read=True)
         self._grant_documents(seal, read=True, write=True, list_keys=True)
+        self._grant_documents(extract, read=True)
 
         self.sealing_key.grant_signing(seal)
         self.sealing_key.grant_read_certificates(seal)
 
-        for function in (send, agree):
+        for function in (send, agree, extract):
             function.allow(SEND_MAIL_ACTIONS, self.mail.sending_resources)
+        for function in (send, agree):
             # A task token is the capability; these two actions accept no resource narrower than "*".
             function.allow(TASK_RESPONSE_ACTIONS, ["*"])
         send.allow(["states:StartExecution"], [self.state_machine_arn])
-        send.allow(["lambda:InvokeFunction"], [seal.function.function_arn])
+        send.allow(["lambda:InvokeFunction"], [seal.function.function_arn, extract.function.function_arn])
+        self.bedrock_any_region_model_arn: str | None = None
+        """The foundation model a cross-region inference profile routes to, in any region (cdk-nag)."""
+        if config.bedrock_model:
+            self._grant_bedrock(extract, config.bedrock_model)
         # A staff member's access token has no email: the sender API reads it from the pool.
         send.allow(["cognito-idp:AdminGetUser"], [self.auth.user_pool.user_pool_arn])
 
         self.signing_chain = SigningChain(self, "SigningChain", functions=self.functions.by_name)
+        self.ledger = Ledger(self, "Ledger", function=extract)
         self.api.add_routes({name: f.function for name, f in self.functions.by_name.items()})
         self._outputs()
 
@@ -142,6 +168,41 @@ class TachiaiStack(Stack):
             query += [f"{table.table_arn}/index/{index}" for index in self.storage.index_names]
         if query:
             function.allow(["dynamodb:Query"], query)
+
+    def _grant_bedrock(self, function: PythonFunction, model_id: str) -> None:
+        """``bedrock:InvokeModel`` on the one configured model, in the only places it can run.
+
+        A plain model id runs in the stack's region: its foundation-model ARN. A cross-region inference
+        profile id (``apac.``, ``global.`` ...) is authorized twice: on the profile (in the stack's region
+        and account), and on the foundation model in whichever region the profile routes the request to,
+        which Bedrock chooses per request (``global.`` profiles route to a region-less ARN, which ``*``
+        matches too). The second grant holds only through that profile (``bedrock:InferenceProfileArn``),
+        so the function still cannot call the model directly in another region, nor any other model.
+        """
+        base_model = inference_profile_model(model_id)
+        if base_model is None:
+            function.allow(BEDROCK_ACTIONS, [self._bedrock_arn("foundation-model", model_id)])
+            return
+        profile = self._bedrock_arn("inference-profile", model_id, account=self.account)
+        function.allow(BEDROCK_ACTIONS, [profile])
+        self.bedrock_any_region_model_arn = self._bedrock_arn("foundation-model", base_model, region="*")
+        function.role.add_to_policy(
+            iam.PolicyStatement(
+                actions=list(BEDROCK_ACTIONS),
+                resources=[self.bedrock_any_region_model_arn],
+                conditions={"ArnLike": {"bedrock:InferenceProfileArn": profile}},
+            )
+        )
+
+    def _bedrock_arn(self, resource: str, name: str, *, region: str | None = None, account: str = "") -> str:
+        return self.format_arn(
+            service="bedrock",
+            region=region,
+            account=account,
+            resource=resource,
+            resource_name=name,
+            arn_format=ArnFormat.SLASH_RESOURCE_NAME,
+        )
 
     def _grant_documents(
         self, function: PythonFunction, *, read: bool = False, write: bool = False, list_keys: bool = False

@@ -1,7 +1,9 @@
-"""The seal function: prepare documents (for the send API), seal each event, finalize (for the chain).
+"""The seal function: prepare documents (for the send API), seal each event, finalize (for the chain),
+and timestamp an imported contract (for the import API).
 
-Chain tasks raise: Step Functions retries and routes on the error's class name. ``prepare`` is called
-synchronously by the send API and answers a typed failure as data, so the API can re-raise it exactly.
+Chain tasks raise: Step Functions retries and routes on the error's class name. ``prepare`` and
+``timestamp_import`` are called synchronously by the send API and answer a typed failure as data,
+so the API can re-raise it exactly.
 """
 
 from __future__ import annotations
@@ -24,4 +26,9 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         return sealing_tasks.seal(services(), envelope_id, event["answer"])
     if task == "finalize":
         return sealing_tasks.finalize(services(), envelope_id)
+    if task == "timestamp_import":
+        try:
+            return sealing_tasks.timestamp_import(services(), envelope_id, event.get("documentId", ""))
+        except TachiaiError as e:
+            return {"error": e.report()}
     raise InvalidRequest(f"unknown task {task!r}", field="task")

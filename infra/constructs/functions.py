@@ -41,10 +41,10 @@ class Sizing:
     timeout: Duration
 
 
-DEPLOYED: tuple[names.FunctionName, ...] = ("send", "agree", "seal")
-"""The functions this stack deploys. ``ai_extract`` (in :data:`tachiai.names.FUNCTIONS`) has no code yet:
-the contract-ledger issue adds it here, with its grants. Listed, not discovered from the folders, so a
-renamed handler fails the synth instead of silently dropping a function."""
+DEPLOYED: tuple[names.FunctionName, ...] = ("send", "agree", "seal", "ai_extract")
+"""The functions this stack deploys (every one in :data:`tachiai.names.FUNCTIONS`). Listed, not
+discovered from the folders, so a renamed handler fails the synth instead of silently dropping a
+function."""
 
 SIZING: Mapping[names.FunctionName, Sizing] = {
     # API Gateway ends a request at 29 s, so the API functions never need longer.
@@ -52,6 +52,9 @@ SIZING: Mapping[names.FunctionName, Sizing] = {
     "agree": Sizing(512, Duration.seconds(29)),
     # pyhanko + a PDF up to the upload limit, a KMS signature, a TSA and OCSP round trip each.
     "seal": Sizing(1024, Duration.seconds(120)),
+    # pypdfium2 text of a contract up to the upload limit (memory is also CPU), and a Bedrock answer
+    # that can take a minute; the chain's Extract step gives up at the same five minutes.
+    "ai_extract": Sizing(1024, Duration.minutes(5)),
 }
 
 
@@ -149,7 +152,13 @@ _DESCRIPTIONS: Mapping[names.FunctionName, str] = {
     "send": "tachiai sender API; notifies the next signer; completion mail",
     "agree": "tachiai recipient links: signing page, open, agree, reject, forward",
     "seal": "tachiai sealing: prepare, seal each event, finalize",
+    "ai_extract": "tachiai contract ledger: extract contract metadata; daily deadline alerts",
 }
+
+
+def _construct_id_of(name: names.FunctionName) -> str:
+    """The function's construct id: ``send`` → ``Send``, ``ai_extract`` → ``AiExtract``."""
+    return "".join(part.capitalize() for part in name.split("_"))
 
 
 class Functions(Construct):
@@ -173,7 +182,7 @@ class Functions(Construct):
             spec = names.FUNCTIONS[name]
             self.by_name[name] = PythonFunction(
                 self,
-                name.capitalize(),
+                _construct_id_of(name),
                 code_dir=spec.code_dir,
                 handler=spec.handler,
                 layers=layers,

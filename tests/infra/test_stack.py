@@ -236,7 +236,9 @@ def test_state_machine_runs_the_one_asl_file_with_every_placeholder_filled_by_it
     for placeholder, value in substitutions.items():
         filled = filled.replace("${" + placeholder + "}", json.dumps(value)[1:-1])
     assert "${" not in filled
-    assert function_id(stack, "send") in filled and function_id(stack, "seal") in filled
+    for name in ("send", "seal", "ai_extract"):
+        assert function_id(stack, name) in filled, name
+    assert substitutions["ExtractFunctionArn"] == {"Fn::GetAtt": [function_id(stack, "ai_extract"), "Arn"]}
 
 
 def test_state_machine_may_invoke_exactly_the_functions_it_calls(
@@ -251,6 +253,7 @@ def test_state_machine_may_invoke_exactly_the_functions_it_calls(
         [
             {"Fn::GetAtt": [function_id(stack, "send"), "Arn"]},
             {"Fn::GetAtt": [function_id(stack, "seal"), "Arn"]},
+            {"Fn::GetAtt": [function_id(stack, "ai_extract"), "Arn"]},
         ],
     )
 
@@ -495,7 +498,7 @@ def test_web_client_is_public_and_integration_client_uses_client_credentials(
 # --- functions ------------------------------------------------------------------------------------
 
 
-def test_deployed_functions_are_send_agree_seal_plus_the_certificate_resource(
+def test_deployed_functions_are_every_runtime_function_plus_the_certificate_resource(
     stack: TachiaiStack, template: dict[str, Any]
 ) -> None:
     python = {
@@ -504,14 +507,15 @@ def test_deployed_functions_are_send_agree_seal_plus_the_certificate_resource(
         if v["Properties"].get("Runtime") == "python3.12"
     }
 
-    assert DEPLOYED == ("send", "agree", "seal")  # ai_extract has no code yet
+    assert DEPLOYED == ("send", "agree", "seal", "ai_extract") == tuple(names.FUNCTIONS)
     assert python == {function_id(stack, n) for n in DEPLOYED} | {
         lid(stack.sealing_key.certificate_function.function)
     }
 
 
 @pytest.mark.parametrize(
-    ("name", "memory", "timeout"), [("send", 512, 29), ("agree", 512, 29), ("seal", 1024, 120)]
+    ("name", "memory", "timeout"),
+    [("send", 512, 29), ("agree", 512, 29), ("seal", 1024, 120), ("ai_extract", 1024, 300)],
 )
 def test_function_runtime_sizing_layers_and_tracing(
     stack: TachiaiStack, template: dict[str, Any], name: names.FunctionName, memory: int, timeout: int
@@ -539,6 +543,7 @@ def test_function_environment_uses_only_the_shared_names(
             names.ENV_MAIL_CONFIGURATION_SET,
             names.ENV_STATE_MACHINE_ARN,
             names.ENV_SEAL_FUNCTION,
+            names.ENV_EXTRACT_FUNCTION,
         },
         "agree": {
             names.ENV_TABLE,
@@ -554,6 +559,14 @@ def test_function_environment_uses_only_the_shared_names(
             names.ENV_SEAL_CHAIN_PARAMETER,
             names.ENV_TRUST_ROOTS_PARAMETER,
             names.ENV_TSA_URLS,
+        },
+        "ai_extract": {
+            names.ENV_TABLE,
+            names.ENV_BUCKET,
+            names.ENV_MAIL_FROM,
+            names.ENV_MAIL_CONFIGURATION_SET,
+            names.ENV_ALERT_DAYS,
+            names.ENV_EXTRACTION_ENGINE,
         },
     }
     for name in DEPLOYED:
@@ -575,14 +588,31 @@ def test_every_function_links_to_the_api_stage_url_without_a_cycle(
         assert url["Fn::Join"][1][-1] == f"/{STAGE_NAME}"
 
 
-def test_send_knows_the_chain_and_the_seal_function(stack: TachiaiStack, template: dict[str, Any]) -> None:
+def test_send_knows_the_chain_and_the_seal_and_extract_functions(
+    stack: TachiaiStack, template: dict[str, Any]
+) -> None:
     send = variables(template, function_id(stack, "send"))
     machine_name = template["Resources"][lid(stack.signing_chain.state_machine)]["Properties"][
         "StateMachineName"
     ]
 
     assert send[names.ENV_SEAL_FUNCTION] == {"Ref": function_id(stack, "seal")}
+    assert send[names.ENV_EXTRACT_FUNCTION] == {"Ref": function_id(stack, "ai_extract")}
     assert json.dumps(send[names.ENV_STATE_MACHINE_ARN]).endswith(f':stateMachine:{machine_name}"]]}}')
+
+
+def test_ai_extract_gets_the_alert_days_and_the_rules_engine_by_default(
+    stack: TachiaiStack, template: dict[str, Any]
+) -> None:
+    extract = variables(template, function_id(stack, "ai_extract"))
+
+    assert extract[names.ENV_ALERT_DAYS] == "60,30,7"
+    assert extract[names.ENV_EXTRACTION_ENGINE] == "rules"
+    assert names.ENV_BEDROCK_MODEL_ID not in extract
+    # The alerts mail the owner: From and configuration set as every other mail.
+    send = variables(template, function_id(stack, "send"))
+    for variable in (names.ENV_MAIL_FROM, names.ENV_MAIL_CONFIGURATION_SET, names.ENV_PUBLIC_URL):
+        assert extract[variable] == send[variable], variable
 
 
 def test_seal_gets_its_key_parameters_and_tsas(stack: TachiaiStack, template: dict[str, Any]) -> None:
@@ -644,7 +674,9 @@ def test_object_grants_are_limited_to_the_envelopes_prefix(
 def test_each_function_may_do_what_its_code_calls_and_no_more(
     stack: TachiaiStack, template: dict[str, Any]
 ) -> None:
-    send, agree, seal = (actions_of_role(template, role_id(stack, n)) for n in ("send", "agree", "seal"))
+    send, agree, seal, extract = (
+        actions_of_role(template, role_id(stack, n)) for n in ("send", "agree", "seal", "ai_extract")
+    )
     logs = {"logs:CreateLogStream", "logs:PutLogEvents", "xray:PutTraceSegments", "xray:PutTelemetryRecords"}
     items = {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"}
 
@@ -661,18 +693,49 @@ def test_each_function_may_do_what_its_code_calls_and_no_more(
         "dynamodb:Query", "s3:GetObject", "s3:PutObject", "s3:ListBucket", "kms:Decrypt",
         "kms:GenerateDataKey", "kms:Sign", "kms:GetPublicKey", "ssm:GetParameter",
     }  # fmt: skip
+    assert extract - logs == items | {
+        "dynamodb:Query", "s3:GetObject", "kms:Decrypt", "ses:SendEmail", "ses:SendRawEmail",
+        "sqs:SendMessage",
+    }  # fmt: skip
 
 
-def test_send_may_invoke_only_seal_and_start_only_the_chain(
+def test_send_may_invoke_only_seal_and_ai_extract_and_start_only_the_chain(
     stack: TachiaiStack, template: dict[str, Any]
 ) -> None:
     send = role_id(stack, "send")
     chain_arn = variables(template, function_id(stack, "send"))[names.ENV_STATE_MACHINE_ARN]
 
-    assert grants(template, send, "lambda:InvokeFunction") == [
-        {"Fn::GetAtt": [function_id(stack, "seal"), "Arn"]}
-    ]
+    assert same(
+        grants(template, send, "lambda:InvokeFunction"),
+        [
+            {"Fn::GetAtt": [function_id(stack, "seal"), "Arn"]},
+            {"Fn::GetAtt": [function_id(stack, "ai_extract"), "Arn"]},
+        ],
+    )
     assert grants(template, send, "states:StartExecution") == [chain_arn]
+    # No other function invokes a function (the chain and the schedule are not roles of functions).
+    invokers = roles_allowing(template, "lambda:InvokeFunction")
+    assert not invokers & {role_id(stack, n) for n in DEPLOYED if n != "send"}
+
+
+@pytest.mark.parametrize("name", ["send", "ai_extract"])
+def test_ledger_readers_may_query_the_table_and_each_of_its_indexes_by_name(
+    stack: TachiaiStack, template: dict[str, Any], name: names.FunctionName
+) -> None:
+    table = {"Fn::GetAtt": [lid(stack.storage.table), "Arn"]}
+    indexes = [index["IndexName"] for index in TABLE_SCHEMA["GlobalSecondaryIndexes"]]
+
+    assert "gsi1" in indexes
+    assert same(
+        grants(template, role_id(stack, name), "dynamodb:Query"),
+        [table] + [{"Fn::Join": ["", [table, f"/index/{index}"]]} for index in indexes],
+    )
+    assert grants(template, role_id(stack, name), "dynamodb:GetItem") == [table]
+
+
+def test_no_function_may_call_bedrock_unless_the_tenant_chooses_it(template: dict[str, Any]) -> None:
+    for role in resources(template, "AWS::IAM::Role"):
+        assert not [a for a in actions_of_role(template, role) if a.startswith("bedrock:")], role
 
 
 def test_task_responses_are_for_send_and_agree_only(stack: TachiaiStack, template: dict[str, Any]) -> None:
@@ -685,8 +748,10 @@ def test_task_responses_are_for_send_and_agree_only(stack: TachiaiStack, templat
 def test_mail_may_be_sent_only_as_the_identity_through_the_configuration_set(
     stack: TachiaiStack, template: dict[str, Any]
 ) -> None:
-    assert roles_allowing(template, "ses:SendEmail") == {role_id(stack, "send"), role_id(stack, "agree")}
-    for name in ("send", "agree"):
+    mailers = {"send", "agree", "ai_extract"}  # ai_extract: the deadline alerts to the owner
+
+    assert roles_allowing(template, "ses:SendEmail") == {role_id(stack, n) for n in mailers}
+    for name in sorted(mailers):
         targets = grants(template, role_id(stack, name), "ses:SendEmail")
         assert same(targets, grants(template, role_id(stack, name), "ses:SendRawEmail"))
         (identity,) = [t for t in targets if ":identity/" in json.dumps(t)]
@@ -716,6 +781,86 @@ def test_seal_may_list_only_the_envelopes_prefix(stack: TachiaiStack, template: 
 
     assert statement["Resource"] == {"Fn::GetAtt": [lid(stack.storage.documents_bucket), "Arn"]}
     assert statement["Condition"] == {"StringLike": {"s3:prefix": ["envelopes/*"]}}
+
+
+# --- the contract ledger: daily alerts and the failures queue --------------------------------------
+
+
+def test_a_daily_rule_sends_the_alerts_event_to_ai_extract(
+    stack: TachiaiStack, template: dict[str, Any]
+) -> None:
+    rule = template["Resources"][lid(stack.ledger.schedule)]["Properties"]
+    cron = {"minute": "*", "hour": "*", "day": "*", "month": "*", "week_day": "?", "year": "*"}
+    cron.update(names.ALERTS_SCHEDULE_CRON)
+    (target,) = rule["Targets"]
+
+    assert rule["ScheduleExpression"] == (
+        f"cron({cron['minute']} {cron['hour']} {cron['day']} {cron['month']} {cron['week_day']} {cron['year']})"
+    )
+    assert rule["ScheduleExpression"] == "cron(0 0 * * ? *)"  # 09:00 in Japan, once a day
+    assert rule["State"] == "ENABLED"
+    assert target["Arn"] == {"Fn::GetAtt": [function_id(stack, "ai_extract"), "Arn"]}
+    assert json.loads(target["Input"]) == names.ALERTS_EVENT == {"task": "alerts"}
+    assert target["RetryPolicy"] == {"MaximumRetryAttempts": 2}
+    assert target["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": [lid(stack.ledger.failures), "Arn"]}}
+
+
+def test_only_the_daily_rule_may_invoke_ai_extract_from_outside(
+    stack: TachiaiStack, template: dict[str, Any]
+) -> None:
+    extract = {"Fn::GetAtt": [function_id(stack, "ai_extract"), "Arn"]}
+    (permission,) = [
+        p["Properties"]
+        for p in resources(template, "AWS::Lambda::Permission").values()
+        if p["Properties"]["FunctionName"] in (extract, {"Ref": function_id(stack, "ai_extract")})
+    ]
+
+    assert permission["Principal"] == "events.amazonaws.com"
+    assert permission["SourceArn"] == {"Fn::GetAtt": [lid(stack.ledger.schedule), "Arn"]}
+
+
+def test_failures_queue_is_encrypted_tls_only_and_written_only_by_the_rule_and_ai_extract(
+    stack: TachiaiStack, template: dict[str, Any]
+) -> None:
+    queue_id = lid(stack.ledger.failures)
+    queue = template["Resources"][queue_id]["Properties"]
+    (policy,) = [
+        p["Properties"]["PolicyDocument"]["Statement"]
+        for p in resources(template, "AWS::SQS::QueuePolicy").values()
+        if p["Properties"]["Queues"] == [{"Ref": queue_id}]
+    ]
+    (deny,) = [s for s in policy if s["Effect"] == "Deny"]
+    (allow,) = [s for s in policy if s["Effect"] == "Allow"]
+
+    assert queue["SqsManagedSseEnabled"] is True
+    assert queue["MessageRetentionPeriod"] == 14 * 24 * 3600
+    assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    assert allow["Principal"] == {"Service": "events.amazonaws.com"}
+    assert allow["Action"] == "sqs:SendMessage"
+    assert allow["Condition"] == {
+        "ArnEquals": {"aws:SourceArn": {"Fn::GetAtt": [lid(stack.ledger.schedule), "Arn"]}}
+    }
+    assert roles_allowing(template, "sqs:SendMessage") == {role_id(stack, "ai_extract")}
+    assert grants(template, role_id(stack, "ai_extract"), "sqs:SendMessage") == [
+        {"Fn::GetAtt": [queue_id, "Arn"]}
+    ]
+
+
+def test_failed_asynchronous_runs_of_ai_extract_go_to_the_failures_queue(
+    stack: TachiaiStack, template: dict[str, Any]
+) -> None:
+    _, config = only(template, "AWS::Lambda::EventInvokeConfig")
+
+    assert config["Properties"] == {
+        "FunctionName": {"Ref": function_id(stack, "ai_extract")},
+        "Qualifier": "$LATEST",
+        "MaximumRetryAttempts": 2,
+        "DestinationConfig": {
+            "OnFailure": {"Destination": {"Fn::GetAtt": [lid(stack.ledger.failures), "Arn"]}}
+        },
+    }
+    # Lambda checks the role may send to the destination when the config is created.
+    assert lid(stack.functions["ai_extract"].role.node.find_child("DefaultPolicy")) in config["DependsOn"]
 
 
 # --- outputs and hygiene --------------------------------------------------------------------------

@@ -1,5 +1,7 @@
 """The tenant options that change the stack: a hosted zone (mail domain below its apex, or at it), the
-IP allowlist, a custom public URL, MAIL FROM, the P-256 seal key, COMPLIANCE mode, TSA roots.
+IP allowlist, a custom public URL, MAIL FROM, the P-256 seal key, COMPLIANCE mode, TSA roots, the alert
+days, and the Bedrock extraction engine (a cross-region inference profile below the apex, a plain
+foundation model at it).
 
 Both variants are stacks of ONE app, synthesized once, with the AwsSolutions checks registered.
 """
@@ -15,12 +17,15 @@ from aws_cdk import App, CfnElement, Environment, Stack
 from tachiai import names
 
 from infra.config import load_config
+from infra.constructs.functions import DEPLOYED
 from infra.nag import apply_nag
 from infra.stack import TachiaiStack
-from tests.infra.helpers import cdk_context, references, resources
+from tests.infra.helpers import actions_of_role, cdk_context, grants, references, resources, same
 
 ZONE = {"hosted_zone_id": "Z0123456789ABCDEFGHIJ", "hosted_zone_name": "example.co.jp"}
 TSA_ROOT = "-----BEGIN CERTIFICATE-----\nMIIBfake\n-----END CERTIFICATE-----\n"
+PROFILE = "apac.anthropic.claude-sonnet-4-20250514-v1:0"
+MODEL = "anthropic.claude-3-haiku-20240307-v1:0"
 
 
 @pytest.fixture(scope="module")
@@ -48,6 +53,9 @@ def templates(
         "tsa_urls": ["https://tsa1.example.net/tsa", "https://tsa2.example.net/"],
         "tsa_roots_file": str(tsa_roots),
         "seal_certificate_subject": "CN=Example Seal,O=Example K.K.,C=JP",
+        "alert_days": [14, 90, 1],
+        "extraction_engine": "bedrock",
+        "bedrock_model_id": PROFILE,
     }
     at_apex = {
         "stack_name": "TachiaiAtApex",
@@ -55,6 +63,8 @@ def templates(
         "sender_address": "contracts@example.co.jp",
         **ZONE,
         "mail_from_domain": "bounce.example.co.jp",
+        "extraction_engine": "bedrock",
+        "bedrock_model_id": MODEL,
     }
     app = App(context=cdk_context(below_apex), outdir=str(tmp_path_factory.mktemp("cdk.out")))
     stacks = []
@@ -81,6 +91,13 @@ def at_apex(templates: dict[str, tuple[TachiaiStack, dict[str, Any]]]) -> tuple[
 def lid(construct: Any) -> str:
     element = construct if isinstance(construct, CfnElement) else construct.node.default_child
     return str(Stack.of(element).resolve(element.logical_id))
+
+
+def variables(stack: TachiaiStack, template: dict[str, Any], name: names.FunctionName) -> dict[str, Any]:
+    found: dict[str, Any] = template["Resources"][lid(stack.functions[name].function)]["Properties"][
+        "Environment"
+    ]["Variables"]
+    return found
 
 
 def records(template: dict[str, Any], kind: str) -> list[dict[str, Any]]:
@@ -166,11 +183,8 @@ def test_custom_public_url_is_what_functions_put_in_links(
     below_apex: tuple[TachiaiStack, dict[str, Any]],
 ) -> None:
     stack, template = below_apex
-    for name in ("send", "agree", "seal"):
-        variables = template["Resources"][lid(stack.functions[name].function)]["Properties"]["Environment"][
-            "Variables"
-        ]
-        assert variables[names.ENV_PUBLIC_URL] == "https://sign.example.co.jp"
+    for name in DEPLOYED:
+        assert variables(stack, template, name)[names.ENV_PUBLIC_URL] == "https://sign.example.co.jp", name
     assert template["Outputs"]["ApiUrl"]["Value"] == "https://sign.example.co.jp"
 
 
@@ -225,3 +239,83 @@ def test_two_stacks_in_one_account_do_not_collide(
         assert references(domain["Properties"]["Domain"]) == {"AWS::AccountId"}
 
     assert len(machine_names) == len(aliases) == 2
+
+
+# --- the contract ledger: alert days and the Bedrock engine ---------------------------------------
+
+
+def test_alert_days_reach_ai_extract_longest_first(below_apex: tuple[TachiaiStack, dict[str, Any]]) -> None:
+    stack, template = below_apex
+
+    assert variables(stack, template, "ai_extract")[names.ENV_ALERT_DAYS] == "90,14,1"
+
+
+@pytest.mark.parametrize(("which", "model_id"), [("TachiaiBelowApex", PROFILE), ("TachiaiAtApex", MODEL)])
+def test_bedrock_engine_and_model_reach_ai_extract_only(
+    templates: dict[str, tuple[TachiaiStack, dict[str, Any]]], which: str, model_id: str
+) -> None:
+    stack, template = templates[which]
+    extract = variables(stack, template, "ai_extract")
+
+    assert extract[names.ENV_EXTRACTION_ENGINE] == "bedrock"
+    assert extract[names.ENV_BEDROCK_MODEL_ID] == model_id
+    for name in ("send", "agree", "seal"):
+        assert names.ENV_BEDROCK_MODEL_ID not in variables(stack, template, name), name
+
+
+@pytest.mark.parametrize("which", ["TachiaiBelowApex", "TachiaiAtApex"])
+def test_only_ai_extract_may_invoke_a_model_and_nothing_else_of_bedrock(
+    templates: dict[str, tuple[TachiaiStack, dict[str, Any]]], which: str
+) -> None:
+    stack, template = templates[which]
+    callers = {
+        role
+        for role in resources(template, "AWS::IAM::Role")
+        if any(a.startswith("bedrock:") for a in actions_of_role(template, role))
+    }
+    extract_role = lid(stack.functions["ai_extract"].role)
+
+    assert callers == {extract_role}
+    assert {a for a in actions_of_role(template, extract_role) if a.startswith("bedrock:")} == {
+        "bedrock:InvokeModel"
+    }
+
+
+def test_a_plain_model_may_be_invoked_in_the_stacks_region_only(
+    at_apex: tuple[TachiaiStack, dict[str, Any]],
+) -> None:
+    stack, template = at_apex
+    role = lid(stack.functions["ai_extract"].role)
+
+    assert grants(template, role, "bedrock:InvokeModel") == [
+        f"arn:aws:bedrock:ap-northeast-1::foundation-model/{MODEL}"
+    ]
+    assert stack.bedrock_any_region_model_arn is None
+
+
+def test_an_inference_profile_and_its_model_anywhere_but_only_through_the_profile(
+    below_apex: tuple[TachiaiStack, dict[str, Any]],
+) -> None:
+    stack, template = below_apex
+    role = lid(stack.functions["ai_extract"].role)
+    profile = {
+        "Fn::Join": [
+            "",
+            ["arn:aws:bedrock:ap-northeast-1:", {"Ref": "AWS::AccountId"}, f":inference-profile/{PROFILE}"],
+        ]
+    }
+    any_region_model = "arn:aws:bedrock:*::foundation-model/anthropic.claude-sonnet-4-20250514-v1:0"
+    statements = [
+        s
+        for p in resources(template, "AWS::IAM::Policy").values()
+        if {"Ref": role} in p["Properties"]["Roles"]
+        for s in p["Properties"]["PolicyDocument"]["Statement"]
+        if "bedrock:InvokeModel" in json.dumps(s["Action"])
+    ]
+    (direct,) = [s for s in statements if "Condition" not in s]
+    (routed,) = [s for s in statements if "Condition" in s]
+
+    assert same(grants(template, role, "bedrock:InvokeModel"), [profile, any_region_model])
+    assert direct["Resource"] == profile
+    assert routed["Resource"] == any_region_model
+    assert routed["Condition"] == {"ArnLike": {"bedrock:InferenceProfileArn": profile}}

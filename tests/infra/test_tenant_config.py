@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from infra.app import main
-from infra.config import DEFAULT_TSA_URLS, ConfigError, TenantConfig, load_config
+from infra.config import DEFAULT_TSA_URLS, ConfigError, TenantConfig, inference_profile_model, load_config
 from tests.infra.helpers import BASE_CONFIG
 
 
@@ -47,6 +47,10 @@ def test_smallest_config_takes_documented_defaults() -> None:
     assert loaded.allowed_ip_ranges is None
     assert loaded.hosted_zone is None
     assert loaded.public_url is None
+    assert loaded.alert_days == (60, 30, 7)
+    assert loaded.extraction_engine == "rules"
+    assert loaded.bedrock_model_id is None
+    assert loaded.bedrock_model is None
 
 
 def test_config_is_frozen() -> None:
@@ -255,6 +259,105 @@ def test_public_url_must_be_https_and_loses_its_trailing_slash() -> None:
         "https://sign.example.co.jp"
     )
     assert only_problem(config(public_url="http://sign.example.co.jp")).startswith("public_url: ")
+
+
+# --- the contract ledger: alert days and the extraction engine -----------------------------------
+
+
+def test_alert_days_are_kept_longest_first() -> None:
+    assert load_config(config(alert_days=[7, 90, 30])).alert_days == (90, 30, 7)
+    assert load_config(config(alert_days=[1])).alert_days == (1,)
+    assert load_config(config(alert_days=[365, 1])).alert_days == (365, 1)
+
+
+def test_each_alert_day_out_of_range_is_its_own_line() -> None:
+    assert problems(config(alert_days=[0, 30, 366])) == [
+        "alert_days[0]: 0 is not between 1 and 365 (days before the deadline)",
+        "alert_days[2]: 366 is not between 1 and 365 (days before the deadline)",
+    ]
+
+
+@pytest.mark.parametrize("day", ["30", 7.5, True])
+def test_alert_days_must_be_whole_numbers(day: object) -> None:
+    assert only_problem(config(alert_days=[60, day])) == "alert_days[1]: must be a whole number"
+
+
+def test_an_alert_day_listed_twice_is_refused() -> None:
+    assert only_problem(config(alert_days=[30, 7, 30])) == (
+        "alert_days: 30 listed more than once (each day alerts once)"
+    )
+
+
+def test_alert_days_must_be_a_non_empty_list() -> None:
+    assert only_problem(config(alert_days=[])) == (
+        "alert_days: must list at least one day (omit it for the default 60, 30, 7)"
+    )
+    assert only_problem(config(alert_days=30)) == "alert_days: must be a list"
+
+
+def test_extraction_engine_is_rules_or_bedrock() -> None:
+    assert only_problem(config(extraction_engine="openai")) == (
+        "extraction_engine: 'openai' must be one of 'rules' or 'bedrock'"
+    )
+
+
+@pytest.mark.parametrize(
+    "model_id",
+    [
+        "anthropic.claude-3-haiku-20240307-v1:0",
+        "amazon.nova-pro-v1:0",
+        "apac.anthropic.claude-sonnet-4-20250514-v1:0",
+        "jp.anthropic.claude-sonnet-4-5-20250929-v1:0",
+        "global.anthropic.claude-sonnet-4-5-20250929-v1:0",
+    ],
+)
+def test_bedrock_engine_takes_a_model_or_inference_profile_id(model_id: str) -> None:
+    loaded = load_config(config(extraction_engine="bedrock", bedrock_model_id=model_id))
+
+    assert loaded.bedrock_model == loaded.bedrock_model_id == model_id
+
+
+def test_bedrock_engine_without_a_model_names_both_settings() -> None:
+    message = only_problem(config(extraction_engine="bedrock"))
+
+    assert message.startswith('bedrock_model_id: is required when extraction_engine is "bedrock"')
+    assert "apac.anthropic.claude-sonnet-4-20250514-v1:0" in message  # an example of what to write
+
+
+def test_a_model_id_without_the_bedrock_engine_is_refused_not_ignored() -> None:
+    assert only_problem(config(bedrock_model_id="anthropic.claude-3-haiku-20240307-v1:0")) == (
+        'bedrock_model_id: is only used when extraction_engine is "bedrock" (it is "rules"): '
+        "set extraction_engine to bedrock, or remove bedrock_model_id"
+    )
+
+
+@pytest.mark.parametrize(
+    "model_id",
+    [
+        "claude",
+        "Anthropic.Claude-3",
+        "us.claude-3",  # a geography, then no provider
+        "arn:aws:bedrock:ap-northeast-1::foundation-model/anthropic.claude-3-haiku-20240307-v1:0",
+        "anthropic.claude 3",
+    ],
+)
+def test_bedrock_model_id_must_look_like_one(model_id: str) -> None:
+    message = only_problem(config(extraction_engine="bedrock", bedrock_model_id=model_id))
+
+    assert message.startswith(
+        f"bedrock_model_id: {model_id!r} is not a Bedrock model or inference profile id"
+    )
+
+
+def test_inference_profile_ids_name_their_foundation_model() -> None:
+    assert inference_profile_model("apac.amazon.nova-pro-v1:0") == "amazon.nova-pro-v1:0"
+    assert inference_profile_model("global.anthropic.claude-sonnet-4-5-20250929-v1:0") == (
+        "anthropic.claude-sonnet-4-5-20250929-v1:0"
+    )
+    assert inference_profile_model("us-gov.anthropic.claude-3-haiku-20240307-v1:0") == (
+        "anthropic.claude-3-haiku-20240307-v1:0"
+    )
+    assert inference_profile_model("anthropic.claude-3-haiku-20240307-v1:0") is None
 
 
 # --- how mistakes are reported -------------------------------------------------------------------

@@ -64,6 +64,24 @@ def cmd_preflight(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# --- extract ------------------------------------------------------------------------------------
+
+
+def cmd_extract(args: argparse.Namespace) -> int:
+    from tachiai.config import settings
+    from tachiai.extract import engine_from_settings, extract_document
+
+    data = _read_input(args.file)
+    config = settings()
+    if args.model_id:
+        config = config.model_copy(update={"extraction_engine": "bedrock", "bedrock_model_id": args.model_id})
+    if args.engine:
+        config = config.model_copy(update={"extraction_engine": args.engine})
+    metadata = extract_document(data, engine_from_settings(config))
+    _print_json(metadata.model_dump(mode="json"))
+    return EXIT_OK
+
+
 # --- verify -------------------------------------------------------------------------------------
 
 
@@ -258,6 +276,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", help="PDF file, or - for standard input")
     p.add_argument("--max-mb", type=float, default=50.0, help="size limit in MB (default 50)")
     p.set_defaults(func=cmd_preflight)
+
+    p = sub.add_parser("extract", help="read a contract's metadata (dates, parties, renewal, amount) as JSON")
+    p.add_argument("file", help="PDF or UTF-8 text file, or - for standard input")
+    p.add_argument(
+        "--engine", choices=["rules", "bedrock"], help="default: $TACHIAI_EXTRACTION_ENGINE, else rules"
+    )
+    p.add_argument(
+        "--model-id", help="Bedrock model id; implies --engine bedrock (default: $TACHIAI_BEDROCK_MODEL_ID)"
+    )
+    p.set_defaults(func=cmd_extract)
 
     p = sub.add_parser("verify", help="print the signature panel of a PDF")
     p.add_argument("file")

@@ -42,6 +42,9 @@ class Settings(BaseModel):
     max_document_bytes: int = Field(default=DEFAULT_MAX_BYTES, ge=1)
     download_link_days: int = Field(default=30, ge=1, le=365)
     user_pool_id: str | None = None
+    extract_function: str | None = None
+    alert_days: tuple[int, ...] = ()
+    """Days before a notice deadline or expiry on which owners are mailed (empty: 60, 30, 7)."""
     integration_email: str | None = None
     """How long the completion mail's download links work."""
     extraction_engine: Literal["rules", "bedrock"] = "rules"
@@ -82,6 +85,8 @@ _ENV_OF = {
     "extraction_engine": names.ENV_EXTRACTION_ENGINE,
     "bedrock_model_id": names.ENV_BEDROCK_MODEL_ID,
     "user_pool_id": names.ENV_USER_POOL_ID,
+    "extract_function": names.ENV_EXTRACT_FUNCTION,
+    "alert_days": names.ENV_ALERT_DAYS,
     "integration_email": names.ENV_INTEGRATION_EMAIL,
 }
 
@@ -96,7 +101,7 @@ def settings_from(environ: Mapping[str, str]) -> Settings:
         raw = environ.get(variable, "").strip()
         if not raw:
             continue
-        if field == "tsa_urls":
+        if field in ("tsa_urls", "alert_days"):
             values[field] = tuple(u.strip() for u in raw.split(",") if u.strip())
         elif field == "public_url":
             values[field] = raw.rstrip("/")

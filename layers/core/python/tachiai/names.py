@@ -27,12 +27,16 @@ ENV_TIME_ZONE = "TACHIAI_TIME_ZONE"
 ENV_SERVICE_NAME = "TACHIAI_SERVICE_NAME"
 ENV_SEAL_FUNCTION = "TACHIAI_SEAL_FUNCTION"
 """Name or ARN of the seal function (the send API invokes it to prepare documents)."""
+ENV_EXTRACT_FUNCTION = "TACHIAI_EXTRACT_FUNCTION"
+"""Name or ARN of the ai_extract function (the send API invokes it, asynchronously, for an import)."""
 ENV_MAX_DOCUMENT_BYTES = "TACHIAI_MAX_DOCUMENT_BYTES"
 ENV_DOWNLOAD_LINK_DAYS = "TACHIAI_DOWNLOAD_LINK_DAYS"
 ENV_EXTRACTION_ENGINE = "TACHIAI_EXTRACTION_ENGINE"
 """Which engine extracts contract metadata: ``rules`` (the default, no AWS call) or ``bedrock``."""
 ENV_BEDROCK_MODEL_ID = "TACHIAI_BEDROCK_MODEL_ID"
 """Bedrock model (or inference profile) id of the ``bedrock`` extraction engine."""
+ENV_ALERT_DAYS = "TACHIAI_ALERT_DAYS"
+"""Comma-separated days before a notice deadline or an expiry on which the owner is mailed ("60,30,7")."""
 ENV_USER_POOL_ID = "TACHIAI_USER_POOL_ID"
 """The Cognito user pool of the senders (the send function looks up a caller's email and name)."""
 ENV_INTEGRATION_EMAIL = "TACHIAI_INTEGRATION_EMAIL"
@@ -45,6 +49,7 @@ STATE_MACHINE_DEFINITION = "infra/statemachine/signing_chain.asl.json"
 STATE_MACHINE_SUBSTITUTIONS: dict[str, FunctionName] = {
     "SendFunctionArn": "send",
     "SealFunctionArn": "seal",
+    "ExtractFunctionArn": "ai_extract",
 }
 """``${placeholder}`` in the definition → the function whose ARN fills it."""
 
@@ -70,7 +75,13 @@ FUNCTIONS: dict[FunctionName, FunctionSpec] = {
     "seal": FunctionSpec("seal", "functions/seal", "handler.handler"),
     "ai_extract": FunctionSpec("ai_extract", "functions/ai_extract", "handler.handler"),
 }
-"""The functions of the API and the signing chain."""
+"""The functions of the API and the signing chain. ``ai_extract`` is the contract ledger's: the chain's
+Extract step, an import's extraction, and the daily deadline alerts (:data:`ALERTS_EVENT`)."""
+
+ALERTS_EVENT = {"task": "alerts"}
+"""What the daily schedule sends the ``ai_extract`` function (EventBridge in the cloud)."""
+ALERTS_SCHEDULE_CRON = {"minute": "0", "hour": "0"}
+"""Once a day at 00:00 UTC (09:00 in Japan): the deadline alerts."""
 
 CERTIFICATE_FUNCTION = FunctionSpec("certificate", "functions/certificate", "handler.handler")
 """The CloudFormation custom resource that gives a fresh stack a self-issued seal certificate
@@ -118,6 +129,8 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/v1/envelopes/{envelope_id}/remind", "send", public=False),
     Route("POST", "/v1/envelopes/{envelope_id}/cancel", "send", public=False),
     Route("GET", "/v1/envelopes/{envelope_id}/downloads", "send", public=False),
+    Route("PATCH", "/v1/envelopes/{envelope_id}/metadata", "send", public=False),
+    Route("POST", "/v1/imports", "send", public=False),
     Route("GET", "/s/{token}", "agree", public=True),
     Route("POST", "/s/{token}/open", "agree", public=True),
     Route("GET", "/s/{token}/documents/{document_id}", "agree", public=True),

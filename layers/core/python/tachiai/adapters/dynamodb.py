@@ -1,6 +1,6 @@
 """Envelopes, their audit trails, link tokens and task tokens in one DynamoDB table.
 
-Access patterns (partition key ``pk``, sort key ``sk``; one GSI ``gsi1``):
+Access patterns (partition key ``pk``, sort key ``sk``; GSIs ``gsi1``, ``gsi2``, ``gsi3``):
 
 * envelope — ``ENV#<id>`` / ``META``; gsi1 ``SENDER#<sub>`` / ``<status>#<updated_at>#<id>``.
   Read by id, and a sender's envelopes by status, newest change first (one query).
@@ -8,6 +8,28 @@ Access patterns (partition key ``pk``, sort key ``sk``; one GSI ``gsi1``):
 * link — ``LINK#<sha256 of token>`` / ``LINK``. A recipient's click: token hash → envelope and
   participant (one get); expired items are removed by the table's TTL.
 * task token — ``ENV#<id>`` / ``TASK#<participant id>``. Agree/reject resumes the waiting execution.
+
+The contract ledger (:mod:`tachiai.domain.ledger`; searched by :class:`LedgerIndex`) is written in the
+same transaction as its envelope, as small items that carry the :class:`LedgerEntry` and only the
+attributes the searches need:
+
+* ledger — ``ENV#<id>`` / ``LEDGER``; gsi2 ``LEDGER`` / ``<transaction date>#<id>`` (every contract by
+  date: a date range is one key condition) and, when it has an amount, gsi3 ``AMOUNT`` /
+  ``<amount, 15 digits>#<id>`` (an amount range is one key condition).
+* counterparty — ``ENV#<id>`` / ``CPTY#<n>`` per party (at most :data:`MAX_COUNTERPARTIES`); gsi2
+  ``CPTY#<normalized name>`` / ``<transaction date>#<id>``: one counterparty's contracts by date.
+* directory — ``CPTYDIR`` / ``<normalized name>``: every counterparty name ever indexed, a few bytes
+  each. A partial-match search ("サンプル" in 株式会社サンプル商事) reads the directory (thousands of
+  names, not hundreds of thousands of contracts), then queries gsi2 once per matching name with the date
+  range as key condition.
+* due date — ``ENV#<id>`` / ``DUE#notice|end``; gsi2 ``DUE`` / ``<date>#<id>#<kind>``: the deadline
+  alerts read the next N days in one query.
+* alert sent — ``ALERT#<envelope>#<kind>#<date>#<days>`` / ``ALERT``: written once (conditional), so
+  an alert is never mailed twice.
+
+Every other condition of a combined search (status, title, owner, amount when the date range drives the
+query ...) is a FilterExpression on the driving query, so the items read are bounded by the most
+selective indexed condition, never by the size of the ledger.
 
 The envelope is stored as its JSON document plus the few attributes indexes need. Every change is
 ONE transaction: the envelope put conditional on the version it was read at, its audit entries
@@ -22,18 +44,27 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
+from zoneinfo import ZoneInfo
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from tachiai.domain.audit import AuditEntry
 from tachiai.domain.envelope import Envelope, EnvelopeStatus
 from tachiai.domain.errors import Conflict, NotFound, TachiaiError
+from tachiai.domain.ledger import LedgerEntry, ledger_entry, normalize_name
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
 
 GSI1 = "gsi1"
+GSI2 = "gsi2"
+"""Ledger by date (``LEDGER``), a counterparty's contracts by date (``CPTY#<name>``), due dates (``DUE``)."""
+GSI3 = "gsi3"
+"""Ledger by amount."""
+MAX_COUNTERPARTIES = 8
+"""Parties indexed per contract (the counterparty items have fixed keys, so stale ones are deleted)."""
+_AMOUNT_DIGITS = 15
 
 
 class StorageUnavailable(TachiaiError):
@@ -82,10 +113,69 @@ def _translate(error: ClientError | BotoCoreError, what: str) -> TachiaiError:
     return StorageUnavailable(f"{what}: {type(error).__name__}")
 
 
+def _ledger_attributes(entry: LedgerEntry) -> dict[str, Any]:
+    """What a FilterExpression of a combined search looks at, on every ledger-side item."""
+    attributes: dict[str, Any] = {
+        "entry": {"S": entry.model_dump_json()},
+        "tdate": {"S": entry.transaction_date.isoformat()},
+        "status": {"S": entry.status.value},
+        "owner": {"S": entry.owner_id},
+        "title_norm": {"S": normalize_name(entry.title)},
+        "cpty_norm": {"S": "|".join(normalize_name(c) for c in entry.counterparties)},
+    }
+    if entry.amount is not None:
+        attributes["amount"] = {"N": str(entry.amount)}
+    return attributes
+
+
+def ledger_writes(table: str, entry: LedgerEntry) -> list[TransactWriteItemTypeDef]:
+    """The ledger items of one envelope (put what exists, delete what no longer does)."""
+    pk = {"S": f"ENV#{entry.envelope_id}"}
+    by_date = f"{entry.transaction_date.isoformat()}#{entry.envelope_id}"
+    common = _ledger_attributes(entry)
+    ledger: dict[str, Any] = {
+        "pk": pk,
+        "sk": {"S": "LEDGER"},
+        "gsi2pk": {"S": "LEDGER"},
+        "gsi2sk": {"S": by_date},
+    }
+    if entry.amount is not None:
+        ledger["gsi3pk"] = {"S": "AMOUNT"}
+        ledger["gsi3sk"] = {"S": f"{entry.amount:0{_AMOUNT_DIGITS}d}#{entry.envelope_id}"}
+    writes: list[Any] = [{"Put": {"TableName": table, "Item": {**ledger, **common}}}]
+    names = list(dict.fromkeys(normalize_name(c) for c in entry.counterparties if normalize_name(c)))
+    for n in range(MAX_COUNTERPARTIES):
+        key = {"pk": pk, "sk": {"S": f"CPTY#{n:02d}"}}
+        if n < len(names):
+            item = {**key, "gsi2pk": {"S": f"CPTY#{names[n]}"}, "gsi2sk": {"S": by_date}, **common}
+            writes.append({"Put": {"TableName": table, "Item": item}})
+        else:
+            writes.append({"Delete": {"TableName": table, "Key": key}})
+    for kind, due in (("notice", entry.notice_deadline), ("end", entry.end_date)):
+        key = {"pk": pk, "sk": {"S": f"DUE#{kind}"}}
+        if due is not None:
+            sort = f"{due.isoformat()}#{entry.envelope_id}#{kind}"
+            item = {**key, "gsi2pk": {"S": "DUE"}, "gsi2sk": {"S": sort}, "kind": {"S": kind}, **common}
+            writes.append({"Put": {"TableName": table, "Item": item}})
+        else:
+            writes.append({"Delete": {"TableName": table, "Key": key}})
+    return writes
+
+
+def directory_items(entry: LedgerEntry) -> list[dict[str, Any]]:
+    """The counterparty directory items of an entry (written after the transaction; idempotent)."""
+    return [
+        {"pk": {"S": "CPTYDIR"}, "sk": {"S": normalize_name(c)}, "name": {"S": c}}
+        for c in dict.fromkeys(entry.counterparties)
+        if normalize_name(c)
+    ][:MAX_COUNTERPARTIES]
+
+
 class EnvelopeRepository:
-    def __init__(self, client: DynamoDBClient, table_name: str) -> None:
+    def __init__(self, client: DynamoDBClient, table_name: str, zone: ZoneInfo | None = None) -> None:
         self._client = client
         self._table = table_name
+        self._zone = zone or ZoneInfo("Asia/Tokyo")
 
     # --- envelopes --------------------------------------------------------------------------
 
@@ -167,8 +257,12 @@ class EnvelopeRepository:
             )
         for token_sha256 in links_removed:
             writes.append({"Delete": {"TableName": self._table, "Key": _link_key(token_sha256)}})
+        ledger = ledger_entry(stored, self._zone)
+        writes.extend(ledger_writes(self._table, ledger))
         try:
             self._client.transact_write_items(TransactItems=writes)
+            for item in directory_items(ledger):
+                self._client.put_item(TableName=self._table, Item=item)
         except (ClientError, BotoCoreError) as e:
             raise _translate(e, f"save envelope {envelope.id}") from e
         return stored
@@ -278,6 +372,10 @@ TABLE_SCHEMA: dict[str, Any] = {
         {"AttributeName": "sk", "AttributeType": "S"},
         {"AttributeName": "gsi1pk", "AttributeType": "S"},
         {"AttributeName": "gsi1sk", "AttributeType": "S"},
+        {"AttributeName": "gsi2pk", "AttributeType": "S"},
+        {"AttributeName": "gsi2sk", "AttributeType": "S"},
+        {"AttributeName": "gsi3pk", "AttributeType": "S"},
+        {"AttributeName": "gsi3sk", "AttributeType": "S"},
     ],
     "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
     "GlobalSecondaryIndexes": [
@@ -288,7 +386,25 @@ TABLE_SCHEMA: dict[str, Any] = {
                 {"AttributeName": "gsi1sk", "KeyType": "RANGE"},
             ],
             "Projection": {"ProjectionType": "ALL"},
-        }
+        },
+        # The ledger indexes hold only the small ledger-side items (sparse: envelopes, audit entries and
+        # links have no gsi2/gsi3 keys), projected whole: a search never reads the table.
+        {
+            "IndexName": GSI2,
+            "KeySchema": [
+                {"AttributeName": "gsi2pk", "KeyType": "HASH"},
+                {"AttributeName": "gsi2sk", "KeyType": "RANGE"},
+            ],
+            "Projection": {"ProjectionType": "ALL"},
+        },
+        {
+            "IndexName": GSI3,
+            "KeySchema": [
+                {"AttributeName": "gsi3pk", "KeyType": "HASH"},
+                {"AttributeName": "gsi3sk", "KeyType": "RANGE"},
+            ],
+            "Projection": {"ProjectionType": "ALL"},
+        },
     ],
     "BillingMode": "PAY_PER_REQUEST",
 }

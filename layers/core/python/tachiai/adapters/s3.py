@@ -52,6 +52,11 @@ def current_key(envelope_id: str, document: Document) -> str:
     return original_key(envelope_id, document.id)
 
 
+def timestamp_key(envelope_id: str, document_id: str) -> str:
+    """The RFC 3161 token (DER) taken over an imported document's bytes when it arrived."""
+    return f"envelopes/{envelope_id}/documents/{document_id}/original.tsr"
+
+
 def certificate_key(envelope_id: str) -> str:
     return f"envelopes/{envelope_id}/certificate.pdf"
 

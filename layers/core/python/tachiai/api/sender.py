@@ -8,19 +8,22 @@ validated by Powertools against the pydantic models, which also make the OpenAPI
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 
+from tachiai.adapters.ledger_index import LedgerQuery
 from tachiai.api.routing import error_response, json_response, register_routes, validation_response
 from tachiai.api.views import envelope_view
 from tachiai.domain.envelope import EnvelopeStatus
 from tachiai.domain.errors import TachiaiError
-from tachiai.services import sending
+from tachiai.services import ledger, sending
 from tachiai.services.context import services
 from tachiai.services.identity import sender_from_claims
+from tachiai.services.ledger import ImportRequest, MetadataValues
 from tachiai.services.sending import CancelRequest, CreateEnvelopeRequest, SenderIdentity
 
 API_VERSION = "1.0.0"
@@ -56,12 +59,46 @@ def build_sender_app() -> APIGatewayRestResolver:
     def list_(
         status: Annotated[EnvelopeStatus | None, Query()] = None,
         limit: Annotated[int, Query(ge=1, le=100)] = 50,
-        cursor: Annotated[str | None, Query(max_length=2000)] = None,
+        cursor: Annotated[str | None, Query(max_length=4000)] = None,
+        date_from: Annotated[date | None, Query()] = None,
+        date_to: Annotated[date | None, Query()] = None,
+        counterparty: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
+        amount_min: Annotated[int | None, Query(ge=0)] = None,
+        amount_max: Annotated[int | None, Query(ge=0)] = None,
+        title: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
     ) -> Response[str]:
+        """Without ledger conditions: the caller's envelopes, newest change first. With any of them
+        (transaction date range, counterparty, amount range, title): a ledger search."""
+        if any(v is not None for v in (date_from, date_to, counterparty, amount_min, amount_max, title)):
+            query = LedgerQuery(
+                date_from=date_from,
+                date_to=date_to,
+                counterparty=counterparty,
+                amount_min=amount_min,
+                amount_max=amount_max,
+                title=title,
+                status=status,
+            )
+            found = ledger.search(services(), caller(), query, limit, cursor)
+            return json_response(
+                200,
+                {
+                    "contracts": [e.model_dump(mode="json") for e in found.entries],
+                    "cursor": found.cursor,
+                    "items_read": found.items_read,
+                },
+            )
         page = sending.list_envelopes(services(), caller(), status, limit, cursor)
         return json_response(
             200, {"envelopes": [envelope_view(e) for e in page.envelopes], "cursor": page.cursor}
         )
+
+    def correct(envelope_id: str, values: Annotated[MetadataValues, Body()]) -> Response[str]:
+        return json_response(200, envelope_view(ledger.correct(services(), caller(), envelope_id, values)))
+
+    def import_(request: Annotated[ImportRequest, Body()]) -> Response[str]:
+        imported = ledger.import_contract(services(), caller(), request)
+        return json_response(201, envelope_view(imported), {"Location": f"/v1/envelopes/{imported.id}"})
 
     def get(envelope_id: str) -> Response[str]:
         envelope, trail = sending.get_envelope(services(), caller(), envelope_id)
@@ -100,6 +137,8 @@ def build_sender_app() -> APIGatewayRestResolver:
             ("POST", "/v1/envelopes/{envelope_id}/remind"): remind,
             ("POST", "/v1/envelopes/{envelope_id}/cancel"): cancel,
             ("GET", "/v1/envelopes/{envelope_id}/downloads"): downloads,
+            ("PATCH", "/v1/envelopes/{envelope_id}/metadata"): correct,
+            ("POST", "/v1/imports"): import_,
         },
     )
     app.exception_handler(TachiaiError)(error_response)

@@ -24,6 +24,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validato
 from tachiai.domain.audit import GENESIS_HASH, AuditEntry, AuditValue, next_entry
 from tachiai.domain.errors import Conflict, InvalidRequest, NotYourTurn, TooManyReminders
 from tachiai.domain.events import AuthMethod, EventKind, Language, Person
+from tachiai.extract.model import ContractMetadata
 
 
 class EnvelopeStatus(StrEnum):
@@ -152,7 +153,15 @@ class Envelope(BaseModel):
     """The sender's identity (Cognito ``sub``)."""
     status: EnvelopeStatus = EnvelopeStatus.DRAFT
     documents: list[Document] = Field(default_factory=list)
-    participants: list[Participant] = Field(min_length=1)
+    participants: list[Participant] = Field(default_factory=list)
+    """Who signs, in order (at least one, unless the contract was imported)."""
+    origin: Literal["signed", "imported"] = "signed"
+    """``imported``: signed on paper or elsewhere and added to the ledger (no participants, no seals)."""
+    metadata: ContractMetadata | None = None
+    """The contract's ledger data (extracted, then corrected by the sender)."""
+    metadata_status: Literal["pending", "extracted", "failed"] = "pending"
+    corrected_fields: list[str] = Field(default_factory=list)
+    """Fields the sender corrected: a later extraction never overwrites them."""
     link_validity: timedelta = DEFAULT_LINK_VALIDITY
     created_at: AwareDatetime
     updated_at: AwareDatetime
@@ -176,6 +185,12 @@ class Envelope(BaseModel):
     @classmethod
     def _clean_text(cls, value: str) -> str:
         return _no_control_characters(value) if "\n" not in value else value.replace("\r", "")
+
+    @model_validator(mode="after")
+    def _signed_envelopes_have_participants(self) -> Envelope:
+        if self.origin == "signed" and not self.participants:
+            raise ValueError("an envelope needs at least one participant")
+        return self
 
     @model_validator(mode="after")
     def _unique_addresses(self) -> Envelope:

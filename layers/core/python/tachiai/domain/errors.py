@@ -137,6 +137,14 @@ class EncryptedPdf(InvalidDocument):
     )
 
 
+class UnreadableDocument(InvalidDocument):
+    """Neither a PDF nor UTF-8 text: no contract text can be read from it."""
+
+    code = "document_unreadable"
+    message_ja = "文書の文字を読み取れません。PDFまたはUTF-8のテキストファイルを指定してください。"
+    message_en = "No text can be read from this file. Please give a PDF or a UTF-8 text file."
+
+
 class SigningForbidden(InvalidDocument):
     code = "pdf_signing_forbidden"
     message_ja = "このPDFは署名を追加できない設定になっています（{reason_ja}）。"
@@ -405,3 +413,46 @@ class MailRejected(MailServiceError):
     code = "mail_rejected"
     message_ja = "メール送信サービスが送信を受け付けませんでした。"
     message_en = "The mail service refused to send the email."
+
+
+# --- metadata extraction ------------------------------------------------------------------------
+
+
+class ExtractionError(TachiaiError):
+    """Contract metadata could not be extracted by the configured engine."""
+
+    code = "extraction_failed"
+    http_status = 502
+    message_ja = "契約書から契約情報を抽出できませんでした。"
+    message_en = "The contract details could not be extracted from the document."
+
+
+class ExtractionUnavailable(ExtractionError):
+    """The extraction model is throttled, over quota, not ready or briefly down: retry later."""
+
+    code = "extraction_unavailable"
+    http_status = 503
+    message_ja = "契約情報の抽出サービスが混み合っています。しばらくしてから再試行してください。"
+    message_en = "The contract extraction service is busy. Please retry shortly."
+
+
+class ExtractionRejected(ExtractionError):
+    """The model service refused the request (no access to the model, unknown model id, invalid
+    request): a setup problem that retrying cannot fix."""
+
+    code = "extraction_rejected"
+    message_ja = (
+        "契約情報の抽出サービスが要求を受け付けませんでした。"
+        "モデルへのアクセス権とモデルIDの設定を確認してください。"
+    )
+    message_en = (
+        "The contract extraction service refused the request. Check the model access and the model id."
+    )
+
+
+class ExtractionOutputInvalid(ExtractionError):
+    """The model answered, but not with metadata of the required form."""
+
+    code = "extraction_output_invalid"
+    message_ja = "契約情報の抽出結果が所定の形式ではありませんでした。"
+    message_en = "The extraction model did not answer in the required form."

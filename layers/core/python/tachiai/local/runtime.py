@@ -204,6 +204,7 @@ class LocalRuntime:
             names.ENV_BUCKET: BUCKET,
             names.ENV_STATE_MACHINE_ARN: self.state_machine_arn,
             names.ENV_SEAL_FUNCTION: function_name("seal"),
+            names.ENV_EXTRACT_FUNCTION: function_name("ai_extract"),
             names.ENV_SEAL_KEY_ID: key_id,
             names.ENV_SEAL_CHAIN_PARAMETER: CHAIN_PARAMETER,
             names.ENV_TRUST_ROOTS_PARAMETER: ROOTS_PARAMETER,

@@ -26,7 +26,7 @@ import html
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Protocol
 from urllib.parse import urlsplit
@@ -44,6 +44,7 @@ __all__ = [
     "MailSettings",
     "cancelled",
     "completed",
+    "deadline_alert",
     "expired",
     "failed",
     "format_mail_time",
@@ -66,6 +67,7 @@ class MailKind(StrEnum):
     FORWARDED = "forwarded"
     FAILED = "failed"
     LOCKED = "locked"
+    DEADLINE = "deadline"
 
 
 class MailSettings(BaseModel):
@@ -1118,6 +1120,82 @@ def forwarded(
         language=language,
         from_name=single_line(settings.service_name),
         reply_to=None if _same_person(forwarded_by, to) else forwarded_by,
+        subject=subject,
+        blocks=blocks,
+    )
+
+
+def deadline_alert(
+    settings: MailSettings,
+    *,
+    to: Person,
+    language: Language,
+    title: str,
+    kind: str,
+    due: date,
+    days_left: int,
+    counterparties: Sequence[str] = (),
+    auto_renewal: bool | None = None,
+    envelope_url: str | None = None,
+) -> MailMessage:
+    """To a contract's owner: its notice deadline (``kind="notice"``) or its end (``"end"``) is near.
+
+    :raises InvalidMailContent: a link that is not http(s).
+    """
+    doc_title = _quoted_title(title, language)
+    parties = single_line("、".join(counterparties) if language == "ja" else ", ".join(counterparties))
+    blocks: list[_Block] = [_Greeting(to)]
+    if language == "ja":
+        what = "解約・更新拒絶の通知期限" if kind == "notice" else "契約期間の満了日"
+        subject = f"【期限通知】{doc_title}の{what}まであと{days_left}日です"
+        renewal = {True: "あり", False: "なし", None: "不明"}[auto_renewal]
+        advice = (
+            "更新しない場合は、この日までに相手方へ通知してください。"
+            if kind == "notice"
+            else "契約の更新・終了の手続きをご確認ください。"
+        )
+        blocks += [
+            _Paragraph(f"{doc_title}の{what}が近づいています。{advice}"),
+            _Facts(
+                [
+                    ("書類名", single_line(title)),
+                    (what, f"{due:%Y年%m月%d日}（あと{days_left}日）"),
+                    ("取引先", parties or "—"),
+                    ("自動更新", renewal),
+                ]
+            ),
+        ]
+        if envelope_url:
+            blocks.append(_Button("契約書を確認する", _link(envelope_url)))
+    else:
+        what = "notice deadline" if kind == "notice" else "end of term"
+        subject = f"Reminder: the {what} of {single_line(title)} is in {days_left} days"
+        renewal = {True: "yes", False: "no", None: "unknown"}[auto_renewal]
+        advice = (
+            "If you do not want it renewed, notify the other party by this date."
+            if kind == "notice"
+            else "Please check whether it should be renewed or ended."
+        )
+        blocks += [
+            _Paragraph(f"The {what} of {doc_title} is near. {advice}"),
+            _Facts(
+                [
+                    ("Document", single_line(title)),
+                    (what.capitalize(), f"{due:%B} {due.day}, {due.year} (in {days_left} days)"),
+                    ("Counterparty", parties or "—"),
+                    ("Automatic renewal", renewal),
+                ]
+            ),
+        ]
+        if envelope_url:
+            blocks.append(_Button("View the contract", _link(envelope_url)))
+    return _message(
+        settings,
+        kind=MailKind.DEADLINE,
+        to=to,
+        language=language,
+        from_name=settings.service_name,
+        reply_to=None,
         subject=subject,
         blocks=blocks,
     )

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from tachiai.adapters.cognito import UserDirectory
     from tachiai.adapters.dynamodb import EnvelopeRepository
     from tachiai.adapters.functions import FunctionInvoker
+    from tachiai.adapters.ledger_index import LedgerIndex
     from tachiai.adapters.s3 import DocumentStore
     from tachiai.adapters.ses import SesMailer
     from tachiai.adapters.sfn import SigningChain
@@ -40,7 +41,7 @@ class Services:
         from tachiai.adapters.aws import dynamodb_client
         from tachiai.adapters.dynamodb import EnvelopeRepository
 
-        return EnvelopeRepository(dynamodb_client(), self.settings.require("table"))
+        return EnvelopeRepository(dynamodb_client(), self.settings.require("table"), self.settings.zone)
 
     @functools.cached_property
     def documents(self) -> DocumentStore:
@@ -62,6 +63,13 @@ class Services:
         from tachiai.adapters.functions import FunctionInvoker
 
         return FunctionInvoker(lambda_client())
+
+    @functools.cached_property
+    def ledger(self) -> LedgerIndex:
+        from tachiai.adapters.aws import dynamodb_client
+        from tachiai.adapters.ledger_index import LedgerIndex
+
+        return LedgerIndex(dynamodb_client(), self.settings.require("table"))
 
     @functools.cached_property
     def directory(self) -> UserDirectory:

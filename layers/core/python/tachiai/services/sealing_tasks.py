@@ -15,7 +15,14 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from tachiai.adapters.s3 import certificate_key, current_key, final_key, original_key, sealed_key
+from tachiai.adapters.s3 import (
+    certificate_key,
+    current_key,
+    final_key,
+    original_key,
+    sealed_key,
+    timestamp_key,
+)
 from tachiai.domain import envelope as rules
 from tachiai.domain.audit import AuditEntry
 from tachiai.domain.envelope import Envelope, EnvelopeStatus, ParticipantStatus
@@ -265,3 +272,28 @@ def agreement_record(
 
 def _text(value: object) -> str | None:
     return value if isinstance(value, str) and value else None
+
+
+def timestamp_import(svc: Services, envelope_id: str, document_id: str) -> dict[str, Any]:
+    """An RFC 3161 timestamp over an imported document's bytes, kept beside it (``original.tsr``).
+
+    The PDF itself is not changed (it may carry signatures of its own): the token proves that these
+    exact bytes existed when they arrived, which is what the law asks of received electronic data.
+
+    :raises TimestampUnavailable: no TSA answered.
+    :raises NotFound: the document is not stored.
+    """
+    import asyncio
+
+    data = svc.documents.get(original_key(envelope_id, document_id))
+    digest = hashlib.sha256(data).digest()
+    token = asyncio.run(svc.sealer.timestamper.async_timestamp(digest, "sha256"))
+    svc.documents.put(timestamp_key(envelope_id, document_id), token.dump())
+    info = token["content"]["encap_content_info"]["content"].parsed
+    authority = info["tsa"].native if info["tsa"].native else None
+    return {
+        "sha256": digest.hex(),
+        "time": info["gen_time"].native.isoformat(),
+        "authority": str(authority.get("common_name") if isinstance(authority, dict) else authority or ""),
+        "serial": str(info["serial_number"].native),
+    }

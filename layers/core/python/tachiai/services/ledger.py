@@ -1,0 +1,269 @@
+"""Use cases of the contract ledger: extraction, corrections, search, import, deadline alerts.
+
+Extraction runs in the ``ai_extract`` function (the chain's Extract step; an import). A failure is
+recorded on the envelope (``metadata_status = failed``) and raised, so the chain's Catch lets the
+envelope complete anyway. Corrections by the sender are audited field by field and survive a later
+extraction. Imports (contracts signed on paper or elsewhere) get an RFC 3161 timestamp over their
+bytes when they arrive — the law's requirement for received electronic data — and join the same ledger.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import logging
+import secrets
+from datetime import date, timedelta
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from tachiai.adapters.s3 import current_key, original_key
+from tachiai.domain.envelope import Document, Envelope, EnvelopeStatus
+from tachiai.domain.errors import Conflict, InvalidDocument, InvalidRequest, TachiaiError
+from tachiai.domain.ledger import correct_metadata, owner, record_extraction, record_extraction_failure
+from tachiai.extract.model import FIELD_NAMES
+from tachiai.services.context import Services
+from tachiai.services.sending import SenderIdentity, owned_envelope
+
+logger = logging.getLogger(__name__)
+
+ADMIN_GROUP = "admin"
+MAX_IMPORT_BYTES = 4 * 1024 * 1024
+"""An import travels in one API request (base64 in JSON; a Lambda request is at most 6 MB)."""
+DEFAULT_ALERT_DAYS = (60, 30, 7)
+
+
+class MetadataValues(BaseModel):
+    """Ledger fields a sender sets (a correction, or what an importer already knows). Only the fields
+    present in the request change; ``null`` clears one."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    contract_date: date | None = None
+    start_date: date | None = None
+    end_date: date | None = None
+    parties: list[str] | None = Field(default=None, max_length=20)
+    auto_renewal: bool | None = None
+    notice_period: str | None = Field(default=None, max_length=20)
+    notice_deadline: date | None = None
+    amount: int | None = Field(default=None, ge=0)
+    currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
+
+    def changes(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in FIELD_NAMES if name in self.model_fields_set}
+
+
+class ImportRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    title: str = Field(min_length=1, max_length=200)
+    file_name: str = Field(min_length=1, max_length=255)
+    content_base64: str = Field(min_length=8, max_length=(MAX_IMPORT_BYTES * 4) // 3 + 8)
+    metadata: MetadataValues | None = None
+
+
+class ImportTooLarge(InvalidRequest):
+    code = "import_too_large"
+    http_status = 413
+    message_ja = "取り込める PDF は 4 MB までです。"
+    message_en = "An imported PDF can be at most 4 MB."
+
+
+# --- extraction ------------------------------------------------------------------------------------
+
+
+def extract_envelope(svc: Services, envelope_id: str) -> dict[str, Any]:
+    """Read the contract's text, extract its metadata and store it on the envelope.
+
+    :raises TachiaiError: the document could not be read or the engine failed (recorded first).
+    """
+    from tachiai.extract.engine import engine_from_settings
+    from tachiai.extract.text import document_text
+
+    envelope = svc.envelopes.get(envelope_id)
+    try:
+        if not envelope.documents:
+            raise InvalidDocument("no document to read")
+        text = "\n".join(
+            document_text(svc.documents.get(current_key(envelope_id, d))) for d in envelope.documents
+        )
+        metadata = engine_from_settings(svc.settings).extract(text)
+    except TachiaiError as error:
+        code = error.code
+        _save_with_retry(svc, envelope_id, lambda env: _failed(env, code, svc))
+        raise
+    saved = _save_with_retry(svc, envelope_id, lambda env: _extracted(env, metadata, svc))
+    found = [f for f in FIELD_NAMES if getattr(saved.metadata, f) not in (None, [])]
+    return {"envelopeId": envelope_id, "fields": found, "engine": metadata.engine}
+
+
+def _extracted(envelope: Envelope, metadata: Any, svc: Services) -> tuple[Envelope, list[Any]]:
+    changed, entry = record_extraction(envelope, metadata, svc.now())
+    return changed, [entry]
+
+
+def _failed(envelope: Envelope, code: str, svc: Services) -> tuple[Envelope, list[Any]]:
+    changed, entry = record_extraction_failure(envelope, code, svc.now())
+    return changed, [entry]
+
+
+def _save_with_retry(svc: Services, envelope_id: str, change: Any, attempts: int = 3) -> Envelope:
+    """Apply ``change`` to the latest envelope and save it; a concurrent change means read and retry."""
+    for attempt in range(attempts):
+        envelope = svc.envelopes.get(envelope_id)
+        changed, entries = change(envelope)
+        try:
+            return svc.envelopes.save(changed, entries)
+        except Conflict:
+            if attempt == attempts - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+# --- corrections -----------------------------------------------------------------------------------
+
+
+def correct(svc: Services, sender: SenderIdentity, envelope_id: str, values: MetadataValues) -> Envelope:
+    """The sender corrects ledger fields; each change is audited (who, when, old, new).
+
+    :raises NotFound: not the caller's envelope.
+    :raises InvalidRequest: no field given, or a value the field cannot hold.
+    """
+    changes = values.changes()
+    if not changes:
+        raise InvalidRequest("no field to correct", field="metadata")
+    envelope = owned_envelope(svc, sender, envelope_id)
+    changed, entries = correct_metadata(envelope, changes, sender.email, svc.now())
+    return svc.envelopes.save(changed, entries) if entries else envelope
+
+
+# --- search --------------------------------------------------------------------------------------
+
+
+def search(svc: Services, sender: SenderIdentity, query: Any, limit: int, cursor: str | None) -> Any:
+    """The ledger page for ``query``: administrators search every contract, others their own."""
+    if ADMIN_GROUP not in sender.groups:
+        query = query.model_copy(update={"owner_id": sender.sub})
+    return svc.ledger.search(query, limit=limit, cursor=cursor)
+
+
+# --- import --------------------------------------------------------------------------------------
+
+
+def import_contract(svc: Services, sender: SenderIdentity, request: ImportRequest) -> Envelope:
+    """A contract signed elsewhere joins the ledger: stored unchanged (Object Lock), timestamped on
+    arrival, its metadata extracted (what the importer gave wins over the extraction).
+
+    :raises ImportTooLarge: over :data:`MAX_IMPORT_BYTES`.
+    :raises InvalidDocument: not a PDF.
+    :raises TimestampUnavailable: no TSA answered (nothing is kept; import again).
+    """
+    try:
+        data = base64.b64decode(request.content_base64, validate=True)
+    except (binascii.Error, ValueError) as e:
+        raise InvalidRequest("content_base64 is not base64", field="content_base64") from e
+    if len(data) > MAX_IMPORT_BYTES:
+        raise ImportTooLarge(f"{len(data)} bytes")
+    if not data.startswith(b"%PDF-"):
+        raise InvalidDocument("not a PDF (no %PDF- header)")
+    now = svc.now()
+    envelope_id = f"imp_{secrets.token_hex(12)}"
+    document = Document(
+        id="d1",
+        name=request.file_name,
+        size=len(data),
+        original_sha256=hashlib.sha256(data).hexdigest(),
+        current_sha256=hashlib.sha256(data).hexdigest(),
+    )
+    envelope = Envelope(
+        id=envelope_id,
+        title=request.title,
+        sender=sender.person,
+        sender_id=sender.sub,
+        origin="imported",
+        status=EnvelopeStatus.COMPLETED,
+        documents=[document],
+        created_at=now,
+        updated_at=now,
+        completed_at=now,
+    )
+    svc.documents.put(original_key(envelope_id, document.id), data)
+    timestamp = svc.functions.call(
+        svc.settings.require("seal_function"),
+        {"task": "timestamp_import", "envelopeId": envelope_id, "documentId": document.id},
+    )
+    envelope, entry = envelope.audited(
+        "envelope.imported",
+        sender.email,
+        now,
+        {
+            "document": document.id,
+            "name": request.file_name,
+            "sha256": document.original_sha256,
+            "timestamp_time": str(timestamp.get("time")),
+            "timestamp_authority": str(timestamp.get("authority")),
+        },
+    )
+    entries = [entry]
+    given = request.metadata.changes() if request.metadata else {}
+    if given:
+        envelope, corrections = correct_metadata(envelope, given, sender.email, now)
+        entries.extend(corrections)
+    envelope = svc.envelopes.save(envelope, entries, create=True)
+    try:
+        svc.functions.call(
+            svc.settings.require("extract_function"), {"task": "extract", "envelopeId": envelope_id}
+        )
+    except TachiaiError as e:
+        # The import stands: its metadata can be corrected by hand (metadata_status says it failed).
+        logger.warning("extraction of import %s failed: %s", envelope_id, e.code)
+    return svc.envelopes.get(envelope_id)
+
+
+# --- deadline alerts -----------------------------------------------------------------------------
+
+
+def alert_days(svc: Services) -> tuple[int, ...]:
+    return tuple(sorted(set(svc.settings.alert_days or DEFAULT_ALERT_DAYS), reverse=True))
+
+
+def send_deadline_alerts(svc: Services, today: date | None = None) -> dict[str, Any]:
+    """Mail each owner before a notice deadline or an expiry: once per threshold of
+    :func:`alert_days` (the smallest threshold the remaining days fall under), never twice.
+
+    Only completed contracts (signed here or imported) are alerted.
+    """
+    from tachiai.mail.templates import deadline_alert
+
+    today = today or svc.now().astimezone(svc.settings.zone).date()
+    thresholds = alert_days(svc)
+    sent: list[str] = []
+    for item in svc.ledger.due_between(today, today + timedelta(days=max(thresholds))):
+        if item.entry.status != EnvelopeStatus.COMPLETED:
+            continue
+        days_left = (item.due - today).days
+        threshold = min(t for t in thresholds if t >= days_left)
+        key = f"{item.entry.envelope_id}#{item.kind}#{item.due.isoformat()}#{threshold}"
+        if not svc.ledger.claim_alert(key):
+            continue
+        try:
+            svc.mailer.send(
+                deadline_alert(
+                    svc.mail_settings,
+                    to=owner(item.entry),
+                    language=item.entry.language,
+                    title=item.entry.title,
+                    kind=item.kind,
+                    due=item.due,
+                    days_left=days_left,
+                    counterparties=item.entry.counterparties,
+                    auto_renewal=item.entry.auto_renewal,
+                )
+            )
+        except TachiaiError:
+            svc.ledger.release_alert(key)
+            raise
+        sent.append(key)
+    return {"date": today.isoformat(), "sent": sent}

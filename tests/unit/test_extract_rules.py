@@ -1,0 +1,750 @@
+"""The rule-based extractor reads a whole contract's ledger data, in Japanese and in English, with evidence."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from tachiai.extract.model import FIELD_NAMES, ContractMetadata
+from tachiai.extract.rules import RuleEngine
+
+# 業務委託契約書: full-width digits, 総額 with a tax note, 同一条件で更新, 3か月前 notice, a liability cap
+# that is not the price, the dated line before signature blocks with address and representative.
+JA_SERVICES = """\
+業務委託契約書
+
+株式会社サンプル商事（以下「甲」という。）と山田工業株式会社（以下「乙」という。）は、甲が乙に委託する\
+業務に関し、次のとおり業務委託契約（以下「本契約」という。）を締結する。
+
+第１条（目的）
+甲は、乙に対し、甲の基幹システムの保守業務（以下「本業務」という。）を委託し、乙はこれを受託する。
+
+第２条（委託料）
+本業務の委託料は、総額金３００万円（消費税別）とし、甲は、本業務完了の翌月末日までに、乙の指定する\
+銀行口座に振り込む方法により支払う。
+
+第３条（契約期間）
+本契約の契約期間は、２０２４年４月１日から２０２５年３月３１日までとする。ただし、期間満了の３か月前\
+までに甲乙いずれからも書面による別段の申出がないときは、本契約は同一条件でさらに１年間更新される\
+ものとし、以後も同様とする。
+
+第４条（損害賠償）
+乙が本契約に違反して甲に損害を与えた場合の損害賠償の額は、金１００万円を上限とする。
+
+第５条（解約）
+甲又は乙は、１か月前までに相手方に書面で予告することにより、本契約を解約することができる。
+
+第６条（協議）
+本契約に定めのない事項については、甲乙誠実に協議の上、解決する。
+
+本契約締結の証として、本書２通を作成し、甲乙記名押印のうえ、各１通を保有する。
+
+令和６年３月１５日
+
+甲　東京都千代田区丸の内一丁目１番１号
+　　株式会社サンプル商事
+　　代表取締役　佐藤一郎
+
+乙　大阪府大阪市北区梅田二丁目２番２号
+　　山田工業株式会社
+　　代表取締役　山田太郎
+"""
+
+# 秘密保持契約書: an individual party, kanji-numeral date line, 締結日から1年間, 自動的に更新, 30日前.
+JA_NDA = """\
+秘密保持契約書
+
+一般社団法人日本データ協会（以下「甲」という。）と山田太郎（以下「乙」という。）とは、甲の会員向け\
+サービスの検討（以下「本目的」という。）に関して相互に開示する秘密情報の取扱いについて、以下のとおり\
+秘密保持契約（以下「本契約」という。）を締結する。
+
+第1条（秘密情報）
+本契約において秘密情報とは、本目的のために開示当事者が受領当事者に開示した技術上又は営業上の情報をいう。
+
+第2条（有効期間）
+本契約の有効期間は、本契約締結日から1年間とする。ただし、期間満了日の30日前までにいずれの当事者からも\
+更新しない旨の書面による通知がないときは、本契約は自動的に1年間更新されるものとし、以後も同様とする。
+
+第3条（損害賠償）
+受領当事者は、本契約に違反したときは、開示当事者が被った損害を賠償する。
+
+以上、本契約の成立を証するため、本書2通を作成し、甲乙署名又は記名押印の上、各1通を保有する。
+
+令和六年四月一日
+
+甲：東京都港区芝公園一丁目1番1号
+一般社団法人日本データ協会
+代表理事　鈴木花子
+
+乙：神奈川県横浜市西区みなとみらい三丁目3番3号
+山田太郎　印
+"""
+
+# ライセンス契約書: 締結日 label, (株) written as ㈱, formal kanji amount, a monthly fee beside the total,
+# 令和6年4月1日から起算して2年間, 期間満了をもって終了し更新はしない.
+JA_LICENSE = """\
+ソフトウェアライセンス契約書
+
+締結日：2024年3月1日
+
+株式会社アルファ・ソフト（以下「甲」という。）とベータ㈱（以下「乙」という。）は、甲が保有する\
+ソフトウェア（以下「本ソフトウェア」という。）の使用許諾について、次のとおり契約を締結する。
+
+第1条（使用許諾）
+甲は、乙に対し、本ソフトウェアを乙の社内業務のために使用する非独占的な権利を許諾する。
+
+第2条（許諾料）
+乙は、甲に対し、許諾料として金壱千弐百八拾万円（税抜）を支払う。
+2　前項とは別に、乙は甲に対し、保守料として月額10万円を毎月末日までに支払う。
+
+第3条（有効期間）
+本契約の有効期間は、令和6年4月1日から起算して2年間とする。本契約は期間満了をもって終了し、更新はしない。
+
+第4条（合意管轄）
+本契約に関する紛争は、東京地方裁判所を第一審の専属的合意管轄裁判所とする。
+
+甲　株式会社アルファ・ソフト　代表取締役　高橋健
+乙　ベータ㈱　代表取締役　伊藤誠
+"""
+
+# A mutual NDA: "made and entered into as of", the Effective Date, a two-year term, no renewal clause.
+EN_NDA = """\
+MUTUAL NON-DISCLOSURE AGREEMENT
+
+This Mutual Non-Disclosure Agreement (the "Agreement") is made and entered into as of March 15, 2024 \
+(the "Effective Date") by and between Acme Corporation, a Delaware corporation with offices at \
+100 Main Street, Springfield ("Acme"), and Beta Kabushiki Kaisha, a Japanese corporation ("Beta").
+
+1. Purpose. The parties wish to evaluate a possible business relationship (the "Purpose") and may \
+disclose Confidential Information to each other for the Purpose.
+
+2. Obligations. The Recipient shall hold the Discloser's Confidential Information in strict confidence \
+and shall not disclose it to any third party.
+
+3. Term. This Agreement shall remain in effect for a period of two (2) years from the Effective Date. \
+The obligations of confidentiality shall survive for a period of three (3) years after the termination \
+of this Agreement.
+
+4. Governing Law. This Agreement is governed by the laws of the State of New York.
+
+IN WITNESS WHEREOF, the parties have executed this Agreement as of the Effective Date.
+
+ACME CORPORATION
+By: ______________________
+Name: John Smith
+Title: Chief Executive Officer
+
+BETA KABUSHIKI KAISHA
+By: ______________________
+Name: Taro Yamada
+Title: Representative Director
+"""
+
+# A services agreement: entered into on a date, an explicit initial term, automatic renewal with
+# ninety (90) days' notice, a total fee beside a monthly instalment, a termination-for-convenience notice.
+EN_SERVICES = """\
+SERVICES AGREEMENT
+
+This Services Agreement (this "Agreement") is entered into on January 10, 2024 between Gamma LLC, \
+a New York limited liability company ("Provider"), and Delta Co., Ltd., a company organized under the \
+laws of Japan ("Client").
+
+1. Services. Provider shall provide the cloud operation services described in Exhibit A.
+
+2. Fees. The total fee for the initial term is USD 120,000 (exclusive of taxes), payable in monthly \
+installments of USD 10,000. Late payments bear interest of 1.5% per month.
+
+3. Term and Renewal. The initial term of this Agreement shall commence on February 1, 2024 and continue \
+until January 31, 2025. Thereafter, this Agreement shall automatically renew for successive one-year \
+terms unless either party gives written notice of non-renewal at least ninety (90) days prior to the end \
+of the then-current term.
+
+4. Termination for Convenience. Client may terminate this Agreement at any time upon thirty (30) days' \
+written notice to Provider.
+
+5. Limitation of Liability. Neither party's liability shall exceed USD 500,000.
+
+IN WITNESS WHEREOF, the parties have caused this Agreement to be executed by their duly authorized \
+representatives.
+
+GAMMA LLC                                   DELTA CO., LTD.
+By: ____________                            By: ____________
+"""
+
+# A fixed-term license: "dated as of the 1st day of April, 2024", a one-year term from the Effective Date,
+# "shall not be renewed", a fee in dollars, signature dates.
+EN_LICENSE = """\
+SOFTWARE LICENSE AGREEMENT
+
+This Software License Agreement is dated as of the 1st day of April, 2024 (the "Effective Date") \
+between Epsilon GmbH ("Licensor") and Zeta K.K. ("Licensee").
+
+1. Grant. Licensor grants Licensee a non-exclusive, non-transferable license to use the Software.
+
+2. License Fee. In consideration of the license, Licensee shall pay Licensor a one-time license fee of \
+$15,000.00 within thirty (30) days of the Effective Date.
+
+3. Term. This Agreement shall be in force for a term of one (1) year from the Effective Date. This \
+Agreement shall expire at the end of the Term and shall not be renewed.
+
+IN WITNESS WHEREOF, the parties have executed this Agreement.
+
+Licensor: Epsilon GmbH
+Date: April 1, 2024
+
+Licensee: Zeta K.K.
+Date: April 1, 2024
+"""
+
+CONTRACTS = {
+    "ja_services": JA_SERVICES,
+    "ja_nda": JA_NDA,
+    "ja_license": JA_LICENSE,
+    "en_nda": EN_NDA,
+    "en_services": EN_SERVICES,
+    "en_license": EN_LICENSE,
+}
+
+EXPECTED = {
+    "ja_services": {
+        "contract_date": date(2024, 3, 15),
+        "start_date": date(2024, 4, 1),
+        "end_date": date(2025, 3, 31),
+        "parties": ["株式会社サンプル商事", "山田工業株式会社"],
+        "auto_renewal": True,
+        "notice_period": "3 months",
+        "notice_deadline": date(2024, 12, 31),
+        "amount": 3_000_000,
+        "currency": "JPY",
+    },
+    "ja_nda": {
+        "contract_date": date(2024, 4, 1),
+        "start_date": date(2024, 4, 1),
+        "end_date": date(2025, 3, 31),
+        "parties": ["一般社団法人日本データ協会", "山田太郎"],
+        "auto_renewal": True,
+        "notice_period": "30 days",
+        "notice_deadline": date(2025, 3, 1),
+        "amount": None,
+        "currency": None,
+    },
+    "ja_license": {
+        "contract_date": date(2024, 3, 1),
+        "start_date": date(2024, 4, 1),
+        "end_date": date(2026, 3, 31),
+        "parties": ["株式会社アルファ・ソフト", "ベータ(株)"],
+        "auto_renewal": False,
+        "notice_period": None,
+        "notice_deadline": None,
+        "amount": 12_800_000,
+        "currency": "JPY",
+    },
+    "en_nda": {
+        "contract_date": date(2024, 3, 15),
+        "start_date": date(2024, 3, 15),
+        "end_date": date(2026, 3, 14),
+        "parties": ["Acme Corporation", "Beta Kabushiki Kaisha"],
+        "auto_renewal": None,
+        "notice_period": None,
+        "notice_deadline": None,
+        "amount": None,
+        "currency": None,
+    },
+    "en_services": {
+        "contract_date": date(2024, 1, 10),
+        "start_date": date(2024, 2, 1),
+        "end_date": date(2025, 1, 31),
+        "parties": ["Gamma LLC", "Delta Co., Ltd."],
+        "auto_renewal": True,
+        "notice_period": "90 days",
+        "notice_deadline": date(2024, 11, 2),
+        "amount": 120_000,
+        "currency": "USD",
+    },
+    "en_license": {
+        "contract_date": date(2024, 4, 1),
+        "start_date": date(2024, 4, 1),
+        "end_date": date(2025, 3, 31),
+        "parties": ["Epsilon GmbH", "Zeta K.K."],
+        "auto_renewal": False,
+        "notice_period": None,
+        "notice_deadline": None,
+        "amount": 15_000,
+        "currency": "USD",
+    },
+}
+
+ENGINE = RuleEngine()
+
+
+def _extract(key: str) -> ContractMetadata:
+    return ENGINE.extract(CONTRACTS[key])
+
+
+@pytest.mark.parametrize("key", list(CONTRACTS))
+@pytest.mark.parametrize("field", FIELD_NAMES)
+def test_every_field_of_six_whole_contracts(key, field):
+    assert getattr(_extract(key), field) == EXPECTED[key][field]
+
+
+@pytest.mark.parametrize("key", list(CONTRACTS))
+def test_every_evidence_points_at_its_words_in_the_given_text(key):
+    text = CONTRACTS[key]
+    metadata = ENGINE.extract(text)
+    assert metadata.evidence
+    for evidence in metadata.evidence:
+        assert evidence.start is not None and evidence.end is not None
+        assert text[evidence.start : evidence.end] == evidence.text
+        assert 0.0 < evidence.confidence <= 1.0
+
+
+@pytest.mark.parametrize("key", list(CONTRACTS))
+def test_every_value_returned_has_evidence(key):
+    metadata = _extract(key)
+    for field in FIELD_NAMES:
+        value = getattr(metadata, field)
+        if value is None or value == []:
+            assert not metadata.evidence_for(field), field
+        else:
+            assert metadata.evidence_for(field), field
+    assert len(metadata.evidence_for("parties")) == len(metadata.parties)
+
+
+def test_the_engine_names_itself_rules():
+    assert _extract("en_nda").engine == "rules"
+
+
+def test_a_party_evidence_is_the_name_as_written_in_full_width():
+    text = JA_LICENSE
+    metadata = ENGINE.extract(text)
+    (beta,) = [e for e in metadata.evidence_for("parties") if e.text.startswith("ベータ")]
+    assert beta.text == "ベータ㈱"
+
+
+def test_the_date_evidence_is_the_original_full_width_text():
+    (evidence,) = _extract("ja_services").evidence_for("contract_date")
+    assert evidence.text == "令和６年３月１５日"
+
+
+def test_the_notice_deadline_evidence_is_the_notice_clause():
+    metadata = _extract("ja_services")
+    (deadline,) = metadata.evidence_for("notice_deadline")
+    assert "３か月前" in deadline.text
+    (end,) = metadata.evidence_for("end_date")
+    (notice,) = metadata.evidence_for("notice_period")
+    assert deadline.confidence == min(end.confidence, notice.confidence)
+
+
+def test_a_monthly_fee_beside_a_total_is_not_the_amount():
+    assert _extract("ja_license").amount == 12_800_000
+
+
+def test_a_lone_monthly_fee_is_reported_as_written_with_its_recurrence_in_the_evidence():
+    text = "保守契約書\n\n株式会社A（以下「甲」という。）と株式会社B（以下「乙」という。）は、次のとおり合意する。\n第1条　甲は乙に対し、保守料として月額10万円を支払う。"
+    metadata = ENGINE.extract(text)
+    assert (metadata.amount, metadata.currency) == (100_000, "JPY")
+    (evidence,) = metadata.evidence_for("amount")
+    assert "月額" in evidence.text and evidence.confidence < 0.7
+
+
+def test_a_liability_cap_alone_is_not_a_contract_amount():
+    text = "第5条（損害賠償）損害賠償の額は金100万円を上限とする。"
+    assert ENGINE.extract(text).amount is None
+
+
+@pytest.mark.parametrize(
+    ("text", "amount", "currency"),
+    [
+        ("本件の代金は金四十五万円とする。", 450_000, "JPY"),
+        ("委託料は金450,000円（税抜）とする。", 450_000, "JPY"),
+        ("報酬は１，２８０万円とする。", 12_800_000, "JPY"),
+        ("委託料は総額金300万円（消費税別）とする。", 3_000_000, "JPY"),
+        ("The purchase price is ¥1,000,000.", 1_000_000, "JPY"),
+        ("The fee is JPY 5,000,000.", 5_000_000, "JPY"),
+        ("The fee is US$50,000.", 50_000, "USD"),
+        ("The total consideration is USD 120,000.", 120_000, "USD"),
+        ("The license fee is $15,000.00.", 15_000, "USD"),
+        ("The fee is EUR 10,000.", 10_000, "EUR"),
+        ("Client shall pay fifty thousand dollars ($50,000) as the fee.", 50_000, "USD"),
+    ],
+)
+def test_amounts_in_every_written_form(text, amount, currency):
+    metadata = ENGINE.extract(text)
+    assert (metadata.amount, metadata.currency) == (amount, currency)
+
+
+def test_the_fee_wins_over_an_earlier_deposit():
+    text = "保証金として金50万円を預託する。委託料は金200万円とする。"
+    assert ENGINE.extract(text).amount == 2_000_000
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "株式会社サンプル商事（以下「甲」という。）と山田工業株式会社（以下「乙」という。）は次のとおり合意する。",
+        'This Agreement is made between Acme Inc. ("Licensor") and Beta LLC ("Licensee").',
+        "This Agreement is made between Licensor and Licensee.",
+        "甲：株式会社A\n乙：株式会社B\n",
+    ],
+)
+def test_role_words_are_never_parties(text):
+    parties = ENGINE.extract(text).parties
+    for role in ("甲", "乙", "丙", "Licensor", "Licensee", "the Company", "Company"):
+        assert role not in parties
+
+
+def test_defined_terms_with_the_same_form_are_not_parties():
+    text = "甲と乙は、業務委託契約（以下「本契約」という。）に基づき、秘密情報（以下「秘密情報」という。）を扱う。"
+    assert ENGINE.extract(text).parties == []
+
+
+@pytest.mark.parametrize(
+    ("text", "parties"),
+    [
+        (
+            "合同会社ミライ（以下「甲」という。）及び有限会社カワセ（以下「乙」という。）は、",
+            ["合同会社ミライ", "有限会社カワセ"],
+        ),
+        (
+            "委託者　株式会社 北斗（以下「甲」という。）と受託者　南星(株)（以下「乙」という。）は、",
+            ["株式会社 北斗", "南星(株)"],
+        ),
+        ("株式会社A（甲）と株式会社B（乙）とは、次のとおり合意する。", ["株式会社A", "株式会社B"]),
+    ],
+)
+def test_japanese_preamble_party_forms(text, parties):
+    assert ENGINE.extract(text).parties == parties
+
+
+def test_japanese_signature_blocks_give_the_company_not_the_address_nor_the_representative():
+    text = (
+        "第1条　甲は乙に本業務を委託する。\n\n"
+        "甲　東京都千代田区丸の内1-1-1　株式会社サンプル商事　代表取締役 山田太郎\n"
+        "乙　大阪府大阪市北区梅田2-2-2\n　　ニシ産業株式会社\n　　代表取締役 西一郎\n"
+    )
+    assert ENGINE.extract(text).parties == ["株式会社サンプル商事", "ニシ産業株式会社"]
+
+
+@pytest.mark.parametrize(
+    ("text", "parties"),
+    [
+        (
+            'This Agreement is entered into by and between Acme, Inc., a California corporation ("Acme"), '
+            'and Omega Holdings Ltd. ("Omega").',
+            ["Acme, Inc.", "Omega Holdings Ltd."],
+        ),
+        (
+            "This Agreement is made between:\n(1) NORTH TRADING LIMITED, a company incorporated in England "
+            '(the "Supplier"); and\n(2) South Foods GmbH (the "Buyer").',
+            ["NORTH TRADING LIMITED", "South Foods GmbH"],
+        ),
+        ("This Agreement is made between Alpha LLC and Bravo K.K. as follows.", ["Alpha LLC", "Bravo K.K."]),
+    ],
+)
+def test_english_preamble_party_forms(text, parties):
+    assert ENGINE.extract(text).parties == parties
+
+
+@pytest.mark.parametrize(
+    ("text", "renews"),
+    [
+        ("本契約は、期間満了後も自動更新されるものとする。", True),
+        ("本契約は、期間満了の日の翌日から同一条件でさらに1年間更新されるものとする。", True),
+        ("本契約は期間満了をもって終了し、更新はしない。", False),
+        ("本契約は自動更新しない。", False),
+        ("本契約の更新は、甲乙協議の上決定する。", False),
+        ("This Agreement shall automatically renew for successive one-year terms.", True),
+        ("This Agreement shall automatically be renewed for one (1) year.", True),
+        ("This Agreement shall not be renewed.", False),
+        ("There shall be no automatic renewal of this Agreement.", False),
+        ("This Agreement is governed by the laws of Japan.", None),
+        ("本契約に定めのない事項は協議により定める。", None),
+    ],
+)
+def test_auto_renewal_true_false_or_silent(text, renews):
+    assert ENGINE.extract(text).auto_renewal is renews
+
+
+def test_notice_of_non_renewal_inside_a_renewal_clause_is_not_a_refusal():
+    text = (
+        "This Agreement shall renew for successive one-year terms unless either party notifies the other "
+        "that this Agreement shall not be renewed at least sixty (60) days before the end of the term."
+    )
+    metadata = ENGINE.extract(text)
+    assert metadata.auto_renewal is True
+    assert metadata.notice_period == "60 days"
+
+
+@pytest.mark.parametrize(
+    ("text", "period"),
+    [
+        ("期間満了の3か月前までに書面により通知する。", "3 months"),
+        ("期間満了日の30日前までに通知しない限り、自動更新される。", "30 days"),
+        ("満了の２ヶ月前までに申し出る。", "2 months"),
+        (
+            "written notice of non-renewal at least ninety (90) days prior to the expiration of the term",
+            "90 days",
+        ),
+        (
+            "may elect not to renew by at least sixty (60) days' written notice before the end of the term",
+            "60 days",
+        ),
+        ("notice of non-renewal must be given one month prior to expiry", "1 months"),
+    ],
+)
+def test_notice_periods_tied_to_the_end_of_the_term(text, period):
+    assert ENGINE.extract(text).notice_period == period
+
+
+def test_a_mid_term_cancellation_notice_is_not_the_notice_period():
+    text = (
+        "甲又は乙は、1か月前までに書面で予告することにより本契約を解約できる。"
+        "Client may terminate this Agreement at any time upon thirty (30) days' written notice."
+    )
+    assert ENGINE.extract(text).notice_period is None
+
+
+@pytest.mark.parametrize(
+    ("text", "start", "end"),
+    [
+        ("契約期間は、2024年4月1日から2025年3月31日までとする。", date(2024, 4, 1), date(2025, 3, 31)),
+        ("本契約の有効期間は、令和6年4月1日から起算して2年間とする。", date(2024, 4, 1), date(2026, 3, 31)),
+        ("委託期間は2024年10月1日から3ヶ月間とする。", date(2024, 10, 1), date(2024, 12, 31)),
+        ("契約期間：自 令和6年4月1日 至 令和7年3月31日", date(2024, 4, 1), date(2025, 3, 31)),
+        (
+            "The term shall commence on April 1, 2024 and continue until March 31, 2025.",
+            date(2024, 4, 1),
+            date(2025, 3, 31),
+        ),
+        (
+            "This Agreement shall continue for a term of twelve months commencing on January 31, 2024.",
+            date(2024, 1, 31),
+            date(2025, 1, 30),
+        ),
+    ],
+)
+def test_terms_written_as_ranges_and_as_durations(text, start, end):
+    metadata = ENGINE.extract(text)
+    assert (metadata.start_date, metadata.end_date) == (start, end)
+
+
+def test_a_term_counted_from_the_contract_date_starts_on_it():
+    text = "締結日：2024年4月1日\n第2条　本契約の有効期間は本契約締結日から1年間とする。"
+    metadata = ENGINE.extract(text)
+    assert (metadata.contract_date, metadata.start_date, metadata.end_date) == (
+        date(2024, 4, 1),
+        date(2024, 4, 1),
+        date(2025, 3, 31),
+    )
+
+
+def test_a_survival_period_is_not_the_term():
+    text = (
+        'This Agreement is made as of May 1, 2024 (the "Effective Date"). '
+        "The obligations of confidentiality shall survive for a period of three (3) years after the "
+        "termination of this Agreement."
+    )
+    metadata = ENGINE.extract(text)
+    assert metadata.contract_date == date(2024, 5, 1)
+    assert (metadata.start_date, metadata.end_date) == (None, None)
+
+
+@pytest.mark.parametrize(
+    ("text", "contract_date"),
+    [
+        ("契約日：令和6年5月10日\n", date(2024, 5, 10)),
+        ("This Agreement is dated as of June 3, 2024.", date(2024, 6, 3)),
+        (
+            "This Agreement is made this 15th day of March, 2024 by and between A Inc. and B Inc.",
+            date(2024, 3, 15),
+        ),
+        ("This Agreement is entered into on 2 May 2024.", date(2024, 5, 2)),
+        (
+            "IN WITNESS WHEREOF the parties sign below.\nDate: May 1, 2024\nDate: May 3, 2024\n",
+            date(2024, 5, 3),
+        ),
+    ],
+)
+def test_contract_dates_in_their_usual_places(text, contract_date):
+    assert ENGINE.extract(text).contract_date == contract_date
+
+
+def test_an_earlier_agreement_referred_to_in_the_recitals_is_not_the_contract_date():
+    text = (
+        "This Amendment is made by and between Acme Inc. and Beta LLC.\n\n"
+        "WHEREAS, the parties entered into a Master Agreement dated January 1, 2020."
+    )
+    assert ENGINE.extract(text).contract_date is None
+
+
+def test_the_japanese_date_line_before_the_signatures_is_the_contract_date_confidently():
+    metadata = _extract("ja_services")
+    (evidence,) = metadata.evidence_for("contract_date")
+    assert evidence.confidence >= 0.8
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", "   \n\n  ", "Lorem ipsum dolor sit amet.", "今日は良い天気です。", "\x00\ufffd\f", "第1条" * 2000],
+)
+def test_empty_or_irrelevant_text_yields_nothing_without_raising(text):
+    metadata = ENGINE.extract(text)
+    assert metadata == ContractMetadata(engine="rules")
+
+
+def test_odd_inputs_never_raise():
+    for text in [
+        "令和0年1月1日",
+        "2024年13月45日",
+        "金〇〇円",
+        "$",
+        "¥,,,",
+        "99999999999999999999年1月1日",
+        "(以下「」という。)",
+    ]:
+        ENGINE.extract(text)
+
+
+def test_a_japanese_contract_read_from_a_pdf_with_lines_broken_mid_word():
+    text = (
+        "秘密保持契約書\n"
+        "株式会社髙橋製作所（以下「甲」という。）と山﨑工業株式会社（以下「乙」という。）は、甲乙間\n"
+        "で検討している共同開発に関して相互に開示する秘密情報の取扱いについて、次のとおり合意する。\n"
+        "第１条（有効期間）\n"
+        "１　本契約の有効期間は、本契約締結日から１年間とする。ただし、期間満了の１か月前までにいず\n"
+        "れの当事者からも書面による終了の申出がないときは、本契約はさらに１年間同一条件で延長される\n"
+        "ものとし、以後も同様とする。\n"
+        "本契約締結の証として本書２通を作成し、甲乙記名押印のうえ各１通を保有する。\n"
+        "令和５年１１月２０日\n"
+    )
+    metadata = ENGINE.extract(text)
+    assert metadata.contract_date == date(2023, 11, 20)
+    assert (metadata.start_date, metadata.end_date) == (date(2023, 11, 20), date(2024, 11, 19))
+    assert metadata.auto_renewal is True
+    assert metadata.notice_period == "1 months"
+    for evidence in metadata.evidence:
+        assert text[evidence.start : evidence.end] == evidence.text
+
+
+def test_an_english_party_name_broken_over_two_lines():
+    text = (
+        "This Agreement is made and entered into as of December 10, 2024 by and between Bluefin\n"
+        'Software LLC, a Washington limited liability company ("Provider"), and Harbor Logistics\n'
+        'Corporation, an Oregon corporation ("Customer").\n'
+    )
+    assert ENGINE.extract(text).parties == ["Bluefin Software LLC", "Harbor Logistics Corporation"]
+
+
+def test_english_parties_listed_under_a_parties_heading():
+    text = (
+        "This Software Licence Agreement is dated 1 July 2023.\n\nPARTIES\n"
+        '(1) Aurora Data Systems GmbH, a company incorporated in Germany (the "Licensor"); and\n'
+        '(2) Tanaka Trading Co., Ltd., a company incorporated in Japan (the "Licensee").\n'
+    )
+    assert ENGINE.extract(text).parties == ["Aurora Data Systems GmbH", "Tanaka Trading Co., Ltd."]
+
+
+def test_english_parties_on_role_lines():
+    text = (
+        "Provider: Skyline Cloud Pte. Ltd., a company incorporated in Singapore\n"
+        "Customer: Kobayashi Electronics K.K., a Japanese kabushiki kaisha\n"
+    )
+    assert ENGINE.extract(text).parties == ["Skyline Cloud Pte. Ltd.", "Kobayashi Electronics K.K."]
+
+
+def test_an_individual_written_with_a_space_between_family_and_given_name():
+    text = (
+        "賃貸人　佐藤　健一（以下「甲」という。）と賃借人　合同会社グリーンリーフ（以下「乙」という。）は、"
+    )
+    assert ENGINE.extract(text).parties == ["佐藤 健一", "合同会社グリーンリーフ"]
+
+
+def test_a_professional_title_before_an_individual_is_not_part_of_the_name():
+    text = "株式会社いろは食品（以下「甲」という。）と税理士　中村美咲（以下「乙」という。）とは、"
+    assert ENGINE.extract(text).parties == ["株式会社いろは食品", "中村美咲"]
+
+
+def test_a_role_defined_with_以下_is_not_a_party():
+    text = "一方当事者（以下「開示者」という。）が他方当事者（以下「受領者」という。）に開示した情報をいう。"
+    assert ENGINE.extract(text).parties == []
+
+
+def test_an_order_threshold_is_not_the_contract_amount():
+    text = "運送費は、1回の発注金額が10万円以上の場合は甲の負担とし、10万円未満の場合は乙の負担とする。"
+    assert ENGINE.extract(text).amount is None
+
+
+def test_an_hourly_rate_for_extra_work_loses_to_the_annual_fee():
+    text = (
+        "1 本業務の対価（以下「保守料」という。）は、年額金壱百弐拾万円（消費税別）とする。\n"
+        "3 有償作業の料金は、技術者1名1時間当たり金12,000円（消費税別）とする。"
+    )
+    assert ENGINE.extract(text).amount == 1_200_000
+
+
+def test_a_security_deposit_loses_to_the_rent():
+    text = (
+        "3. BASE RENT. Tenant shall pay Landlord monthly base rent of Eight Thousand Five Hundred Dollars "
+        "($8,500.00) per month.\n\n4. SECURITY DEPOSIT. Tenant shall deposit with Landlord the sum of "
+        "Seventeen Thousand Dollars ($17,000.00) as security."
+    )
+    assert (ENGINE.extract(text).amount, ENGINE.extract(text).currency) == (8_500, "USD")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "甲乙協議のうえ、本契約を同一条件で更新することができる。",
+        "本契約は期間の満了により終了する。",
+    ],
+)
+def test_renewal_by_a_new_agreement_or_none_is_not_automatic(text):
+    assert ENGINE.extract(text).auto_renewal is False
+
+
+def test_a_contract_that_ends_with_its_term_has_no_notice_period():
+    text = (
+        "派遣期間　令和6年10月1日から令和6年12月31日まで\n"
+        "本契約は期間の満了により終了する。延長を希望する場合は、期間満了の1か月前までに新たな個別契約を締結する。"
+    )
+    metadata = ENGINE.extract(text)
+    assert (metadata.auto_renewal, metadata.notice_period, metadata.notice_deadline) == (False, None, None)
+
+
+def test_a_term_that_ends_on_an_event_has_a_start_and_no_end():
+    text = (
+        "第2条 本件業務の作業期間は、2025年2月1日から2025年7月31日までとする。\n"
+        "第8条 本契約の有効期間は、本契約締結日から本件業務の検収完了日までとする。\n\n2025年1月24日\n"
+    )
+    metadata = ENGINE.extract(text)
+    assert (metadata.start_date, metadata.end_date) == (date(2025, 1, 24), None)
+
+
+def test_a_works_contract_term_is_its_construction_period():
+    text = "3　工　　期　　着工　令和5年8月1日\n　　　　　　　　完成　令和5年10月31日\n"
+    metadata = ENGINE.extract(text)
+    assert (metadata.start_date, metadata.end_date) == (date(2023, 8, 1), date(2023, 10, 31))
+
+
+def test_a_lease_term_with_a_defined_commencement_date_between_its_ends():
+    text = (
+        "2. TERM. The term of this Lease shall be five (5) years, commencing on June 1, 2024 (the "
+        '"Commencement Date") and ending on May 31, 2029, unless sooner terminated.'
+    )
+    metadata = ENGINE.extract(text)
+    assert (metadata.start_date, metadata.end_date) == (date(2024, 6, 1), date(2029, 5, 31))
+
+
+def test_a_term_from_the_date_hereof_starts_on_the_contract_date():
+    text = (
+        "This Consulting Agreement is made on this 2nd day of September, 2024 by and between Orion "
+        'Partners, LLC ("Consultant") and Vega Industries, Inc. ("Company").\n\n'
+        "1. Term. This Agreement shall commence on the date hereof and shall continue for a period of six "
+        "(6) months, after which it shall be automatically extended for additional periods of three (3) "
+        "months each unless either party provides written notice at least fifteen (15) days before the end "
+        "of the then current term."
+    )
+    metadata = ENGINE.extract(text)
+    assert (metadata.start_date, metadata.end_date) == (date(2024, 9, 2), date(2025, 3, 1))
+    assert (metadata.auto_renewal, metadata.notice_period) == (True, "15 days")
+    assert metadata.notice_deadline == date(2025, 2, 14)
