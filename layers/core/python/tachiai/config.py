@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Mapping
-from typing import Literal
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -41,12 +41,13 @@ class Settings(BaseModel):
     service_name: str = "tachiai"
     max_document_bytes: int = Field(default=DEFAULT_MAX_BYTES, ge=1)
     download_link_days: int = Field(default=30, ge=1, le=365)
+    """How long the completion mail's download links work."""
     user_pool_id: str | None = None
     extract_function: str | None = None
-    alert_days: tuple[int, ...] = ()
+    alert_days: tuple[Annotated[int, Field(ge=1, le=3650)], ...] = ()
     """Days before a notice deadline or expiry on which owners are mailed (empty: 60, 30, 7)."""
     integration_email: str | None = None
-    """How long the completion mail's download links work."""
+    """Who receives the notices of envelopes an API integration sends."""
     extraction_engine: Literal["rules", "bedrock"] = "rules"
     """The contract metadata extraction engine (:func:`tachiai.extract.engine_from_settings`)."""
     bedrock_model_id: str | None = None
