@@ -15,17 +15,22 @@ import hashlib
 import logging
 import secrets
 from datetime import date, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from tachiai.adapters.s3 import current_key, original_key
+from tachiai.domain.audit import AuditEntry
 from tachiai.domain.envelope import Document, Envelope, EnvelopeStatus
-from tachiai.domain.errors import Conflict, InvalidDocument, InvalidRequest, TachiaiError
+from tachiai.domain.errors import InvalidDocument, InvalidRequest, TachiaiError
 from tachiai.domain.ledger import correct_metadata, owner, record_extraction, record_extraction_failure
-from tachiai.extract.model import FIELD_NAMES
+from tachiai.extract.model import FIELD_NAMES, ContractMetadata
+from tachiai.services.changes import save_change
 from tachiai.services.context import Services
 from tachiai.services.sending import SenderIdentity, owned_envelope
+
+if TYPE_CHECKING:
+    from tachiai.adapters.ledger_index import LedgerPage, LedgerQuery
 
 logger = logging.getLogger(__name__)
 
@@ -92,34 +97,23 @@ def extract_envelope(svc: Services, envelope_id: str) -> dict[str, Any]:
         metadata = engine_from_settings(svc.settings).extract(text)
     except TachiaiError as error:
         code = error.code
-        _save_with_retry(svc, envelope_id, lambda env: _failed(env, code, svc))
+        save_change(svc, envelope, lambda current: _failed(current, code, svc))
         raise
-    saved = _save_with_retry(svc, envelope_id, lambda env: _extracted(env, metadata, svc))
+    saved = save_change(svc, envelope, lambda current: _extracted(current, metadata, svc))
     found = [f for f in FIELD_NAMES if getattr(saved.metadata, f) not in (None, [])]
     return {"envelopeId": envelope_id, "fields": found, "engine": metadata.engine}
 
 
-def _extracted(envelope: Envelope, metadata: Any, svc: Services) -> tuple[Envelope, list[Any]]:
+def _extracted(
+    envelope: Envelope, metadata: ContractMetadata, svc: Services
+) -> tuple[Envelope, list[AuditEntry]]:
     changed, entry = record_extraction(envelope, metadata, svc.now())
     return changed, [entry]
 
 
-def _failed(envelope: Envelope, code: str, svc: Services) -> tuple[Envelope, list[Any]]:
+def _failed(envelope: Envelope, code: str, svc: Services) -> tuple[Envelope, list[AuditEntry]]:
     changed, entry = record_extraction_failure(envelope, code, svc.now())
     return changed, [entry]
-
-
-def _save_with_retry(svc: Services, envelope_id: str, change: Any, attempts: int = 3) -> Envelope:
-    """Apply ``change`` to the latest envelope and save it; a concurrent change means read and retry."""
-    for attempt in range(attempts):
-        envelope = svc.envelopes.get(envelope_id)
-        changed, entries = change(envelope)
-        try:
-            return svc.envelopes.save(changed, entries)
-        except Conflict:
-            if attempt == attempts - 1:
-                raise
-    raise AssertionError("unreachable")
 
 
 # --- corrections -----------------------------------------------------------------------------------
@@ -142,7 +136,9 @@ def correct(svc: Services, sender: SenderIdentity, envelope_id: str, values: Met
 # --- search --------------------------------------------------------------------------------------
 
 
-def search(svc: Services, sender: SenderIdentity, query: Any, limit: int, cursor: str | None) -> Any:
+def search(
+    svc: Services, sender: SenderIdentity, query: LedgerQuery, limit: int, cursor: str | None
+) -> LedgerPage:
     """The ledger page for ``query``: administrators search every contract, others their own."""
     if ADMIN_GROUP not in sender.groups:
         query = query.model_copy(update={"owner_id": sender.sub})

@@ -21,7 +21,7 @@ from tachiai.adapters.dynamodb import LinkRecord
 from tachiai.adapters.s3 import certificate_key, current_key
 from tachiai.adapters.sfn import REJECTED
 from tachiai.domain import envelope as rules
-from tachiai.domain.audit import AuditValue
+from tachiai.domain.audit import AuditEntry, AuditValue
 from tachiai.domain.envelope import Envelope, EnvelopeStatus, Participant, ParticipantStatus
 from tachiai.domain.errors import (
     Conflict,
@@ -41,6 +41,7 @@ from tachiai.domain.errors import (
 from tachiai.domain.events import EventKind, Person
 from tachiai.domain.tokens import access_code_matches, link_token_sha256
 from tachiai.services import mails
+from tachiai.services.changes import save_change
 from tachiai.services.context import Services
 from tachiai.services.sending import DOWNLOAD_URL_SECONDS, certificate_file_name
 
@@ -374,12 +375,9 @@ def _download_link(svc: Services, view: LinkView) -> tuple[Envelope, str]:
 
 def _record(svc: Services, envelope: Envelope, kind: str, actor: str, data: dict[str, AuditValue]) -> None:
     """Add an audit entry that changes nothing else (a download), retrying on a concurrent change."""
-    for attempt in range(3):
-        changed, entry = envelope.audited(kind, actor, svc.now(), data)
-        try:
-            svc.envelopes.save(changed, [entry])
-            return
-        except Conflict:
-            if attempt == 2:
-                raise
-            envelope = svc.envelopes.get(envelope.id)
+
+    def audit(current: Envelope) -> tuple[Envelope, list[AuditEntry]]:
+        changed, entry = current.audited(kind, actor, svc.now(), data)
+        return changed, [entry]
+
+    save_change(svc, envelope, audit)
