@@ -129,8 +129,11 @@ def correct(svc: Services, sender: SenderIdentity, envelope_id: str, values: Met
     if not changes:
         raise InvalidRequest("no field to correct", field="metadata")
     envelope = owned_envelope(svc, sender, envelope_id)
-    changed, entries = correct_metadata(envelope, changes, sender.email, svc.now())
-    return svc.envelopes.save(changed, entries) if entries else envelope
+    now = svc.now()
+    if not correct_metadata(envelope, changes, sender.email, now)[1]:
+        return envelope  # nothing differs from what is stored
+    # The chain may still be recording its completion mails: apply the correction to a fresh read then.
+    return save_change(svc, envelope, lambda current: correct_metadata(current, changes, sender.email, now))
 
 
 # --- search --------------------------------------------------------------------------------------
