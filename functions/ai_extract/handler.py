@@ -19,5 +19,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     if task == "extract":
         return ledger.extract_envelope(services(), event.get("envelopeId", ""))
     if task == "alerts":
-        return ledger.send_deadline_alerts(services())
+        # "today" only when someone runs the alerts for another day (the local runtime); the schedule
+        # sends none.
+        return ledger.send_deadline_alerts(services(), ledger.alerts_day(event.get("today")))
     raise InvalidRequest(f"unknown task {task!r}", field="task")

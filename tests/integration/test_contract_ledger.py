@@ -9,11 +9,13 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import hashlib
+import json
 from collections.abc import Iterator
 
 import pytest
 import requests
 from asn1crypto import cms, tsp
+from tachiai.cli import main
 from tachiai.local.client import Party, Recipient, SenderClient
 from tachiai.local.runtime import BUCKET, LocalRuntime
 from tachiai.local.samples import sample_nda_pdf
@@ -198,6 +200,7 @@ def test_search_combines_date_range_counterparty_and_title(sender, completed_nda
         assert response.status_code == 200, response.text
         return [c["envelope_id"] for c in response.json()["contracts"]]
 
+    sender.correct_metadata(completed_nda, {"amount": 450000, "currency": "JPY"})  # as the test above did
     assert completed_nda in ids(counterparty="ＴＡＫＡＨＡＳＨＩ") or completed_nda in ids(
         counterparty="髙橋﨑"
     )
@@ -205,3 +208,122 @@ def test_search_combines_date_range_counterparty_and_title(sender, completed_nda
     assert completed_nda not in ids(date_from="2026-04-02", counterparty="立会")
     assert completed_nda in ids(title="台帳", amount_min="400000", amount_max="500000")
     assert completed_nda not in ids(title="台帳", amount_min="500001")
+
+
+# --- the command line: tachiai import / search -----------------------------------------------------
+
+
+@pytest.fixture
+def cli_env(runtime: LocalRuntime, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TACHIAI_URL", runtime.url)
+    monkeypatch.setenv("TACHIAI_TOKEN", runtime.token(SENDER_EMAIL, "契約 担当"))
+
+
+def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    status = main(list(argv))
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def test_tachiai_import_adds_a_pdf_with_what_the_importer_knows(cli_env, tmp_path, capsys):
+    path = tmp_path / "Bluefin services agreement.pdf"
+    path.write_bytes(contract_pdf("en_02_services_agreement"))
+    status, out, err = _run(
+        capsys, "import", str(path), "--metadata", '{"amount": 135000, "currency": "USD"}', "--json"
+    )
+    assert status == 0, err
+    imported = json.loads(out)
+    assert imported["title"] == "Bluefin services agreement"  # the file name without .pdf
+    assert imported["origin"] == "imported" and imported["metadata_status"] == "extracted"
+    assert imported["metadata"]["amount"] == 135000  # given, kept over the extracted 120000
+    assert imported["metadata"]["parties"] == expected("en_02_services_agreement")["parties"]
+    arrival = next(e for e in imported["events"] if e["kind"] == "envelope.imported")
+    assert arrival["data"]["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_tachiai_search_prints_the_ledger_as_a_table_csv_or_json(cli_env, tmp_path, capsys):
+    path = tmp_path / "kaiun.pdf"
+    path.write_bytes(contract_pdf("en_03_software_license"))
+    status, out, err = _run(capsys, "import", str(path), "--title", "ソフトウェア使用許諾契約書（CLI）")
+    assert status == 0, err
+    assert "imported:" in out and "timestamped:" in out and "Aurora Data Systems GmbH" in out
+
+    conditions = ["--counterparty", "aurora data", "--from", "2023-07-01", "--to", "2023-07-01"]
+    status, out, err = _run(capsys, "search", *conditions, "--format", "json")
+    assert status == 0, err
+    found = json.loads(out)["contracts"]
+    assert [c["title"] for c in found] == ["ソフトウェア使用許諾契約書（CLI）"]
+
+    status, out, _ = _run(capsys, "search", *conditions)
+    header, rule, row = out.splitlines()[:3]
+    assert header.startswith("取引日 date") and set(rule) <= {"-", " "}
+    assert row.startswith("2023-07-01") and "Aurora Data Systems GmbH" in row
+    # The columns line up in a terminal: wide characters count twice
+    from tachiai.ledger_listing import display_width
+
+    assert display_width(header[: header.index("件名")]) == display_width(row[: row.index("ソフト")])
+
+    status, _, err = _run(capsys, "search", *conditions, "--format", "csv", "-o", str(tmp_path / "l.csv"))
+    assert status == 0 and "1 contracts written" in err
+    written = (tmp_path / "l.csv").read_bytes()
+    assert written.startswith(b"\xef\xbb\xbf")  # so a spreadsheet reads the Japanese as UTF-8
+    lines = written.decode("utf-8-sig").splitlines()
+    assert lines[0].startswith("envelope_id,title,transaction_date,counterparties,amount")
+    assert "ソフトウェア使用許諾契約書（CLI）" in lines[1] and len(lines) == 2
+
+    # No condition at all: the whole ledger, one page at a time
+    status, out, _ = _run(capsys, "search", "--limit", "1", "--format", "json")
+    page = json.loads(out)
+    assert status == 0 and len(page["contracts"]) == 1 and page["cursor"]
+    status, out, _ = _run(capsys, "search", "--all", "--format", "json")
+    assert len(json.loads(out)["contracts"]) >= 3
+
+
+def test_tachiai_search_and_import_say_what_is_missing_or_refused(cli_env, tmp_path, capsys, monkeypatch):
+    status, _, err = _run(capsys, "search", "--amount-min", "10", "--amount-max", "1")
+    assert status == 2 and "invalid_request" in err
+    text = tmp_path / "memo.pdf"
+    text.write_text("not a pdf")
+    status, _, err = _run(capsys, "import", str(text))
+    assert status == 2 and "invalid_document" in err
+    status, _, err = _run(capsys, "import", str(text), "--metadata", '{"amount": -1}')
+    assert status == 2 and "metadata.amount" in err  # where the problem is
+    status, _, err = _run(capsys, "import", str(text), "--metadata", "[1]")
+    assert status == 2 and "JSON object" in err
+    monkeypatch.delenv("TACHIAI_URL")
+    status, _, err = _run(capsys, "search")
+    assert status == 2 and "TACHIAI_URL" in err
+
+
+# --- deadline alerts, locally ------------------------------------------------------------------------
+
+
+def test_the_local_alerts_job_mails_the_owner_before_an_expiry_once(runtime, sender, capsys):
+    # A contract ending far enough ahead that no other contract of this runtime is due near it
+    imported = sender.import_contract(
+        "保守契約書（期限通知）",
+        "hoshu.pdf",
+        contract_pdf("ja_01_gyomu_itaku"),
+        {"end_date": "2041-03-31", "auto_renewal": False, "notice_period": None, "notice_deadline": None},
+    )
+    before = len(runtime.outbox.to(SENDER_EMAIL))
+    response = requests.post(f"{runtime.url}/_local/alerts", params={"today": "2041-03-26"}, timeout=60)
+    assert response.status_code == 200, response.text
+    assert response.json() == {"date": "2041-03-26", "sent": [f"{imported['id']}#end#2041-03-31#7"]}
+    mails = runtime.outbox.to(SENDER_EMAIL)[before:]
+    assert [m.subject for m in mails] == [
+        "【期限通知】「保守契約書（期限通知）」の契約期間の満了日まであと5日です"
+    ]
+    # The same day again (here through the command line): nothing twice
+    status, out, err = _run(capsys, "local", "alerts", "--url", runtime.url, "--today", "2041-03-26")
+    assert status == 0, err
+    assert "0 alert(s) sent" in out
+    assert len(runtime.outbox.to(SENDER_EMAIL)) == before + 1
+
+
+def test_the_local_alerts_endpoint_refuses_a_bad_day_and_a_get(runtime):
+    assert (
+        requests.post(f"{runtime.url}/_local/alerts", params={"today": "tomorrow"}, timeout=10).status_code
+        == 400
+    )
+    assert requests.get(f"{runtime.url}/_local/alerts", timeout=10).status_code == 405

@@ -264,3 +264,23 @@ def test_an_alert_whose_mail_failed_is_sent_again_the_next_run(alerting):
         send_deadline_alerts(svc, date(2026, 12, 30))
     svc.__dict__["mailer"] = mailer
     assert len(send_deadline_alerts(svc, date(2026, 12, 30))["sent"]) == 2
+
+
+def test_one_mail_that_fails_does_not_hold_back_the_other_alerts(alerting):
+    svc, mailer = alerting
+    from tachiai.domain.errors import TachiaiError
+
+    class RefusesOne(FakeMailer):
+        def send(self, message: Any) -> str:
+            if "業務委託契約書" in message.subject:  # the first one due
+                raise TachiaiError("address suppressed")
+            return super().send(message)
+
+    svc.__dict__["mailer"] = refusing = RefusesOne()
+    with pytest.raises(TachiaiError):  # the run is reported failed (the schedule's failure destination)
+        send_deadline_alerts(svc, date(2026, 12, 30))
+    assert [m.subject for m in refusing.sent] == [
+        "【期限通知】「保守契約書」の解約・更新拒絶の通知期限まであと30日です"
+    ]
+    svc.__dict__["mailer"] = mailer  # the next run sends only the one that failed
+    assert send_deadline_alerts(svc, date(2026, 12, 31))["sent"] == ["env_ending#end#2027-01-04#7"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -79,6 +80,127 @@ def cmd_extract(args: argparse.Namespace) -> int:
         config = config.model_copy(update={"extraction_engine": args.engine})
     metadata = extract_document(data, engine_from_settings(config))
     _print_json(metadata.model_dump(mode="json"))
+    return EXIT_OK
+
+
+# --- the ledger over the API (search, import) ----------------------------------------------------
+
+
+def _sender_client(args: argparse.Namespace) -> Any:
+    """The sender API at ``--url`` / ``$TACHIAI_URL`` with ``--token`` / ``$TACHIAI_TOKEN``."""
+    from tachiai.local.client import SenderClient
+
+    url = args.url or os.environ.get("TACHIAI_URL")
+    token = args.token or os.environ.get("TACHIAI_TOKEN")
+    if not url:
+        raise _UsageError(
+            "no API URL: give --url or set TACHIAI_URL (the stack's ApiUrl output, or what "
+            "`tachiai local` prints)"
+        )
+    if not token:
+        raise _UsageError(
+            "no token: give --token or set TACHIAI_TOKEN (a Cognito access token, or "
+            "`tachiai local token` for the local runtime)"
+        )
+    return SenderClient(url, token)
+
+
+def _api_call(call: Callable[[], Any]) -> Any:
+    """Run a request; the API's refusal or an unreachable URL becomes one clear line."""
+    import requests
+
+    from tachiai.local.client import ApiError
+
+    try:
+        return call()
+    except ApiError as e:
+        error = e.body.get("error", {}) if isinstance(e.body, dict) else {}
+        message = error.get("message") or {}
+        text = f"{message.get('en')} / {message.get('ja')}" if isinstance(message, dict) else str(e.body)
+        problems = [f"{p.get('location')}: {p.get('problem')}" for p in error.get("problems", [])]
+        if problems:
+            text += f" ({'; '.join(problems)})"
+        raise _UsageError(f"[{e.code or e.status}] {text}") from e
+    except requests.RequestException as e:
+        raise _UsageError(f"cannot reach the API: {e}") from e
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    from tachiai import ledger_listing
+
+    client = _sender_client(args)
+    conditions = {
+        "date_from": args.date_from,
+        "date_to": args.date_to,
+        "counterparty": args.counterparty,
+        "amount_min": args.amount_min,
+        "amount_max": args.amount_max,
+        "title": args.title,
+        "status": args.status,
+    }
+    if args.all:
+        contracts = _api_call(lambda: list(client.search_all(conditions)))
+        cursor = None
+    else:
+        page = _api_call(lambda: client.search(conditions, args.cursor, args.limit))
+        contracts, cursor = page["contracts"], page.get("cursor")
+    if args.format == "json":
+        _print_json({"contracts": contracts, "cursor": cursor})
+        return EXIT_OK
+    if args.format == "csv":
+        text = ledger_listing.to_csv(contracts)
+        if args.output:
+            # With a BOM, so that a spreadsheet opens the Japanese text as UTF-8.
+            Path(args.output).write_text(text, encoding="utf-8-sig", newline="")
+            print(f"{len(contracts)} contracts written to {args.output}", file=sys.stderr)
+        else:
+            sys.stdout.write(text)
+        return EXIT_OK
+    print(ledger_listing.table(contracts))
+    if cursor:
+        print(f"\n次のページ / more: --cursor {cursor}   (or --all)")
+    return EXIT_OK
+
+
+def _metadata_argument(value: str | None) -> dict[str, Any] | None:
+    """``--metadata``: a JSON object, or ``@file.json``."""
+    if value is None:
+        return None
+    text = _read_input(value[1:]).decode("utf-8") if value.startswith("@") else value
+    try:
+        metadata = json.loads(text)
+    except ValueError as e:
+        raise _UsageError(f"--metadata is not JSON: {e}") from e
+    if not isinstance(metadata, dict):
+        raise _UsageError('--metadata must be a JSON object, e.g. {"contract_date": "2024-04-01"}')
+    return metadata
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from tachiai.services.ledger import MAX_IMPORT_BYTES, ImportTooLarge
+
+    path = Path(args.file)
+    data = _read_input(args.file)
+    if len(data) > MAX_IMPORT_BYTES:
+        raise ImportTooLarge(f"{path.name}: {len(data)} bytes")
+    metadata = _metadata_argument(args.metadata)
+    client = _sender_client(args)
+    imported = _api_call(lambda: client.import_contract(args.title or path.stem, path.name, data, metadata))
+    envelope = _api_call(lambda: client.get(imported["id"]))
+    if args.json:
+        _print_json(envelope)
+        return EXIT_OK
+    arrival: dict[str, Any] = next(
+        (e["data"] for e in envelope.get("events", []) if e["kind"] == "envelope.imported"), {}
+    )
+    print(f"imported:    {envelope['id']}  「{envelope['title']}」")
+    print(f"sha256:      {arrival.get('sha256', '')}")
+    print(f"timestamped: {arrival.get('timestamp_time', '')}  ({arrival.get('timestamp_authority', '')})")
+    print(f"metadata:    {envelope['metadata_status']}")
+    for field, value in (envelope.get("metadata") or {}).items():
+        if field != "evidence" and value not in (None, []):
+            corrected = "  (given)" if field in envelope.get("corrected_fields", []) else ""
+            print(f"  {field:<16} {value}{corrected}")
     return EXIT_OK
 
 
@@ -243,18 +365,22 @@ def cmd_local(args: argparse.Namespace) -> int:
             )
         )
         return EXIT_OK
+    if args.local_command == "alerts":
+        return _local_alerts(args)
     import time
 
     from tachiai.local.runtime import LocalRuntime
 
-    with LocalRuntime(state_dir, port=args.port) as runtime:
+    with LocalRuntime(state_dir, port=args.port, schedule_alerts=True) as runtime:
         token = runtime.token(args.email, args.name)
         print(f"tachiai is running locally (started in {runtime.startup_seconds:.1f}s). Ctrl-C stops it.")
         print(f"  API:             {runtime.url}/v1/envelopes   (OpenAPI: {runtime.url}/v1/openapi.json)")
         print(f"  Outbox:          {runtime.url}/_local/outbox   (every mail sent, with its links)")
         print(f"  Root to trust:   {runtime.root_pem}")
         print(f"  Sender token:    {_self_command()} local token --state-dir {state_dir}   (valid 12 h)")
-        print(f"\nexport TACHIAI_TOKEN={token}")
+        print(f"  Deadline alerts: daily at {_alert_time()} UTC; now: {_self_command()} local alerts")
+        print(f"\nexport TACHIAI_URL={runtime.url}")
+        print(f"export TACHIAI_TOKEN={token}")
         print(f'curl -H "Authorization: Bearer $TACHIAI_TOKEN" {runtime.url}/v1/envelopes')
         try:
             while True:
@@ -264,7 +390,50 @@ def cmd_local(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _alert_time() -> str:
+    from tachiai import names
+    from tachiai.local.schedule import cron_time
+
+    return cron_time(names.ALERTS_SCHEDULE_CRON).strftime("%H:%M")
+
+
+def _local_alerts(args: argparse.Namespace) -> int:
+    """Ask a running ``tachiai local`` to run the deadline alerts now (as the daily rule would)."""
+    import requests
+
+    from tachiai.local.schedule import ALERTS_PATH
+
+    url = (args.url or os.environ.get("TACHIAI_URL") or f"http://127.0.0.1:{args.port}").rstrip("/")
+    params = {"today": args.today} if args.today else {}
+    try:
+        response = requests.post(url + ALERTS_PATH, params=params, timeout=120)
+    except requests.RequestException as e:
+        raise _UsageError(f"no local runtime at {url} (start it with `tachiai local`): {e}") from e
+    if response.status_code != 200:
+        raise _UsageError(f"the alerts failed (HTTP {response.status_code}): {response.text}")
+    result = response.json()
+    print(f"{result['date']}: {len(result['sent'])} alert(s) sent")
+    for key in result["sent"]:
+        print(f"  {key}")
+    print(f"the mails: {url}/_local/outbox")
+    return EXIT_OK
+
+
 # --- wiring -------------------------------------------------------------------------------------
+
+
+def _api_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--url", help="API base URL (default: $TACHIAI_URL)")
+    parser.add_argument("--token", help="bearer token (default: $TACHIAI_TOKEN)")
+
+
+def _iso_date(value: str) -> str:
+    from datetime import date
+
+    try:
+        return date.fromisoformat(value).isoformat()
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {value}") from e
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -286,6 +455,47 @@ def build_parser() -> argparse.ArgumentParser:
         "--model-id", help="Bedrock model id; implies --engine bedrock (default: $TACHIAI_BEDROCK_MODEL_ID)"
     )
     p.set_defaults(func=cmd_extract)
+
+    p = sub.add_parser(
+        "search",
+        help="search the contract ledger (date range, counterparty, amount range, title, status)",
+        description="Search the contract ledger over the API. Every condition given must hold; none lists "
+        "the whole ledger, newest transaction first.",
+    )
+    _api_arguments(p)
+    p.add_argument(
+        "--from", dest="date_from", type=_iso_date, metavar="YYYY-MM-DD", help="transaction date on or after"
+    )
+    p.add_argument(
+        "--to", dest="date_to", type=_iso_date, metavar="YYYY-MM-DD", help="transaction date on or before"
+    )
+    p.add_argument("--counterparty", help="part of a counterparty's name (Japanese or English)")
+    p.add_argument("--amount-min", type=int, metavar="N")
+    p.add_argument("--amount-max", type=int, metavar="N")
+    p.add_argument("--title", help="part of the title")
+    p.add_argument("--status", help="e.g. completed, sent, cancelled")
+    p.add_argument("--limit", type=int, default=50, help="contracts per page (default 50, at most 100)")
+    p.add_argument("--cursor", help="the next page, as printed by the previous one")
+    p.add_argument("--all", action="store_true", help="every page")
+    p.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    p.add_argument("-o", "--output", help="with --format csv: write this file (UTF-8 with BOM)")
+    p.set_defaults(func=cmd_search)
+
+    p = sub.add_parser(
+        "import",
+        help="add a contract signed elsewhere (PDF) to the ledger: kept as is, timestamped, extracted",
+    )
+    _api_arguments(p)
+    p.add_argument("file", help="the signed PDF (at most 4 MB)")
+    p.add_argument("--title", help="default: the file name without .pdf")
+    p.add_argument(
+        "--metadata",
+        metavar="JSON|@FILE",
+        help='what you already know, kept over the extraction: {"contract_date": "2024-04-01", '
+        '"parties": ["…"], "amount": 1200000, "currency": "JPY", "end_date": "…", ...}',
+    )
+    p.add_argument("--json", action="store_true", help="print the imported envelope as JSON")
+    p.set_defaults(func=cmd_import)
 
     p = sub.add_parser("verify", help="print the signature panel of a PDF")
     p.add_argument("file")
@@ -348,6 +558,12 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--email", default="sender@tachiai.example")
     t.add_argument("--name", default="送信者")
     t.add_argument("--group", action="append", default=[], help="Cognito group (repeatable)")
+    a = local.add_parser(
+        "alerts", help="run the deadline alerts now in a running `tachiai local` (the daily job)"
+    )
+    a.add_argument("--url", help="the local runtime (default: $TACHIAI_URL, else http://127.0.0.1:PORT)")
+    a.add_argument("--port", type=int, default=8080)
+    a.add_argument("--today", type=_iso_date, metavar="YYYY-MM-DD", help="alert as if today were this day")
 
     p = sub.add_parser("demo", help="drive one envelope through the local service over HTTP and verify it")
     p.add_argument("--out", default="demo-out")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import base64
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -114,6 +114,55 @@ class SenderClient:
     def downloads(self, envelope_id: str) -> list[dict[str, Any]]:
         body = _json(self.session.get(self._url(f"/v1/envelopes/{envelope_id}/downloads")), [200])
         return list(body["downloads"])
+
+    # --- the contract ledger ----------------------------------------------------------------------
+
+    def search(
+        self, conditions: Mapping[str, str | int | None], cursor: str | None = None, limit: int = 50
+    ) -> dict[str, Any]:
+        """One page of the ledger: ``{"contracts": [...], "cursor": ..., "items_read": ...}``.
+
+        ``conditions``: ``date_from``, ``date_to``, ``counterparty``, ``amount_min``, ``amount_max``,
+        ``title``, ``status`` (``None`` values are left out); none at all lists the whole ledger.
+        """
+        params: dict[str, str | int] = {k: v for k, v in conditions.items() if v is not None}
+        params.update({"ledger": "true", "limit": limit})
+        if cursor:
+            params["cursor"] = cursor
+        result: dict[str, Any] = _json(self.session.get(self._url("/v1/envelopes"), params=params), [200])
+        return result
+
+    def search_all(
+        self, conditions: Mapping[str, str | int | None], page_size: int = 100
+    ) -> Iterator[dict[str, Any]]:
+        """Every contract matching ``conditions``, following the cursors."""
+        cursor: str | None = None
+        while True:
+            page = self.search(conditions, cursor, page_size)
+            yield from page["contracts"]
+            cursor = page.get("cursor")
+            if not cursor:
+                return
+
+    def import_contract(
+        self, title: str, file_name: str, data: bytes, metadata: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """Bring a contract signed elsewhere into the ledger (timestamped, extracted); the envelope."""
+        request: dict[str, Any] = {
+            "title": title,
+            "file_name": file_name,
+            "content_base64": base64.b64encode(data).decode(),
+        }
+        if metadata:
+            request["metadata"] = dict(metadata)
+        result: dict[str, Any] = _json(self.session.post(self._url("/v1/imports"), json=request), [201])
+        return result
+
+    def correct_metadata(self, envelope_id: str, values: Mapping[str, Any]) -> dict[str, Any]:
+        """Correct ledger fields (each change is audited); the envelope."""
+        response = self.session.patch(self._url(f"/v1/envelopes/{envelope_id}/metadata"), json=dict(values))
+        result: dict[str, Any] = _json(response, [200])
+        return result
 
     def wait_for(self, envelope_id: str, *statuses: str, timeout: float = 60.0) -> dict[str, Any]:
         """Poll until the envelope reaches one of ``statuses``.

@@ -11,7 +11,9 @@
   ``infra/statemachine/signing_chain.asl.json``;
 * the test PKI (:class:`~tachiai.local.pki.LocalPki`: CA, OCSP, CRL, TSA) on loopback, its seal
   certificate issued over the KMS key's public key;
-* an HTTP server: the API Gateway adapter over the route table, plus the outbox at ``/_local/outbox``.
+* an HTTP server: the API Gateway adapter over the route table, plus the outbox at ``/_local/outbox``
+  and ``POST /_local/alerts`` (run the deadline alerts now);
+* with ``schedule_alerts``, the daily schedule of the deadline alerts (:mod:`tachiai.local.schedule`).
 
 The environment the functions read (``TACHIAI_*``) is set once, before the first request.
 """
@@ -21,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import time
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +37,7 @@ from tachiai.local.lambda_dispatch import LambdaDispatcher, LocalFunction
 from tachiai.local.local_auth import LocalTokens, authorize_header, load_or_create_secret
 from tachiai.local.outbox import Outbox, outbox_app
 from tachiai.local.pki import LocalPki
+from tachiai.local.schedule import ALERTS_PATH, DailySchedule, alerts_app, cron_time
 
 REPO_ROOT = Path(__file__).resolve().parents[5]
 """The repository (``functions/``, ``infra/``): tachiai's local runtime runs from a checkout."""
@@ -71,6 +75,8 @@ class LocalRuntime:
     host: str = "127.0.0.1"
     port: int = 0
     """HTTP port of the API (0: any free port)."""
+    schedule_alerts: bool = False
+    """Run the deadline alerts daily, at the time the EventBridge rule does (``tachiai local``: on)."""
     aws: LocalAws | None = field(default=None, init=False)
     pki: LocalPki | None = field(default=None, init=False)
     tokens: LocalTokens | None = field(default=None, init=False)
@@ -79,6 +85,7 @@ class LocalRuntime:
     startup_seconds: float = field(default=0.0, init=False)
     _server: Any = field(default=None, init=False, repr=False)
     _app_slot: LateBoundApp | None = field(default=None, init=False, repr=False)
+    _schedule: DailySchedule | None = field(default=None, init=False, repr=False)
 
     # --- lifecycle ---------------------------------------------------------------------------------
 
@@ -93,6 +100,8 @@ class LocalRuntime:
             self._serve_http()
             environment = self._create_resources()
             self._set_environment(environment)
+            if self.schedule_alerts:
+                self._schedule = DailySchedule(cron_time(names.ALERTS_SCHEDULE_CRON), self.run_alerts).start()
         except BaseException:
             self.stop()
             raise
@@ -100,6 +109,9 @@ class LocalRuntime:
         return self
 
     def stop(self) -> None:
+        if self._schedule is not None:
+            self._schedule.stop()
+            self._schedule = None
         stop_server(self._server)
         self._server = None
         if self.aws is not None:
@@ -145,28 +157,39 @@ class LocalRuntime:
         assert self.tokens is not None
         return self.tokens.issue_integration(client_id)
 
+    def run_alerts(self, today: date | None = None) -> dict[str, Any]:
+        """What the daily EventBridge rule does: invoke ``ai_extract`` with the alerts event.
+
+        ``today``: the day to alert for (default: today in the tenant's time zone).
+
+        :raises RuntimeError: the function failed (its error type and message).
+        """
+        event: dict[str, Any] = dict(names.ALERTS_EVENT)
+        if today is not None:
+            event["today"] = today.isoformat()
+        return self._invoke("ai_extract", event)
+
     def app(self) -> ApiGatewayAdapter:
         """The WSGI application (for in-process clients such as ``werkzeug.test.Client``)."""
-        assert self.aws is not None and self.tokens is not None
-        dispatcher = self.aws.dispatcher
-
-        def invoke(function: str, event: dict[str, Any]) -> dict[str, Any]:
-            invocation = dispatcher.invoke(function_name(function), event)  # type: ignore[arg-type]
-            if invocation.function_error:
-                error = invocation.payload
-                raise RuntimeError(f"{function}: {error.get('errorType')}: {error.get('errorMessage')}")
-            result: dict[str, Any] = invocation.payload
-            return result
-
+        assert self.tokens is not None
         return ApiGatewayAdapter(
             routes=names.ROUTES,
-            invoke=invoke,
+            invoke=self._invoke,
             authorize=authorize_header(self.tokens),
             stage="local",
-            extra_apps={"/_local/": outbox_app(self.outbox)},
+            extra_apps={ALERTS_PATH: alerts_app(self.run_alerts), "/_local/": outbox_app(self.outbox)},
         )
 
     # --- internals ----------------------------------------------------------------------------------
+
+    def _invoke(self, function: str, event: dict[str, Any]) -> dict[str, Any]:
+        assert self.aws is not None
+        invocation = self.aws.dispatcher.invoke(function_name(function), event)  # type: ignore[arg-type]
+        if invocation.function_error:
+            error = invocation.payload
+            raise RuntimeError(f"{function}: {error.get('errorType')}: {error.get('errorMessage')}")
+        result: dict[str, Any] = invocation.payload
+        return result
 
     def _serve_http(self) -> None:
         self._server, self._app_slot = serve_in_thread(self.host, self.port, "tachiai-local-api")

@@ -228,17 +228,35 @@ def alert_days(svc: Services) -> tuple[int, ...]:
     return tuple(sorted(set(svc.settings.alert_days or DEFAULT_ALERT_DAYS), reverse=True))
 
 
+def alerts_day(value: object) -> date | None:
+    """The day an alerts run is for, from its event (``None``: today).
+
+    :raises InvalidRequest: not an ISO date.
+    """
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError as e:
+        raise InvalidRequest(f"today is not a date: {value!r}", field="today") from e
+
+
 def send_deadline_alerts(svc: Services, today: date | None = None) -> dict[str, Any]:
     """Mail each owner before a notice deadline or an expiry: once per threshold of
     :func:`alert_days` (the smallest threshold the remaining days fall under), never twice.
 
-    Only completed contracts (signed here or imported) are alerted.
+    Only completed contracts (signed here or imported) are alerted. A mail that could not be sent is
+    released (the next run sends it) and the others are still sent.
+
+    :raises TachiaiError: the first mail failure, after every other alert was tried (so the scheduled
+        invocation is recorded as failed).
     """
     from tachiai.mail.templates import deadline_alert
 
     today = today or svc.now().astimezone(svc.settings.zone).date()
     thresholds = alert_days(svc)
     sent: list[str] = []
+    failures: list[TachiaiError] = []
     for item in svc.ledger.due_between(today, today + timedelta(days=max(thresholds))):
         if item.entry.status != EnvelopeStatus.COMPLETED:
             continue
@@ -261,8 +279,12 @@ def send_deadline_alerts(svc: Services, today: date | None = None) -> dict[str, 
                     auto_renewal=item.entry.auto_renewal,
                 )
             )
-        except TachiaiError:
+        except TachiaiError as e:
             svc.ledger.release_alert(key)
-            raise
+            logger.warning("deadline alert %s not sent: %s", key, e.code)
+            failures.append(e)
+            continue
         sent.append(key)
+    if failures:
+        raise failures[0]
     return {"date": today.isoformat(), "sent": sent}

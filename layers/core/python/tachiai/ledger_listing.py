@@ -1,0 +1,109 @@
+"""The contract ledger as ``tachiai search`` prints it: an aligned table for people, CSV for a
+spreadsheet (or a tax inspector: 電子帳簿保存法 asks that the records can be output), JSON for programs.
+
+Works on the JSON the API answers (``GET /v1/envelopes?ledger=true``), so it needs no AWS library.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+Contract = Mapping[str, Any]
+
+TABLE_COLUMNS: Sequence[tuple[str, str]] = (
+    ("transaction_date", "取引日 date"),
+    ("title", "件名 title"),
+    ("counterparties", "取引先 counterparty"),
+    ("amount", "金額 amount"),
+    ("end_date", "終了日 end"),
+    ("notice_deadline", "通知期限 notice by"),
+    ("status", "状態 status"),
+    ("envelope_id", "ID"),
+)
+CSV_COLUMNS: Sequence[str] = (
+    "envelope_id",
+    "title",
+    "transaction_date",
+    "counterparties",
+    "amount",
+    "currency",
+    "end_date",
+    "notice_deadline",
+    "auto_renewal",
+    "status",
+    "origin",
+    "owner_email",
+)
+MAX_CELL = 40
+"""Display columns a table cell takes at most (longer text ends with …)."""
+
+
+def display_width(text: str) -> int:
+    """Columns ``text`` takes in a terminal: wide (全角) characters take two."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def _clip(text: str, width: int = MAX_CELL) -> str:
+    if display_width(text) <= width:
+        return text
+    clipped = ""
+    for character in text:
+        if display_width(clipped + character) > width - 1:
+            break
+        clipped += character
+    return clipped + "…"
+
+
+def format_amount(amount: int | None, currency: str | None) -> str:
+    if amount is None:
+        return ""
+    return f"{amount:,} {currency}" if currency else f"{amount:,}"
+
+
+def _cell(contract: Contract, column: str) -> str:
+    if column == "amount":
+        return format_amount(contract.get("amount"), contract.get("currency"))
+    value = contract.get(column)
+    if column == "counterparties":
+        return "、".join(value or [])
+    return "" if value is None else str(value)
+
+
+def table(contracts: Iterable[Contract]) -> str:
+    """An aligned, width-aware table with a bilingual header (empty ledger: a one-line message)."""
+    rows = [[_clip(_cell(c, column)) for column, _ in TABLE_COLUMNS] for c in contracts]
+    if not rows:
+        return "該当する契約はありません。 / No contract matches."
+    header = [title for _, title in TABLE_COLUMNS]
+    widths = [max(display_width(row[i]) for row in [header, *rows]) for i in range(len(header))]
+
+    def line(cells: Sequence[str]) -> str:
+        padded = [
+            cell + " " * (width - display_width(cell)) for cell, width in zip(cells, widths, strict=True)
+        ]
+        return "  ".join(padded).rstrip()
+
+    return "\n".join([line(header), line(["-" * w for w in widths]), *(line(row) for row in rows)])
+
+
+def to_csv(contracts: Iterable[Contract]) -> str:
+    """One row per contract, every ledger field (counterparties joined with ``; ``)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    for contract in contracts:
+        row = []
+        for column in CSV_COLUMNS:
+            value = contract.get(column)
+            if column == "counterparties":
+                row.append("; ".join(value or []))
+            elif isinstance(value, bool):
+                row.append("true" if value else "false")
+            else:
+                row.append("" if value is None else str(value))
+        writer.writerow(row)
+    return out.getvalue()

@@ -1,0 +1,117 @@
+"""The local stand-in for the EventBridge schedule of the deadline alerts.
+
+In AWS a daily rule (:data:`tachiai.names.ALERTS_SCHEDULE_CRON`, UTC) invokes the ``ai_extract``
+function with :data:`tachiai.names.ALERTS_EVENT`. Locally (moto keeps rules but never fires them):
+
+* :class:`DailySchedule` — a thread that runs a job every day at the same UTC time as the rule
+  (``tachiai local`` starts it);
+* :func:`alerts_app` — ``POST /_local/alerts`` runs the job now (``?today=YYYY-MM-DD`` to see what
+  would be sent on that day), answering with what was sent; ``tachiai local alerts`` calls it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, date, datetime, time, timedelta
+from typing import TYPE_CHECKING, Any, Final
+
+from werkzeug.wrappers import Request, Response
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+
+__all__ = ["ALERTS_PATH", "DailySchedule", "alerts_app", "cron_time"]
+
+ALERTS_PATH: Final = "/_local/alerts"
+
+logger = logging.getLogger(__name__)
+
+
+def cron_time(cron: Mapping[str, str]) -> time:
+    """The UTC time of day of a daily EventBridge cron given as ``{"minute": "0", "hour": "0"}``.
+
+    :raises ValueError: not a fixed daily time (a range, a list, ``*``...).
+    """
+    try:
+        return time(int(cron["hour"]), int(cron["minute"]), tzinfo=UTC)
+    except (KeyError, ValueError) as e:
+        raise ValueError(f"not a fixed daily time: {dict(cron)}") from e
+
+
+class DailySchedule:
+    """Runs ``job`` every day at ``at`` (UTC) in a daemon thread until :meth:`stop`.
+
+    A failing run is logged and the next day's run happens anyway (as EventBridge would).
+    """
+
+    def __init__(
+        self, at: time, job: Callable[[], Any], *, clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    ) -> None:
+        self.at = at
+        self._job = job
+        self._clock = clock
+        self._stopped = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def next_run(self, now: datetime) -> datetime:
+        """The first run strictly after ``now``."""
+        today = datetime.combine(now.astimezone(UTC).date(), self.at)
+        return today if today > now else today + timedelta(days=1)
+
+    def start(self) -> DailySchedule:
+        self._thread = threading.Thread(target=self._loop, name="tachiai-local-schedule", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stopped.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def _loop(self) -> None:
+        while True:
+            now = self._clock()
+            if self._stopped.wait((self.next_run(now) - now).total_seconds()):
+                return
+            try:
+                self._job()
+            except Exception:  # one failed day must not end the schedule
+                logger.exception("the scheduled job failed; it runs again tomorrow")
+
+
+def alerts_app(run_alerts: Callable[[date | None], dict[str, Any]]) -> WSGIApplication:
+    """``POST /_local/alerts[?today=YYYY-MM-DD]``: run the deadline alerts now; JSON of what was sent."""
+
+    def app(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        request = Request(environ)
+        if request.path != ALERTS_PATH:
+            response = Response("Not Found", status=404, content_type="text/plain; charset=utf-8")
+        elif request.method != "POST":
+            response = Response("POST runs the alerts", status=405, headers={"Allow": "POST"})
+        else:
+            response = _run(run_alerts, request.args.get("today"))
+        response.headers["Cache-Control"] = "no-store"
+        return response(environ, start_response)
+
+    return app
+
+
+def _run(run_alerts: Callable[[date | None], dict[str, Any]], today: str | None) -> Response:
+    try:
+        day = date.fromisoformat(today) if today else None
+    except ValueError:
+        return _json(400, {"error": f"today is not a date (YYYY-MM-DD): {today}"})
+    try:
+        return _json(200, run_alerts(day))
+    except RuntimeError as e:  # the function failed: what it said
+        return _json(502, {"error": str(e)})
+
+
+def _json(status: int, body: Any) -> Response:
+    return Response(
+        json.dumps(body, ensure_ascii=False), status=status, content_type="application/json; charset=utf-8"
+    )
