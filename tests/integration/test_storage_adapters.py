@@ -6,13 +6,14 @@ import base64
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from urllib.parse import parse_qs, quote, urlparse
 
 import boto3
 import pytest
 from moto import mock_aws
 from tachiai.adapters.aws import client_config
-from tachiai.adapters.dynamodb import TABLE_SCHEMA, EnvelopeRepository, LinkRecord
+from tachiai.adapters.dynamodb import MAX_COUNTERPARTIES, TABLE_SCHEMA, EnvelopeRepository, LinkRecord
 from tachiai.adapters.s3 import DocumentStore, original_key, sealed_key
 from tachiai.domain import envelope as rules
 from tachiai.domain.audit import verify_chain
@@ -143,6 +144,69 @@ def test_task_tokens_are_kept_per_participant(repository):
     assert repository.task_token("env1", "p1") == "token-abc"
     with pytest.raises(NotFound):
         repository.task_token("env1", "p2")
+
+
+# --- the ledger side of a save --------------------------------------------------------------------
+
+
+class CountingClient:
+    """The DynamoDB client, counting the items each write sends."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+        self.transaction_sizes: list[int] = []
+        self.single_puts = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+    def transact_write_items(self, **kwargs: Any) -> Any:
+        self.transaction_sizes.append(len(kwargs["TransactItems"]))
+        return self._client.transact_write_items(**kwargs)
+
+    def put_item(self, **kwargs: Any) -> Any:
+        self.single_puts += 1
+        return self._client.put_item(**kwargs)
+
+
+def _ledger_item(repository: EnvelopeRepository, envelope_id: str) -> dict[str, Any]:
+    client = repository._client
+    return client.get_item(
+        TableName="envelopes", Key={"pk": {"S": f"ENV#{envelope_id}"}, "sk": {"S": "LEDGER"}}
+    )["Item"]
+
+
+def test_a_save_that_leaves_the_ledger_entry_as_it_was_writes_only_the_envelope_and_its_audit(repository):
+    counting = CountingClient(repository._client)
+    repository = EnvelopeRepository(counting, "envelopes")  # type: ignore[arg-type]
+    created = _create(repository, _envelope())
+    assert counting.transaction_sizes[-1] == 1 + 1 + 1 + MAX_COUNTERPARTIES + 2  # envelope, audit, ledger
+    opened, entry = repository.get("env1").audited("document.viewed", "t@example.jp", T0 + timedelta(hours=1))
+    puts_before = counting.single_puts
+    repository.save(opened, [entry])
+    assert counting.transaction_sizes[-1] == 2  # the envelope and its audit entry
+    assert counting.single_puts == puts_before  # nor the counterparty directory
+    assert created.version + 1 == repository.get("env1").version
+
+
+def test_a_save_that_changes_the_ledger_entry_rewrites_the_ledger_items(repository):
+    _create(repository, _envelope())
+    assert _ledger_item(repository, "env1")["status"]["S"] == "draft"
+    sent, entry = rules.send(repository.get("env1"), T0).audited("envelope.sent", "sub-1", T0)
+    repository.save(sent, [entry])
+    assert _ledger_item(repository, "env1")["status"]["S"] == "sent"
+
+
+def test_a_repository_that_did_not_read_the_envelope_writes_the_ledger_side_anyway(repository):
+    _create(repository, _envelope())
+    read = repository.get("env1")
+    elsewhere = EnvelopeRepository(repository._client, "envelopes")  # another function's container
+    counting = CountingClient(repository._client)
+    blind = EnvelopeRepository(counting, "envelopes")  # type: ignore[arg-type]
+    changed, entry = read.audited("document.viewed", "t@example.jp", T0)
+    blind.save(changed, [entry])
+    assert counting.transaction_sizes[-1] > 2  # it could not know the ledger was current
+    assert elsewhere.get("env1").version == read.version + 1
 
 
 def test_each_sealed_version_is_its_own_object(store):

@@ -31,6 +31,12 @@ Every other condition of a combined search (status, title, owner, amount when th
 query ...) is a FilterExpression on the driving query, so the items read are bounded by the most
 selective indexed condition, never by the size of the ledger.
 
+The ledger side is written only when the contract's ledger entry changed (a status, its metadata, a
+forwarded party): the envelope item keeps ``ledger_fp``, the fingerprint of the entry its ledger items
+were written from, and an envelope read at version v is saved conditional on v — so when the new entry
+has the same fingerprint, the ledger items are known to be current and an agreement's or a seal's save
+is just the envelope, its audit entries and links.
+
 The envelope is stored as its JSON document plus the few attributes indexes need. Every change is
 ONE transaction: the envelope put conditional on the version it was read at, its audit entries
 (each conditional on not existing), and the link items it creates or kills — so a change, its audit
@@ -39,7 +45,9 @@ trail and its links are never out of step. A lost race surfaces as :class:`Confl
 
 from __future__ import annotations
 
+import hashlib
 import json
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -65,6 +73,7 @@ GSI3 = "gsi3"
 MAX_COUNTERPARTIES = 8
 """Parties indexed per contract (the counterparty items have fixed keys, so stale ones are deleted)."""
 _AMOUNT_DIGITS = 15
+_FINGERPRINTS_KEPT = 1024
 
 
 class StorageUnavailable(TachiaiError):
@@ -102,7 +111,9 @@ def _link_key(token_sha256: str) -> dict[str, Any]:
     return {"pk": {"S": f"LINK#{token_sha256}"}, "sk": {"S": "LINK"}}
 
 
-def _translate(error: ClientError | BotoCoreError, what: str) -> TachiaiError:
+def storage_error(error: ClientError | BotoCoreError, what: str) -> TachiaiError:
+    """The tachiai error for a failed DynamoDB call: a failed condition is :class:`Conflict`,
+    anything else :class:`StorageUnavailable` (``what`` names the operation, for the logs)."""
     if isinstance(error, ClientError):
         code = error.response.get("Error", {}).get("Code", "")
         if code in ("ConditionalCheckFailedException", "TransactionCanceledException"):
@@ -162,8 +173,15 @@ def ledger_writes(table: str, entry: LedgerEntry) -> list[TransactWriteItemTypeD
     return writes
 
 
+def ledger_fingerprint(entry: LedgerEntry) -> str:
+    """What the ledger items of ``entry`` hold, as a short hash (its ``updated_at`` aside: it moves on
+    every save; the ledger's says when the entry last changed)."""
+    content = entry.model_dump_json(exclude={"updated_at"})
+    return hashlib.sha256(content.encode()).hexdigest()[:32]
+
+
 def directory_items(entry: LedgerEntry) -> list[dict[str, Any]]:
-    """The counterparty directory items of an entry (written after the transaction; idempotent)."""
+    """The counterparty directory items of an entry (written before the transaction; idempotent)."""
     return [
         {"pk": {"S": "CPTYDIR"}, "sk": {"S": normalize_name(c)}, "name": {"S": c}}
         for c in dict.fromkeys(entry.counterparties)
@@ -176,6 +194,9 @@ class EnvelopeRepository:
         self._client = client
         self._table = table_name
         self._zone = zone or ZoneInfo("Asia/Tokyo")
+        # envelope id → (version, fingerprint of the ledger entry stored with that version), from the
+        # envelopes this repository read or wrote: a save from that version skips unchanged ledger items.
+        self._ledger_fingerprints: OrderedDict[str, tuple[int, str]] = OrderedDict()
 
     # --- envelopes --------------------------------------------------------------------------
 
@@ -186,10 +207,19 @@ class EnvelopeRepository:
                 TableName=self._table, Key=_env_key(envelope_id), ConsistentRead=True
             )
         except (ClientError, BotoCoreError) as e:
-            raise _translate(e, "get envelope") from e
+            raise storage_error(e, "get envelope") from e
         if "Item" not in item:
             raise NotFound(f"envelope {envelope_id}")
-        return Envelope.model_validate_json(item["Item"]["doc"]["S"])
+        envelope = Envelope.model_validate_json(item["Item"]["doc"]["S"])
+        if "ledger_fp" in item["Item"]:
+            self._remember_ledger(envelope.id, envelope.version, item["Item"]["ledger_fp"]["S"])
+        return envelope
+
+    def _remember_ledger(self, envelope_id: str, version: int, fingerprint: str) -> None:
+        self._ledger_fingerprints[envelope_id] = (version, fingerprint)
+        self._ledger_fingerprints.move_to_end(envelope_id)
+        while len(self._ledger_fingerprints) > _FINGERPRINTS_KEPT:
+            self._ledger_fingerprints.popitem(last=False)
 
     def save(
         self,
@@ -209,6 +239,12 @@ class EnvelopeRepository:
         :raises Conflict: someone else changed the envelope since it was read (or it already exists).
         """
         stored = envelope.model_copy(update={"version": envelope.version + 1})
+        ledger = ledger_entry(stored, self._zone)
+        fingerprint = ledger_fingerprint(ledger)
+        ledger_current = not create and self._ledger_fingerprints.get(envelope.id) == (
+            envelope.version,
+            fingerprint,
+        )
         item = {
             **_env_key(stored.id),
             "doc": {"S": stored.model_dump_json()},
@@ -216,6 +252,7 @@ class EnvelopeRepository:
             "version": {"N": str(stored.version)},
             "gsi1pk": {"S": f"SENDER#{stored.sender_id}"},
             "gsi1sk": {"S": f"{stored.status.value}#{stored.updated_at.isoformat()}#{stored.id}"},
+            "ledger_fp": {"S": fingerprint},
         }
         put: dict[str, Any] = {"TableName": self._table, "Item": item}
         if create:
@@ -257,14 +294,18 @@ class EnvelopeRepository:
             )
         for token_sha256 in links_removed:
             writes.append({"Delete": {"TableName": self._table, "Key": _link_key(token_sha256)}})
-        ledger = ledger_entry(stored, self._zone)
-        writes.extend(ledger_writes(self._table, ledger))
+        if not ledger_current:
+            writes.extend(ledger_writes(self._table, ledger))
         try:
+            if not ledger_current:
+                # Before the transaction: once it stands, ledger_fp says the ledger side is written.
+                # (A name left in the directory by a failed transaction only costs a query finding nothing.)
+                for item in directory_items(ledger):
+                    self._client.put_item(TableName=self._table, Item=item)
             self._client.transact_write_items(TransactItems=writes)
-            for item in directory_items(ledger):
-                self._client.put_item(TableName=self._table, Item=item)
         except (ClientError, BotoCoreError) as e:
-            raise _translate(e, f"save envelope {envelope.id}") from e
+            raise storage_error(e, f"save envelope {envelope.id}") from e
+        self._remember_ledger(stored.id, stored.version, fingerprint)
         return stored
 
     def list_for_sender(
@@ -288,7 +329,7 @@ class EnvelopeRepository:
         try:
             response = self._client.query(**query)
         except (ClientError, BotoCoreError) as e:
-            raise _translate(e, "list envelopes") from e
+            raise storage_error(e, "list envelopes") from e
         envelopes = [Envelope.model_validate_json(item["doc"]["S"]) for item in response.get("Items", [])]
         last = response.get("LastEvaluatedKey")
         return EnvelopePage(envelopes=envelopes, cursor=json.dumps(last) if last else None)
@@ -314,7 +355,7 @@ class EnvelopeRepository:
                     return entries
                 query["ExclusiveStartKey"] = response["LastEvaluatedKey"]
         except (ClientError, BotoCoreError) as e:
-            raise _translate(e, "read audit trail") from e
+            raise storage_error(e, "read audit trail") from e
 
     # --- links and task tokens ------------------------------------------------------------------
 
@@ -325,7 +366,7 @@ class EnvelopeRepository:
                 TableName=self._table, Key=_link_key(token_sha256), ConsistentRead=True
             )
         except (ClientError, BotoCoreError) as e:
-            raise _translate(e, "find link") from e
+            raise storage_error(e, "find link") from e
         if "Item" not in item:
             raise NotFound("link")
         found = item["Item"]
@@ -349,7 +390,7 @@ class EnvelopeRepository:
                 },
             )
         except (ClientError, BotoCoreError) as e:
-            raise _translate(e, "store task token") from e
+            raise storage_error(e, "store task token") from e
 
     def task_token(self, envelope_id: str, participant_id: str) -> str:
         """:raises NotFound: no execution is waiting for this participant."""
@@ -360,7 +401,7 @@ class EnvelopeRepository:
                 ConsistentRead=True,
             )
         except (ClientError, BotoCoreError) as e:
-            raise _translate(e, "read task token") from e
+            raise storage_error(e, "read task token") from e
         if "Item" not in item:
             raise NotFound(f"task token for {participant_id}")
         return item["Item"]["task_token"]["S"]

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel, ConfigDict, Field
 
-from tachiai.adapters.dynamodb import GSI2, GSI3, _translate
+from tachiai.adapters.dynamodb import GSI2, GSI3, storage_error
 from tachiai.domain.envelope import EnvelopeStatus
 from tachiai.domain.errors import InvalidRequest
 from tachiai.domain.ledger import LedgerEntry, normalize_name
@@ -258,7 +258,7 @@ class LedgerIndex:
         try:
             response = self._client.query(**request)
         except (ClientError, BotoCoreError) as e:
-            raise _translate(e, "search the ledger") from e
+            raise storage_error(e, "search the ledger") from e
         page.calls += 1
         page.items_read += int(response.get("ScannedCount", len(response.get("Items", []))))
         return response
@@ -304,9 +304,9 @@ class LedgerIndex:
         except ClientError as e:
             if e.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
                 return False
-            raise _translate(e, "record an alert") from e
+            raise storage_error(e, "record an alert") from e
         except BotoCoreError as e:
-            raise _translate(e, "record an alert") from e
+            raise storage_error(e, "record an alert") from e
         return True
 
     def release_alert(self, key: str) -> None:
@@ -316,4 +316,4 @@ class LedgerIndex:
                 TableName=self._table, Key={"pk": {"S": f"ALERT#{key}"}, "sk": {"S": "ALERT"}}
             )
         except (ClientError, BotoCoreError) as e:
-            raise _translate(e, "release an alert") from e
+            raise storage_error(e, "release an alert") from e
