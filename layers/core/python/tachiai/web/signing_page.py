@@ -806,6 +806,9 @@ def render_signing_page(page: SigningPage) -> str:
         '<meta name="referrer" content="no-referrer">\n'
         '<meta name="robots" content="noindex">\n'
         '<meta name="format-detection" content="telephone=no">\n'
+        # No favicon request: API Gateway answers a path it has no route for with 403, which the
+        # browser reports as an error on every page.
+        '<link rel="icon" href="data:,">\n'
         f"<title>{content.heading} | {service}</title>\n"
         f"<style>{_CSS}</style>\n"
         "</head>\n"

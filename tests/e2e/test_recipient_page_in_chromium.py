@@ -1,0 +1,157 @@
+"""The recipient's page in a real browser (headless Chromium), as the person who got the mail uses it.
+
+The page works without JavaScript (forms and 303 redirects), so the flow tests run Chromium with
+JavaScript turned off: if any step needed a script, they would fail. The layout test turns it on only
+to measure the page on a phone-sized window. Chromium comes from Debian (`chromium`,
+`chromium-driver`); `.ci/run` installs both.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import pytest
+from selenium import webdriver
+from selenium.webdriver.chrome.options import Options
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webdriver import WebDriver
+from tachiai.local.client import Party, SenderClient
+from tachiai.local.runtime import LocalRuntime
+from tachiai.local.samples import sample_nda_pdf
+
+from tests.conftest import require_tool
+
+SENDER_EMAIL = "keiyaku@tachiai-tech.example"
+HANAKO = Party("山﨑花子", "hanako@yamazaki.example", "山﨑商事株式会社", access_code="4729")
+ALICE = Party("Alice Smith", "alice@example.com", "Example Inc.", language="en")
+# Chromium as root in a sandbox with no internet: no sandbox, no background connections.
+CHROMIUM_FLAGS = (
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+)
+
+
+def _chromium(*, javascript: bool, width: int = 1280, height: int = 900) -> WebDriver:
+    binary = require_tool("chromium", "chromium")
+    driver_path = require_tool("chromedriver", "chromium-driver")
+    options = Options()
+    options.binary_location = binary
+    for flag in CHROMIUM_FLAGS:
+        options.add_argument(flag)
+    options.add_argument(f"--window-size={width},{height}")
+    options.add_argument("--lang=ja")
+    if not javascript:
+        options.add_experimental_option("prefs", {"profile.managed_default_content_settings.javascript": 2})
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(driver_path), options=options)
+    driver.implicitly_wait(5)
+    return driver
+
+
+@pytest.fixture(scope="module")
+def runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRuntime]:
+    with LocalRuntime(tmp_path_factory.mktemp("browser")) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def sender(runtime: LocalRuntime) -> SenderClient:
+    return SenderClient(runtime.url, runtime.token(SENDER_EMAIL, "契約 担当"))
+
+
+@pytest.fixture
+def browser() -> Iterator[WebDriver]:
+    driver = _chromium(javascript=False)
+    yield driver
+    driver.quit()
+
+
+def _send(sender: SenderClient, title: str, *parties: Party) -> str:
+    created = sender.create(
+        title, parties, [("秘密保持契約書.pdf", sample_nda_pdf())], message="ご確認ください。"
+    )
+    sender.send(created["id"])
+    return str(created["id"])
+
+
+def _link(runtime: LocalRuntime, address: str, title: str, timeout: float = 30.0) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for mail in runtime.outbox.to(address):
+            if title in mail.subject:
+                return next(link for link in mail.links if "/s/" in link)
+        time.sleep(0.05)
+    raise AssertionError(f"no mail to {address} about {title}")
+
+
+def _text(driver: WebDriver) -> str:
+    return str(driver.find_element(By.TAG_NAME, "body").text)
+
+
+def test_a_recipient_opens_with_the_access_code_and_agrees_with_javascript_off(runtime, sender, browser):
+    title = "秘密保持契約書（ブラウザ）"
+    envelope_id = _send(sender, title, HANAKO, ALICE)
+    browser.get(_link(runtime, HANAKO.email, title))
+    assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang") == "ja"
+    assert title in _text(browser)
+    # A wrong access code: the same page again, with a notice
+    browser.find_element(By.ID, "access_code").send_keys("0000")
+    browser.find_element(By.ID, "accept_terms").click()
+    browser.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+    assert "アクセスコードが違います" in _text(browser)
+    # The right one opens the documents, then agree
+    browser.find_element(By.ID, "access_code").send_keys("4729")
+    browser.find_element(By.ID, "accept_terms").click()
+    browser.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+    document = browser.find_element(By.PARTIAL_LINK_TEXT, "秘密保持契約書.pdf")
+    assert document.get_attribute("href").endswith("/documents/d1")
+    browser.find_element(By.XPATH, "//button[contains(., '同意する')]").click()
+    assert browser.find_element(By.TAG_NAME, "h1").text == "同意が完了しました"
+
+    # The next party reads the page in English, and agreeing completes the envelope
+    browser.get(_link(runtime, ALICE.email, title))
+    assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang") == "en"
+    browser.find_element(By.ID, "accept_terms").click()
+    browser.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+    browser.find_element(By.XPATH, "//button[contains(., 'I have read and agree')]").click()
+    assert browser.find_element(By.TAG_NAME, "h1").text == "You have agreed"
+    assert sender.wait_for(envelope_id, "completed")["status"] == "completed"
+
+
+def test_a_recipient_declines_with_a_reason_from_the_folded_section(runtime, sender, browser):
+    title = "業務委託契約書（ブラウザ却下）"
+    envelope_id = _send(sender, title, ALICE)
+    browser.get(_link(runtime, ALICE.email, title))
+    browser.find_element(By.ID, "accept_terms").click()
+    browser.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+    browser.find_element(By.XPATH, "//summary[contains(., 'Decline')]").click()  # <details>: no script
+    browser.find_element(By.ID, "reject_reason").send_keys("The fee in section 2 is wrong.")
+    browser.find_element(By.XPATH, "//button[normalize-space()='Decline']").click()
+    assert browser.find_element(By.TAG_NAME, "h1").text == "You have declined"
+    envelope = sender.wait_for(envelope_id, "rejected")
+    assert envelope["outcome_reason"] == "The fee in section 2 is wrong."
+
+
+def test_the_page_fits_a_phone_screen_and_the_browser_reports_no_error(runtime, sender):
+    title = "秘密保持契約書（スマートフォン）"
+    _send(sender, title, HANAKO)
+    phone = _chromium(javascript=True, width=375, height=812)
+    try:
+        phone.get(_link(runtime, HANAKO.email, title))
+        viewport = phone.execute_script("return window.innerWidth")
+        assert phone.execute_script("return document.documentElement.scrollWidth") <= viewport
+        button = phone.find_element(By.CSS_SELECTOR, "form button[type=submit]")
+        assert button.size["height"] >= 40  # a thumb can hit it
+        errors = [entry for entry in phone.get_log("browser") if entry["level"] == "SEVERE"]
+        assert errors == []  # no CSP violation, no missing resource
+    finally:
+        phone.quit()
