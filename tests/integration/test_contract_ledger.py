@@ -188,7 +188,7 @@ def test_an_import_that_is_not_a_pdf_is_refused(sender):
         timeout=10,
     )
     assert response.status_code == 400
-    assert response.json()["error"]["code"] == "invalid_document"
+    assert response.json()["error"]["code"] == "not_pdf"
 
 
 # --- search over HTTP -----------------------------------------------------------------------------
@@ -285,7 +285,7 @@ def test_tachiai_search_and_import_say_what_is_missing_or_refused(cli_env, tmp_p
     text = tmp_path / "memo.pdf"
     text.write_text("not a pdf")
     status, _, err = _run(capsys, "import", str(text))
-    assert status == 2 and "invalid_document" in err
+    assert status == 2 and "not_pdf" in err
     status, _, err = _run(capsys, "import", str(text), "--metadata", '{"amount": -1}')
     assert status == 2 and "metadata.amount" in err  # where the problem is
     status, _, err = _run(capsys, "import", str(text), "--metadata", "[1]")
@@ -327,3 +327,69 @@ def test_the_local_alerts_endpoint_refuses_a_bad_day_and_a_get(runtime):
         == 400
     )
     assert requests.get(f"{runtime.url}/_local/alerts", timeout=10).status_code == 405
+
+
+# --- a large scan: imported through the presigned upload ------------------------------------------
+
+
+def _scan_pdf(name: str) -> bytes:
+    """The contract's pages plus a page of noise: over 4 MiB, as a scanned contract easily is."""
+    import io
+    import random
+
+    from fpdf import FPDF
+    from PIL import Image
+    from pypdf import PdfReader, PdfWriter
+
+    rng = random.Random(7)
+    noise = Image.frombytes("RGB", (1300, 1300), bytes(rng.getrandbits(8) for _ in range(1300 * 1300 * 3)))
+    scan = FPDF()
+    scan.add_page()
+    scan.image(noise, x=10, y=10, w=190)
+    writer = PdfWriter()
+    for source in (contract_pdf(name), bytes(scan.output())):
+        for page in PdfReader(io.BytesIO(source)).pages:
+            writer.add_page(page)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def test_a_scan_over_4_mib_is_imported_through_the_upload_url(runtime, cli_env, tmp_path, capsys):
+    path = tmp_path / "業務委託契約書（スキャン）.pdf"
+    path.write_bytes(_scan_pdf("ja_01_gyomu_itaku"))
+    assert path.stat().st_size > 4 * 1024 * 1024
+    status, out, err = _run(capsys, "import", str(path), "--json")
+    assert status == 0, err
+    imported = json.loads(out)
+    assert imported["status"] == "completed" and imported["metadata_status"] == "extracted"
+    assert imported["metadata"]["contract_date"] == expected("ja_01_gyomu_itaku")["contract_date"]
+    assert imported["documents"][0]["size"] == path.stat().st_size
+    kinds = [e["kind"] for e in imported["events"]]
+    assert kinds[:2] == ["envelope.import_started", "envelope.imported"]
+    s3 = runtime.aws.client("s3")  # type: ignore[union-attr]
+    stored = s3.get_object(Bucket=BUCKET, Key=f"envelopes/{imported['id']}/documents/d1/original.pdf")
+    assert stored["Body"].read() == path.read_bytes()
+
+
+def test_an_import_is_completed_only_once_something_that_is_a_pdf_was_uploaded(sender):
+    created = _session(sender).post(
+        f"{sender.base_url}/v1/imports",
+        json={"title": "売買基本契約書", "file_name": "baibai.pdf"},
+        timeout=10,
+    )
+    assert created.status_code == 201, created.text
+    draft = created.json()
+    assert draft["status"] == "draft" and draft["upload"]["fields"]["key"].endswith("/d1/original.pdf")
+    complete = f"{sender.base_url}/v1/imports/{draft['id']}/complete"
+    early = _session(sender).post(complete, timeout=10)
+    assert early.status_code == 400 and early.json()["error"]["code"] == "document_not_uploaded"
+    sender.upload(draft["upload"], "baibai.pdf", b"GIF89a not a contract")
+    refused = _session(sender).post(complete, timeout=30)
+    assert refused.status_code == 400 and refused.json()["error"]["code"] == "not_pdf"
+    assert sender.get(draft["id"])["status"] == "draft"  # nothing was received
+    sender.upload(draft["upload"], "baibai.pdf", contract_pdf("ja_01_gyomu_itaku"))
+    done = _session(sender).post(complete, timeout=30)
+    assert done.status_code == 200 and done.json()["status"] == "completed"
+    again = _session(sender).post(complete, timeout=30)  # completing twice answers the completed import
+    assert again.status_code == 200 and again.json()["documents"] == done.json()["documents"]

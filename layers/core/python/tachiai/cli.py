@@ -177,12 +177,8 @@ def _metadata_argument(value: str | None) -> dict[str, Any] | None:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from tachiai.services.ledger import MAX_IMPORT_BYTES, ImportTooLarge
-
     path = Path(args.file)
     data = _read_input(args.file)
-    if len(data) > MAX_IMPORT_BYTES:
-        raise ImportTooLarge(f"{path.name}: {len(data)} bytes")
     metadata = _metadata_argument(args.metadata)
     client = _sender_client(args)
     imported = _api_call(lambda: client.import_contract(args.title or path.stem, path.name, data, metadata))
@@ -486,7 +482,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="add a contract signed elsewhere (PDF) to the ledger: kept as is, timestamped, extracted",
     )
     _api_arguments(p)
-    p.add_argument("file", help="the signed PDF (at most 4 MB)")
+    p.add_argument("file", help="the signed PDF (over 4 MB: uploaded to storage directly)")
     p.add_argument("--title", help="default: the file name without .pdf")
     p.add_argument(
         "--metadata",

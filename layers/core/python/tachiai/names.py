@@ -131,6 +131,7 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/v1/envelopes/{envelope_id}/downloads", "send", public=False),
     Route("PATCH", "/v1/envelopes/{envelope_id}/metadata", "send", public=False),
     Route("POST", "/v1/imports", "send", public=False),
+    Route("POST", "/v1/imports/{envelope_id}/complete", "send", public=False),
     Route("GET", "/s/{token}", "agree", public=True),
     Route("POST", "/s/{token}/open", "agree", public=True),
     Route("GET", "/s/{token}/documents/{document_id}", "agree", public=True),

@@ -17,7 +17,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 
 from tachiai.adapters.ledger_index import LedgerQuery
 from tachiai.api.routing import error_response, json_response, register_routes, validation_response
-from tachiai.api.views import envelope_view
+from tachiai.api.views import envelope_view, upload_view
 from tachiai.domain.envelope import EnvelopeStatus
 from tachiai.domain.errors import TachiaiError
 from tachiai.services import ledger, sending
@@ -45,15 +45,7 @@ def build_sender_app() -> APIGatewayRestResolver:
     def create(request: Annotated[CreateEnvelopeRequest, Body()]) -> Response[str]:
         created = sending.create_envelope(services(), caller(), request)
         body = envelope_view(created.envelope)
-        body["uploads"] = [
-            {
-                "document_id": u.document_id,
-                "url": u.url,
-                "fields": u.fields,
-                "expires_at": u.expires_at.isoformat(),
-            }
-            for u in created.uploads
-        ]
+        body["uploads"] = [upload_view(u) for u in created.uploads]
         return json_response(201, body, {"Location": f"/v1/envelopes/{created.envelope.id}"})
 
     def list_(
@@ -101,7 +93,13 @@ def build_sender_app() -> APIGatewayRestResolver:
 
     def import_(request: Annotated[ImportRequest, Body()]) -> Response[str]:
         imported = ledger.import_contract(services(), caller(), request)
-        return json_response(201, envelope_view(imported), {"Location": f"/v1/envelopes/{imported.id}"})
+        view = envelope_view(imported.envelope)
+        if imported.upload:
+            view["upload"] = upload_view(imported.upload)
+        return json_response(201, view, {"Location": f"/v1/envelopes/{imported.envelope.id}"})
+
+    def complete_import(envelope_id: str) -> Response[str]:
+        return json_response(200, envelope_view(ledger.complete_import(services(), caller(), envelope_id)))
 
     def get(envelope_id: str) -> Response[str]:
         envelope, trail = sending.get_envelope(services(), caller(), envelope_id)
@@ -142,6 +140,7 @@ def build_sender_app() -> APIGatewayRestResolver:
             ("GET", "/v1/envelopes/{envelope_id}/downloads"): downloads,
             ("PATCH", "/v1/envelopes/{envelope_id}/metadata"): correct,
             ("POST", "/v1/imports"): import_,
+            ("POST", "/v1/imports/{envelope_id}/complete"): complete_import,
         },
     )
     app.exception_handler(TachiaiError)(error_response)

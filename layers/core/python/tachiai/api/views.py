@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tachiai.domain.audit import AuditEntry
 from tachiai.domain.envelope import Envelope
+
+if TYPE_CHECKING:
+    from tachiai.services.sending import Upload
 
 
 def envelope_view(envelope: Envelope, trail: list[AuditEntry] | None = None) -> dict[str, Any]:
@@ -75,3 +78,13 @@ def envelope_view(envelope: Envelope, trail: list[AuditEntry] | None = None) -> 
             for e in trail
         ]
     return view
+
+
+def upload_view(upload: Upload) -> dict[str, Any]:
+    """A presigned upload: POST ``fields`` + the file (multipart, field ``file`` last) to ``url``."""
+    return {
+        "document_id": upload.document_id,
+        "url": upload.url,
+        "fields": upload.fields,
+        "expires_at": upload.expires_at.isoformat(),
+    }

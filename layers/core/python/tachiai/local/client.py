@@ -14,6 +14,9 @@ from typing import Any
 
 import requests
 
+INLINE_LIMIT = 4 * 1024 * 1024
+"""Files up to this size travel base64 in the API request; larger ones through a presigned upload."""
+
 
 class ApiError(Exception):
     """A response other than the one expected; ``code`` is tachiai's error code when there is one."""
@@ -147,16 +150,37 @@ class SenderClient:
     def import_contract(
         self, title: str, file_name: str, data: bytes, metadata: Mapping[str, Any] | None = None
     ) -> dict[str, Any]:
-        """Bring a contract signed elsewhere into the ledger (timestamped, extracted); the envelope."""
-        request: dict[str, Any] = {
-            "title": title,
-            "file_name": file_name,
-            "content_base64": base64.b64encode(data).decode(),
-        }
+        """Bring a contract signed elsewhere into the ledger (timestamped, extracted); the envelope.
+
+        Up to :data:`INLINE_LIMIT` the PDF travels in the request; a larger one (a scan) goes to the
+        presigned upload the API answers with, and the import is then completed.
+        """
+        request: dict[str, Any] = {"title": title, "file_name": file_name}
         if metadata:
             request["metadata"] = dict(metadata)
-        result: dict[str, Any] = _json(self.session.post(self._url("/v1/imports"), json=request), [201])
-        return result
+        if len(data) <= INLINE_LIMIT:
+            request["content_base64"] = base64.b64encode(data).decode()
+        created: dict[str, Any] = _json(self.session.post(self._url("/v1/imports"), json=request), [201])
+        upload = created.get("upload")
+        if upload is None:
+            return created
+        self.upload(upload, file_name, data)
+        completed: dict[str, Any] = _json(
+            self.session.post(self._url(f"/v1/imports/{created['id']}/complete")), [200]
+        )
+        return completed
+
+    def upload(self, upload: Mapping[str, Any], file_name: str, data: bytes) -> None:
+        """POST a file to a presigned upload (``{"url", "fields"}`` as the API gives it)."""
+        # Not this session: the storage must not see the API's Authorization header.
+        answer = requests.post(
+            upload["url"],
+            data=upload["fields"],
+            files={"file": (file_name, data, "application/pdf")},
+            timeout=300,
+        )
+        if answer.status_code not in (200, 201, 204):
+            raise ApiError(answer.status_code, answer.text)
 
     def correct_metadata(self, envelope_id: str, values: Mapping[str, Any]) -> dict[str, Any]:
         """Correct ledger fields (each change is audited); the envelope."""

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import logging
 import secrets
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -22,12 +22,20 @@ from pydantic import BaseModel, ConfigDict, Field
 from tachiai.adapters.s3 import current_key, original_key
 from tachiai.domain.audit import AuditEntry
 from tachiai.domain.envelope import Document, Envelope, EnvelopeStatus
-from tachiai.domain.errors import InvalidDocument, InvalidRequest, TachiaiError
+from tachiai.domain.errors import (
+    Conflict,
+    DocumentNotUploaded,
+    InvalidDocument,
+    InvalidRequest,
+    NotFound,
+    TachiaiError,
+)
 from tachiai.domain.ledger import correct_metadata, owner, record_extraction, record_extraction_failure
+from tachiai.domain.uploads import check_upload
 from tachiai.extract.model import FIELD_NAMES, ContractMetadata
 from tachiai.services.changes import save_change
 from tachiai.services.context import Services
-from tachiai.services.sending import SenderIdentity, owned_envelope
+from tachiai.services.sending import SenderIdentity, Upload, owned_envelope, presigned_upload
 
 if TYPE_CHECKING:
     from tachiai.adapters.ledger_index import LedgerPage, LedgerQuery
@@ -65,15 +73,24 @@ class ImportRequest(BaseModel):
 
     title: str = Field(min_length=1, max_length=200)
     file_name: str = Field(min_length=1, max_length=255)
-    content_base64: str = Field(min_length=8, max_length=(MAX_IMPORT_BYTES * 4) // 3 + 8)
+    content_base64: str | None = Field(default=None, min_length=8, max_length=(MAX_IMPORT_BYTES * 4) // 3 + 8)
+    """The PDF, base64, up to 4 MiB; omit it for a larger file (a scan): the answer carries a presigned
+    upload, and ``POST /v1/imports/{id}/complete`` receives it."""
     metadata: MetadataValues | None = None
 
 
 class ImportTooLarge(InvalidRequest):
     code = "import_too_large"
     http_status = 413
-    message_ja = "取り込める PDF は 4 MB までです。"
-    message_en = "An imported PDF can be at most 4 MB."
+    message_ja = "4 MB を超える PDF は、アップロード用 URL を使って取り込んでください。"
+    message_en = "A PDF over 4 MB is imported through an upload URL (leave content_base64 out)."
+
+
+@dataclass(frozen=True)
+class ImportedContract:
+    envelope: Envelope
+    upload: Upload | None = None
+    """Where to upload the PDF (then complete the import), when it was not in the request."""
 
 
 # --- extraction ------------------------------------------------------------------------------------
@@ -151,47 +168,94 @@ def search(
 # --- import --------------------------------------------------------------------------------------
 
 
-def import_contract(svc: Services, sender: SenderIdentity, request: ImportRequest) -> Envelope:
+def import_contract(svc: Services, sender: SenderIdentity, request: ImportRequest) -> ImportedContract:
     """A contract signed elsewhere joins the ledger: stored unchanged (Object Lock), timestamped on
     arrival, its metadata extracted (what the importer gave wins over the extraction).
 
-    :raises ImportTooLarge: over :data:`MAX_IMPORT_BYTES`.
+    With the PDF in the request it is received at once; without, the import waits (a draft) for the
+    presigned upload and :func:`complete_import`.
+
+    :raises ImportTooLarge: inline content over :data:`MAX_IMPORT_BYTES`.
     :raises InvalidDocument: not a PDF.
     :raises TimestampUnavailable: no TSA answered (nothing is kept; import again).
     """
+    now = svc.now()
+    envelope = Envelope(
+        id=f"imp_{secrets.token_hex(12)}",
+        title=request.title,
+        sender=sender.person,
+        sender_id=sender.sub,
+        origin="imported",
+        documents=[Document(id="d1", name=request.file_name)],
+        created_at=now,
+        updated_at=now,
+    )
+    given = request.metadata.changes() if request.metadata else {}
+    if request.content_base64 is None:
+        envelope, entry = envelope.audited(
+            "envelope.import_started", sender.email, now, {"name": request.file_name}
+        )
+        entries = [entry]
+        if given:
+            envelope, corrections = correct_metadata(envelope, given, sender.email, now)
+            entries.extend(corrections)
+        stored = svc.envelopes.save(envelope, entries, create=True)
+        return ImportedContract(stored, presigned_upload(svc, stored.id, "d1"))
     try:
         data = base64.b64decode(request.content_base64, validate=True)
     except (binascii.Error, ValueError) as e:
         raise InvalidRequest("content_base64 is not base64", field="content_base64") from e
     if len(data) > MAX_IMPORT_BYTES:
         raise ImportTooLarge(f"{len(data)} bytes")
-    if not data.startswith(b"%PDF-"):
-        raise InvalidDocument("not a PDF (no %PDF- header)")
+    check_upload(data, MAX_IMPORT_BYTES)
+    svc.documents.put(original_key(envelope.id, "d1"), data)
+    return ImportedContract(_receive(svc, sender, envelope, given, create=True))
+
+
+def complete_import(svc: Services, sender: SenderIdentity, envelope_id: str) -> Envelope:
+    """Receive the PDF uploaded for an import: timestamp it, complete the import, extract it.
+    Completing again answers the completed import.
+
+    :raises NotFound: not the caller's import.
+    :raises DocumentNotUploaded: nothing was uploaded yet.
+    :raises InvalidDocument: the upload is not a PDF, or too large.
+    :raises Conflict: this envelope is not an import.
+    """
+    envelope = owned_envelope(svc, sender, envelope_id)
+    if envelope.origin != "imported":
+        raise Conflict(f"{envelope_id} is not an import", status=envelope.status.value)
+    if envelope.status == EnvelopeStatus.COMPLETED:
+        return envelope
+    return _receive(svc, sender, envelope, {}, create=False)
+
+
+def _receive(
+    svc: Services, sender: SenderIdentity, envelope: Envelope, given: dict[str, Any], *, create: bool
+) -> Envelope:
+    """The stored PDF of an import arrives: timestamp (which also checks it), complete, extract."""
+    document = envelope.documents[0]
+    try:
+        arrival = svc.functions.call(
+            svc.settings.require("seal_function"),
+            {"task": "timestamp_import", "envelopeId": envelope.id, "documentId": document.id},
+        )
+    except NotFound as e:
+        raise DocumentNotUploaded(document.id, name=document.name) from e
     now = svc.now()
-    envelope_id = f"imp_{secrets.token_hex(12)}"
-    document = Document(
-        id="d1",
-        name=request.file_name,
-        size=len(data),
-        original_sha256=hashlib.sha256(data).hexdigest(),
-        current_sha256=hashlib.sha256(data).hexdigest(),
+    document = document.model_copy(
+        update={
+            "size": arrival["size"],
+            "original_sha256": arrival["sha256"],
+            "current_sha256": arrival["sha256"],
+        }
     )
-    envelope = Envelope(
-        id=envelope_id,
-        title=request.title,
-        sender=sender.person,
-        sender_id=sender.sub,
-        origin="imported",
-        status=EnvelopeStatus.COMPLETED,
-        documents=[document],
-        created_at=now,
-        updated_at=now,
-        completed_at=now,
-    )
-    svc.documents.put(original_key(envelope_id, document.id), data)
-    timestamp = svc.functions.call(
-        svc.settings.require("seal_function"),
-        {"task": "timestamp_import", "envelopeId": envelope_id, "documentId": document.id},
+    envelope = envelope.model_copy(
+        update={
+            "documents": [document],
+            "status": EnvelopeStatus.COMPLETED,
+            "completed_at": now,
+            "updated_at": now,
+        }
     )
     envelope, entry = envelope.audited(
         "envelope.imported",
@@ -199,26 +263,25 @@ def import_contract(svc: Services, sender: SenderIdentity, request: ImportReques
         now,
         {
             "document": document.id,
-            "name": request.file_name,
-            "sha256": document.original_sha256,
-            "timestamp_time": str(timestamp.get("time")),
-            "timestamp_authority": str(timestamp.get("authority")),
+            "name": document.name,
+            "sha256": arrival["sha256"],
+            "timestamp_time": str(arrival.get("time")),
+            "timestamp_authority": str(arrival.get("authority")),
         },
     )
     entries = [entry]
-    given = request.metadata.changes() if request.metadata else {}
     if given:
         envelope, corrections = correct_metadata(envelope, given, sender.email, now)
         entries.extend(corrections)
-    envelope = svc.envelopes.save(envelope, entries, create=True)
+    envelope = svc.envelopes.save(envelope, entries, create=create)
     try:
         svc.functions.call(
-            svc.settings.require("extract_function"), {"task": "extract", "envelopeId": envelope_id}
+            svc.settings.require("extract_function"), {"task": "extract", "envelopeId": envelope.id}
         )
     except TachiaiError as e:
         # The import stands: its metadata can be corrected by hand (metadata_status says it failed).
-        logger.warning("extraction of import %s failed: %s", envelope_id, e.code)
-    return svc.envelopes.get(envelope_id)
+        logger.warning("extraction of import %s failed: %s", envelope.id, e.code)
+    return svc.envelopes.get(envelope.id)
 
 
 # --- deadline alerts -----------------------------------------------------------------------------

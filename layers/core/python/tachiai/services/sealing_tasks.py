@@ -36,6 +36,7 @@ from tachiai.domain.events import (
     ParticipantRecord,
     SealEvent,
 )
+from tachiai.domain.uploads import check_upload
 from tachiai.services.context import Services
 
 logger = logging.getLogger(__name__)
@@ -282,10 +283,12 @@ def timestamp_import(svc: Services, envelope_id: str, document_id: str) -> dict[
 
     :raises TimestampUnavailable: no TSA answered.
     :raises NotFound: the document is not stored.
+    :raises InvalidDocument: it is empty, too large, or not a PDF.
     """
     import asyncio
 
     data = svc.documents.get(original_key(envelope_id, document_id))
+    check_upload(data, svc.settings.max_document_bytes)  # an upload came straight from the client
     digest = hashlib.sha256(data).digest()
     token = asyncio.run(svc.sealer.timestamper.async_timestamp(digest, "sha256"))
     svc.documents.put(timestamp_key(envelope_id, document_id), token.dump())
@@ -293,6 +296,7 @@ def timestamp_import(svc: Services, envelope_id: str, document_id: str) -> dict[
     authority = info["tsa"].native if info["tsa"].native else None
     return {
         "sha256": digest.hex(),
+        "size": len(data),
         "time": info["gen_time"].native.isoformat(),
         "authority": str(authority.get("common_name") if isinstance(authority, dict) else authority or ""),
         "serial": str(info["serial_number"].native),

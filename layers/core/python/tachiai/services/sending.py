@@ -178,23 +178,21 @@ def create_envelope(svc: Services, sender: SenderIdentity, request: CreateEnvelo
         {"participants": len(participants), "documents": len(documents)},
     )
     stored = svc.envelopes.save(envelope, [entry], create=True)
-    uploads = [
-        Upload(
-            document_id=d.id,
-            expires_at=now + timedelta(seconds=UPLOAD_URL_SECONDS),
-            **_presigned_post(svc, envelope_id, d.id),
-        )
-        for d in documents
-        if d.id not in inline
-    ]
+    uploads = [presigned_upload(svc, envelope_id, d.id) for d in documents if d.id not in inline]
     return CreatedEnvelope(stored, uploads)
 
 
-def _presigned_post(svc: Services, envelope_id: str, document_id: str) -> dict[str, Any]:
+def presigned_upload(svc: Services, envelope_id: str, document_id: str) -> Upload:
+    """A presigned POST for a document's original PDF (size-limited, :data:`UPLOAD_URL_SECONDS`)."""
     post = svc.documents.upload_url(
         original_key(envelope_id, document_id), UPLOAD_URL_SECONDS, svc.settings.max_document_bytes
     )
-    return {"url": str(post["url"]), "fields": dict(post["fields"])}  # type: ignore[call-overload]
+    return Upload(
+        document_id=document_id,
+        url=str(post["url"]),
+        fields=dict(post["fields"]),  # type: ignore[call-overload]
+        expires_at=svc.now() + timedelta(seconds=UPLOAD_URL_SECONDS),
+    )
 
 
 def owned_envelope(svc: Services, sender: SenderIdentity, envelope_id: str) -> Envelope:
