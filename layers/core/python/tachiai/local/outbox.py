@@ -112,6 +112,9 @@ class Outbox:
     def __init__(self, account_id: str = "123456789012", region: str = "ap-northeast-1") -> None:
         self.account_id = account_id
         self.region = region
+        # Decoded once per message: tests and the demo poll the outbox many times a second, and
+        # decoding every mail each time competed with the service for the interpreter.
+        self._decoded: dict[tuple[int, str], OutboxMail] = {}
 
     def mails(self) -> list[OutboxMail]:
         """Every mail sent so far, oldest first."""
@@ -119,7 +122,13 @@ class Outbox:
 
         sent = list(ses_backends[self.account_id][self.region].sent_messages)
         raw = [message for message in sent if isinstance(message, RawMessage)]
-        return [_decode(i, m.id, m.destinations, m.raw_data) for i, m in enumerate(raw)]
+        mails = []
+        for index, message in enumerate(raw):
+            key = (index, message.id)
+            if key not in self._decoded:
+                self._decoded[key] = _decode(index, message.id, message.destinations, message.raw_data)
+            mails.append(self._decoded[key])
+        return mails
 
     def to(self, address: str) -> list[OutboxMail]:
         """The mails sent to ``address`` (compared without regard to case), oldest first."""

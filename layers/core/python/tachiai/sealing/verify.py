@@ -201,10 +201,13 @@ def verify_pdf(pdf: bytes, trust_roots: Sequence[x509.Certificate] = ()) -> Veri
         raise DamagedPdf(f"cannot read PDF: {e}") from e
 
     roots = list(trust_roots) or _embedded_roots(reader, sigs)
+    # One context for every signature: the DSS is the file's (the newest revision's) and reading it
+    # (every certificate, OCSP response and CRL it holds) is most of the cost of building one.
+    context = _dss_context(reader, roots)
     reports: list[SignatureReport] = []
     for sig in sigs:
         try:
-            reports.append(_report(reader, sig, roots, trusted_given=bool(trust_roots)))
+            reports.append(_report(sig, context, roots, trusted_given=bool(trust_roots)))
         except (PdfError, ValueError, KeyError, IndexError, TypeError) as e:
             raise VerificationError(f"{sig.field_name}: {type(e).__name__}: {e}") from e
 
@@ -223,13 +226,12 @@ def _changed_after(last: SignatureReport) -> bool:
 
 
 def _report(
-    reader: PdfFileReader,
     sig: EmbeddedPdfSignature,
+    context: ValidationContext,
     roots: Sequence[x509.Certificate],
     *,
     trusted_given: bool,
 ) -> SignatureReport:
-    context = _dss_context(reader, roots)
     if sig.sig_object_type == "/DocTimeStamp":
         try:
             ts_status = validate_pdf_timestamp(sig, validation_context=context)
