@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -163,6 +164,24 @@ def test_local_serves_the_api_until_interrupted(tmp_path):
         )
         with urllib.request.urlopen(request, timeout=10) as response:
             assert json.load(response) == {"envelopes": [], "cursor": None}
+        # The variables it prints are what `tachiai search` and `tachiai local alerts` need
+        exported = dict(
+            line.removeprefix("export ").strip().split("=", 1) for line in lines if line.startswith("export ")
+        )
+        assert exported["TACHIAI_URL"] == url[1]
+        environment = {**os.environ, **exported}
+        search = subprocess.run(
+            [sys.executable, "-m", "tachiai.cli", "search"], env=environment, capture_output=True, text=True
+        )
+        assert search.returncode == 0 and "No contract matches" in search.stdout, search.stderr
+        alerts = subprocess.run(
+            [sys.executable, "-m", "tachiai.cli", "local", "alerts"],
+            env=environment,
+            capture_output=True,
+            text=True,
+        )
+        assert alerts.returncode == 0 and "0 alert(s) sent" in alerts.stdout, alerts.stderr
+        assert any("Deadline alerts: daily at 00:00 UTC" in line for line in lines)
     finally:
         process.send_signal(signal.SIGINT)
         process.wait(timeout=30)
