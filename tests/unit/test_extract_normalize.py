@@ -8,6 +8,7 @@ import pytest
 from tachiai.extract.normalize import (
     Duration,
     english_number,
+    english_ordinal,
     find_dates,
     fold_width,
     kanji_to_int,
@@ -202,6 +203,50 @@ def test_a_leap_day_is_a_date():
 )
 def test_english_dates(text, value):
     assert parse_date(text) == value
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("March\n     15, 2024", date(2024, 3, 15)),
+        ("March 15,\n  2024", date(2024, 3, 15)),
+        ("the 8th day of\n     May, 2018", date(2018, 5, 8)),
+    ],
+)
+def test_an_english_date_hard_wrapped_over_a_line_break_is_one_date(text, value):
+    assert parse_date(text) == value
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("this twenty-second day of January, 2021", date(2021, 1, 22)),
+        ("the First day of July, 2019", date(2019, 7, 1)),
+        ("the thirty-first day of December 2025", date(2025, 12, 31)),
+    ],
+)
+def test_an_ordinal_day_in_words_before_day_of_is_read(text, value):
+    assert parse_date(text) == value
+
+
+def test_a_day_written_before_of_without_day_is_read():
+    assert parse_date("1st of July 2019") == date(2019, 7, 1)
+
+
+def test_a_word_that_is_no_ordinal_before_day_of_is_not_a_date():
+    assert parse_date("the same day of March 2024") is None
+
+
+@pytest.mark.parametrize(
+    ("text", "value"), [("fifth", 5), ("twenty-first", 21), ("Twenty First", 21), ("5th", 5), ("22nd", 22)]
+)
+def test_english_ordinals_in_words_and_figures(text, value):
+    assert english_ordinal(text) == value
+
+
+def test_an_english_duration_hard_wrapped_over_a_line_break_is_one_duration():
+    assert parse_duration("one hundred twenty\n     (120) days") == Duration(120, "days")
+    assert parse_duration("sixty (60)\n  days") == Duration(60, "days")
 
 
 def test_ambiguous_numeric_day_month_orders_are_not_read():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import date
 
 import pytest
@@ -748,3 +749,432 @@ def test_a_term_from_the_date_hereof_starts_on_the_contract_date():
     assert (metadata.start_date, metadata.end_date) == (date(2024, 9, 2), date(2025, 3, 1))
     assert (metadata.auto_renewal, metadata.notice_period) == (True, "15 days")
     assert metadata.notice_deadline == date(2025, 2, 14)
+
+
+# --- EDGAR-style exhibits: hard-wrapped lines, recitals, schedules after the signatures, many figures ----
+
+EN_PREAMBLE = (
+    'This Agreement is made as of January 10, 2022 by and between ACME HOLDINGS, INC., a Delaware corporation ("Acme"), '
+    'and Beta Widgets, LLC, a Texas limited liability company ("Beta").\n\n'
+)
+
+
+def test_a_date_defined_as_the_last_signature_is_the_latest_signature_date():
+    text = (
+        "SUPPLY AGREEMENT\n\nThis Supply Agreement is entered into as of the date of the last signature below (the "
+        '"Effective Date") by and between Granite Foods, LLC ("Buyer") and Heron Packaging Corp. ("Supplier").\n\n'
+        "1. Term. This Agreement shall commence on the Effective Date and remain in effect until December 31, 2025.\n\n"
+        "IN WITNESS WHEREOF, the Parties have executed this Agreement as of the dates set forth below.\n\n"
+        "GRANITE FOODS, LLC\nBy: /s/ A. Kowalski\nDate: October 3, 2022\n\n"
+        "HERON PACKAGING CORP.\nBy: /s/ G. Lindahl\nDate: October 11, 2022\n"
+    )
+    metadata = ENGINE.extract(text)
+    assert (metadata.contract_date, metadata.start_date) == (date(2022, 10, 11), date(2022, 10, 11))
+    # As sure as a date written in the preamble, not a guess from the date lines alone.
+    assert metadata.evidence_for("contract_date")[0].confidence >= 0.85
+
+
+def test_dates_in_two_signature_columns_side_by_side_are_both_signature_dates():
+    text = (
+        "This Agreement shall become effective upon execution by both parties.\n\n"
+        "IN WITNESS WHEREOF, the parties have executed this Agreement.\n\n"
+        "THETA HEALTH, INC.                         IOTA SOFTWARE LTD.\n"
+        "By: /s/ A. Smith                           By: /s/ B. Jones\n"
+        "Date: April 2, 2021                        Date: April 9, 2021\n"
+    )
+    assert ENGINE.extract(text).contract_date == date(2021, 4, 9)
+
+
+def test_a_date_in_the_recitals_is_not_the_contract_date_even_without_whereas_in_its_sentence():
+    text = (
+        'THIS FRANCHISE AGREEMENT (this "Agreement") is entered into this 8th day of\n     May, 2018 by and '
+        'between Brightside Franchising, LLC ("Franchisor") and Morningtide Group, Inc. ("Franchisee").\n\n'
+        "RECITALS\n\nA. Franchisor has developed a system of restaurants.\n\nB. The parties are parties to an Area "
+        "Development Agreement dated January 12, 2017.\n\nNOW, THEREFORE, the parties agree as follows:\n"
+    )
+    assert ENGINE.extract(text).contract_date == date(2018, 5, 8)
+
+
+def test_the_date_of_another_agreement_this_one_amends_is_not_the_contract_date():
+    text = (
+        'This First Amendment to the License Agreement dated March 1, 2020 (the "Original Agreement") is made '
+        'effective June 1, 2021 by and between Acme Corp. ("Acme") and Beta LLC ("Beta").'
+    )
+    assert ENGINE.extract(text).contract_date == date(2021, 6, 1)
+
+
+def test_a_blank_date_in_a_form_of_agreement_leaves_the_dates_empty():
+    text = (
+        'THIS AGREEMENT is dated as of ____________, 20__ (the "Effective Date") by and between SIERRA OPTICS '
+        'LTD. ("Manufacturer") and LUMENFIELD DEVICES, INC. ("Customer").\n\n11.1 Term. This Agreement shall '
+        "commence on the Effective Date and shall remain in effect until terminated.\n\nDate: ______________\n"
+    )
+    metadata = ENGINE.extract(text)
+    assert (metadata.contract_date, metadata.start_date, metadata.end_date) == (None, None, None)
+
+
+def test_a_japanese_preamble_date_before_締結する_is_the_contract_date():
+    text = (
+        "医療法人社団清和会（以下「甲」という。）とオリオンシステムズ株式会社（以下「乙」という。）とは、"
+        "令和５年１２月１日、次のとおり契約（以下「本契約」という。）を締結する。\n\n第１条（目的）甲は乙に保守を委託する。\n"
+        "第２条（契約期間）本契約の有効期間は、令和６年１月１日から令和６年１２月３１日までとする。"
+    )
+    assert ENGINE.extract(text).contract_date == date(2023, 12, 1)
+
+
+def test_a_japanese_contract_made_before_and_referred_to_is_not_the_contract_date():
+    text = (
+        "株式会社アルファ（以下「甲」という。）と株式会社ベータ（以下「乙」という。）は、令和2年4月1日に締結した"
+        "取引基本契約（以下「原契約」という。）に関し、次のとおり覚書を締結する。\n\n第1条 原契約の単価を改定する。"
+    )
+    assert ENGINE.extract(text).contract_date is None
+
+
+def test_a_term_ending_at_a_time_of_day_on_a_date_ends_on_that_date():
+    text = (
+        'This Agreement is entered into as of November 4, 2021, and is effective as of January 1, 2022 (the "Effective '
+        'Date"), by and between Cascade Health, Inc. ("Customer") and Atlas Solutions, L.L.C. ("Supplier").\n\n'
+        "2.1 Term. The term of this Agreement shall commence on the Effective Date and continue until 11:59 p.m. "
+        "Pacific Time on December 31, 2026, unless earlier terminated."
+    )
+    metadata = ENGINE.extract(text)
+    assert (metadata.start_date, metadata.end_date) == (date(2022, 1, 1), date(2026, 12, 31))
+
+
+def test_a_date_range_in_a_schedule_after_the_signatures_is_not_the_term():
+    text = (
+        EN_PREAMBLE + "2. Term. This Agreement shall continue until December 31, 2026.\n\n"
+        "IN WITNESS WHEREOF, the parties have executed this Agreement.\n\nSCHEDULE 13\nTERMINATION FEES\n\n"
+        "Effective date of termination                          Termination fee\n"
+        "January 1, 2024 through December 31, 2024                 $1,800,000\n"
+    )
+    assert ENGINE.extract(text).end_date == date(2026, 12, 31)
+
+
+def test_a_term_duration_hard_wrapped_over_a_line_break_is_read():
+    text = (
+        'This Agreement is made as of the 22nd day of January, 2021 (the "Effective Date"), by and between '
+        'Vantage Software, Inc. ("Vantage") and Orbital Systems Ltd. ("Reseller").\n\n6.1 Term. The term of this '
+        "Agreement shall begin on the Effective Date and, unless terminated earlier, shall remain in effect for an "
+        'initial period of three (3)\n          years (the "Initial Term").'
+    )
+    metadata = ENGINE.extract(text)
+    assert (metadata.start_date, metadata.end_date) == (date(2021, 1, 22), date(2024, 1, 21))
+
+
+def test_a_term_that_expires_years_from_the_effective_date():
+    text = (
+        'This Agreement is entered into this 8th day of May, 2018 (the "Effective Date") by and between Brightside '
+        'Franchising, LLC ("Franchisor") and Morningtide Group, Inc. ("Franchisee").\n\n2.1 Term. The term of this '
+        "Agreement begins on the Effective Date and expires ten (10) years from the Effective Date."
+    )
+    assert ENGINE.extract(text).end_date == date(2028, 5, 7)
+
+
+def test_the_length_of_a_renewal_term_is_not_the_initial_term():
+    text = (
+        EN_PREAMBLE
+        + "2.1 Term. This Agreement shall commence on the Effective Date and end on December 31, 2027.\n\n"
+        "2.2 Successor Franchise. Franchisee may acquire a successor franchise for one (1) additional term of ten "
+        "(10) years from the date of this Agreement."
+    )
+    assert ENGINE.extract(text).end_date == date(2027, 12, 31)
+
+
+def test_a_term_commencing_on_a_named_date_starts_on_that_date():
+    text = (
+        'THIS AGREEMENT is made on 15 March 2024 between Alpencloud GmbH (the "Provider") and Trellis Commerce '
+        'Ltd. (the "Customer").\n\n"Go-Live Date" means 1 April 2024;\n\n2.1 The Initial Term shall '
+        "commence on the Go-Live Date and shall continue for a period of twenty-four (24) months."
+    )
+    metadata = ENGINE.extract(text)
+    assert (metadata.start_date, metadata.end_date) == (date(2024, 4, 1), date(2026, 3, 31))
+
+
+def test_a_term_commencing_on_an_undated_event_has_no_dates():
+    text = (
+        'This Agreement is made effective as of September 1, 2020 (the "Effective Date") between Horizon Travel, '
+        'Inc. ("Horizon") and First Continental Bank, N.A. ("Bank").\n\n10.1 Term. This Agreement shall commence '
+        "on the Launch Date and continue for a period of three (3) years."
+    )
+    metadata = ENGINE.extract(text)
+    assert (metadata.start_date, metadata.end_date) == (None, None)
+
+
+def test_a_term_ending_on_an_anniversary_of_the_effective_date_ends_on_that_anniversary():
+    text = (
+        'This License Agreement is entered into as of March 15, 2024 (the "Effective Date") by and between Acme '
+        'Corp. ("Acme") and Beta LLC ("Beta").\n\n2. Term. This Agreement shall commence on the Effective Date and '
+        "shall expire on the fifth (5th) anniversary of the Effective Date."
+    )
+    metadata = ENGINE.extract(text)
+    assert (metadata.start_date, metadata.end_date) == (date(2024, 3, 15), date(2029, 3, 15))
+
+
+def test_a_term_until_a_date_without_a_stated_start_runs_from_the_effective_date():
+    text = EN_PREAMBLE + "5. Term. This Agreement shall remain in effect until May 31, 2025."
+    metadata = ENGINE.extract(text)
+    assert (metadata.start_date, metadata.end_date) == (date(2022, 1, 10), date(2025, 5, 31))
+
+
+def test_a_term_ending_a_duration_thereafter_counts_from_its_start():
+    text = (
+        EN_PREAMBLE
+        + "3. Term. The term of this Agreement shall begin on the Effective Date and end on the date "
+        "that is three (3) years thereafter."
+    )
+    assert ENGINE.extract(text).end_date == date(2025, 1, 9)
+
+
+def test_an_all_caps_party_with_its_state_of_incorporation_is_named_without_it():
+    text = (
+        "This Agreement is dated as of March 15, 2024 by and between MERIDIAN\nBIOSCIENCES, INC., a Delaware "
+        "corporation, having its principal place of business at 400 Technology Square, Cambridge, Massachusetts "
+        '02139 ("Licensor"), and HALCYON THERAPEUTICS CORP., a Nevada corporation ("Licensee").'
+    )
+    assert ENGINE.extract(text).parties == ["MERIDIAN BIOSCIENCES, INC.", "HALCYON THERAPEUTICS CORP."]
+
+
+def test_three_parties_by_and_among_with_a_long_defined_term_between_them():
+    text = (
+        "THIS DISTRIBUTION AGREEMENT is made and entered into this 1st day of July 2019, by and among NORDSTAR "
+        'MEDICAL SYSTEMS GMBH, a German company ("Nordstar"), NORDSTAR MEDICAL USA, INC., a Delaware corporation '
+        '("Nordstar USA" and, together with Nordstar, the "Supplier Parties"), and COASTAL SURGICAL SUPPLY, L.P., '
+        'a Texas limited partnership ("Distributor").'
+    )
+    assert ENGINE.extract(text).parties == [
+        "NORDSTAR MEDICAL SYSTEMS GMBH",
+        "NORDSTAR MEDICAL USA, INC.",
+        "COASTAL SURGICAL SUPPLY, L.P.",
+    ]
+
+
+def test_the_next_party_after_an_address_that_follows_a_defined_term_is_found():
+    text = (
+        'This Agreement is entered into on September 1, 2017 between Red Oak Capital Partners, L.P. ("Red Oak"), '
+        "having its principal place of business at 10 Park Avenue, New York, New York, and Blue Pine Advisors LLC "
+        '("Blue Pine"), having its principal place of business at 20 Main Street, Greenwich, Connecticut.'
+    )
+    assert ENGINE.extract(text).parties == ["Red Oak Capital Partners, L.P.", "Blue Pine Advisors LLC"]
+
+
+def test_a_national_bank_keeps_its_n_a_suffix():
+    text = (
+        "This Agreement is made effective as of September 1, 2020 by and between HORIZON TRAVEL NETWORK, INC., a "
+        'Delaware corporation ("Horizon"), and FIRST CONTINENTAL BANK, N.A., a national banking association ("Bank").'
+    )
+    assert ENGINE.extract(text).parties == ["HORIZON TRAVEL NETWORK, INC.", "FIRST CONTINENTAL BANK, N.A."]
+
+
+def test_parties_under_upper_case_between_and_and_headings():
+    text = (
+        "THIS AGREEMENT made as of the 1st day of October, 2018.\n\nBETWEEN:\n\nNORTHERN LIGHTS PHARMA INC., a "
+        'corporation incorporated under the laws of Ontario\n(the "Supplier")\n\nAND:\n\nPRAIRIE HEALTH '
+        'DISTRIBUTORS LTD., a corporation incorporated under the laws of Alberta\n(the "Distributor")\n'
+    )
+    assert ENGINE.extract(text).parties == ["NORTHERN LIGHTS PHARMA INC.", "PRAIRIE HEALTH DISTRIBUTORS LTD."]
+
+
+def test_two_upper_case_names_joined_by_an_upper_case_and_are_two_parties():
+    text = "THIS AGREEMENT IS MADE AS OF MAY 1, 2015 BY AND BETWEEN ACME CORP. AND BETA PRODUCTS LLC."
+    assert ENGINE.extract(text).parties == ["ACME CORP.", "BETA PRODUCTS LLC"]
+
+
+def test_two_signature_blocks_side_by_side_give_both_names():
+    text = (
+        "SUPPLY AGREEMENT\n\nThis Supply Agreement is made as of May 1, 2020.\n\n1. Terms. Supply.\n\n"
+        "IN WITNESS WHEREOF the parties sign.\n\n"
+        "GRANITE PEAK FOODS, LLC                    BLUE HERON PACKAGING CORP.\n\n"
+        "By: /s/ A                                  By: /s/ B\n"
+    )
+    assert ENGINE.extract(text).parties == ["GRANITE PEAK FOODS, LLC", "BLUE HERON PACKAGING CORP."]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "On the expiry of the Initial Term this Agreement shall automatically continue for successive periods of "
+        "twelve (12) months unless either party serves written notice of termination.",
+        "Thereafter, the Term shall be extended automatically for successive one (1) year periods unless either "
+        "party elects not to renew.",
+        "This Agreement shall thereafter continue on a year-to-year basis unless either party gives the other "
+        "written notice of termination at least ninety (90) days prior to the end of the then-current term.",
+    ],
+)
+def test_continued_or_extended_automatically_unless_notice_is_automatic_renewal(text):
+    assert ENGINE.extract(text).auto_renewal is True
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "This Agreement may be renewed for additional periods of one (1) year each upon the mutual written "
+        "agreement of the parties; absent such agreement, this Agreement shall expire at the end of the Initial Term.",
+        "This Agreement may be renewed by written agreement of the parties.",
+    ],
+)
+def test_renewal_only_by_a_written_agreement_of_the_parties_is_not_automatic(text):
+    assert ENGINE.extract(text).auto_renewal is False
+
+
+def test_a_notice_period_hard_wrapped_over_a_line_break_is_read():
+    text = (
+        EN_PREAMBLE
+        + "6.1 Term. This Agreement shall automatically renew for additional one (1) year terms unless "
+        "either party provides notice of its intent not to renew at least sixty\n          (60) days prior to the "
+        "end of the then-current term."
+    )
+    assert ENGINE.extract(text).notice_period == "60 days"
+
+
+def test_a_convenience_termination_notice_that_mentions_expiration_is_not_the_notice_period():
+    text = (
+        EN_PREAMBLE
+        + "9. Term. This Agreement shall commence on the Effective Date and continue until December 31, "
+        "2024. Either party may terminate this Agreement for convenience at any time upon sixty (60) days' prior "
+        "written notice, including prior to the expiration of the Term."
+    )
+    assert ENGINE.extract(text).notice_period is None
+
+
+def test_a_notice_to_exercise_an_option_to_renew_is_not_the_notice_period():
+    text = (
+        EN_PREAMBLE
+        + "1. Term. The term of this Agreement shall be three (3) years from the date hereof. Beta may "
+        "renew this Agreement for one additional three-year term by written notice given at least one hundred "
+        "eighty (180) days before expiration."
+    )
+    assert ENGINE.extract(text).notice_period is None
+
+
+def test_a_threshold_written_before_the_figure_is_not_the_amount():
+    text = (
+        EN_PREAMBLE
+        + "3.3 Minimum Order. Orders with a value of less than $7,500 shall be subject to a charge."
+    )
+    assert ENGINE.extract(text).amount is None
+
+
+def test_the_list_price_of_loaned_goods_is_not_the_amount():
+    text = (
+        EN_PREAMBLE
+        + "4.3 Demonstration Equipment. Acme shall loan Beta three (3) demonstration systems, having "
+        "an aggregate list price of $185,000."
+    )
+    assert ENGINE.extract(text).amount is None
+
+
+def test_a_transfer_fee_is_not_the_amount():
+    text = (
+        EN_PREAMBLE + "10.1 As a condition of consent, Beta shall pay a transfer fee of Seven Thousand Five\n"
+        "         Hundred Dollars ($7,500)."
+    )
+    assert ENGINE.extract(text).amount is None
+
+
+def test_a_fee_for_each_contract_year_wins_over_a_capped_reimbursement_per_event():
+    text = (
+        EN_PREAMBLE
+        + "3. The Company shall reimburse the Athlete's travel expenses for each appearance, up to EUR "
+        "6,000 per event.\n\n4. The Company shall pay the Athlete an annual base compensation of EUR 75,000 for "
+        "each Contract Year, payable quarterly."
+    )
+    metadata = ENGINE.extract(text)
+    assert (metadata.amount, metadata.currency) == (75_000, "EUR")
+
+
+def test_figures_listed_after_an_insurance_minimum_are_not_the_amount():
+    text = (
+        EN_PREAMBLE
+        + "9.1 Each party shall maintain commercial general liability insurance, including products "
+        "and completed operations coverage, with limits of not less than $1,000,000 per occurrence and "
+        "$3,000,000 in the aggregate."
+    )
+    assert ENGINE.extract(text).amount is None
+
+
+def test_a_price_for_each_unit_is_not_the_amount():
+    text = EN_PREAMBLE + "4. Price. The purchase price for each Unit shall be $12.50."
+    assert ENGINE.extract(text).amount is None
+
+
+def test_a_fee_the_contract_calls_current_is_not_the_amount():
+    text = (
+        EN_PREAMBLE
+        + "4.4 Beta shall pay Acme's then-current technology fee, currently $325 per month, for the "
+        "point-of-sale software."
+    )
+    assert ENGINE.extract(text).amount is None
+
+
+def test_a_set_up_charge_for_each_small_run_is_not_the_amount():
+    text = (
+        EN_PREAMBLE
+        + "3.3 Each Purchase Order shall be for at least 500 units, unless Beta agrees to pay a set-up "
+        "charge of $2,800 for each smaller production run."
+    )
+    assert ENGINE.extract(text).amount is None
+
+
+def test_a_charge_named_as_a_defined_fee_is_the_amount_with_its_name_in_the_evidence():
+    text = (
+        EN_PREAMBLE
+        + "4.2 Beta shall reimburse travel expenses, not to exceed $150,000.\n\n7.1 In consideration of "
+        "the Services, Beta shall pay Acme a monthly base charge of Two Hundred Forty Thousand Dollars ($240,000) "
+        '(the "Monthly Base Charge").'
+    )
+    metadata = ENGINE.extract(text)
+    assert (metadata.amount, metadata.currency) == (240_000, "USD")
+    assert metadata.evidence_for("amount")[0].text.endswith('(the "Monthly Base Charge")')
+
+
+def test_a_long_hard_wrapped_contract_is_read_quickly():
+    clause = (
+        "     {n}.1 Insurance. Supplier shall maintain commercial general liability insurance with limits of\n"
+        "     not less than $2,000,000 per occurrence and $5,000,000 in the aggregate, with Buyer named as an\n"
+        "     additional insured, and shall deliver certificates upon request within thirty (30) days.\n\n"
+    )
+    text = EN_PREAMBLE + "".join(clause.format(n=n) for n in range(100))
+    assert len(text.splitlines()) >= 400
+    start = time.perf_counter()
+    ENGINE.extract(text)
+    assert time.perf_counter() - start < 1.0  # about 20 ms; the bound only catches runaway backtracking
+
+
+def test_a_term_that_commences_on_the_effective_date_and_runs_until_terminated_has_a_start_and_no_end():
+    text = (
+        'This Agreement is made as of March 1, 2024 (the "Effective Date") by and between Acme Inc. ("Acme") and '
+        'Beta LLC ("Beta").\n\n11.1 Term. This Agreement shall commence on the Effective Date and shall remain in '
+        "effect until terminated by either party in accordance with this Article 11."
+    )
+    metadata = ENGINE.extract(text)
+    assert (metadata.start_date, metadata.end_date) == (date(2024, 3, 1), None)
+
+
+def test_a_fee_for_each_contract_year_is_a_recurring_fee_with_its_period_in_the_evidence():
+    text = (
+        EN_PREAMBLE
+        + "4. The Company shall pay the Athlete an annual base compensation of EUR 75,000 for each Contract\n"
+        "Year, payable in four (4) equal quarterly installments in advance."
+    )
+    evidence = ENGINE.extract(text).evidence_for("amount")[0]
+    assert evidence.text == "compensation of EUR 75,000 for each Contract\nYear"
+
+
+def test_what_is_said_of_an_earlier_figure_does_not_taint_the_next_one():
+    text = (
+        EN_PREAMBLE
+        + "3. Charges. Beta shall pay a one-time non-recurring installation charge of $5,000 and monthly "
+        "recurring charges of $12,500 per month."
+    )
+    assert ENGINE.extract(text).amount == 12_500
+
+
+def test_a_recitals_line_in_the_table_of_contents_does_not_hide_the_preamble():
+    text = (
+        "SUPPLY AGREEMENT\n\nTABLE OF CONTENTS\nRecitals\nArticle 1 Definitions\nArticle 2 Supply\n\n"
+        'This Supply Agreement (this "Agreement") is made as of May 5, 2020 by and between Acme Inc. ("Acme") '
+        'and Beta LLC ("Beta").\n\nAcme makes widgets, and Beta buys them under a Framework Agreement dated '
+        "June 1, 2018.\n\nThe parties agree as follows:\n\nArticle 1 Definitions\n"
+    )
+    assert ENGINE.extract(text).contract_date == date(2020, 5, 5)

@@ -20,6 +20,7 @@ from typing import Literal, NamedTuple
 __all__ = [
     "EN_DURATION_PATTERN",
     "EN_NUMBER_WORDS_PATTERN",
+    "EN_ORDINAL_PATTERN",
     "JA_DURATION_PATTERN",
     "KANJI_NUMERAL_CHARS",
     "DateMatch",
@@ -27,6 +28,7 @@ __all__ = [
     "DurationUnit",
     "FoldedText",
     "english_number",
+    "english_ordinal",
     "find_dates",
     "fold_width",
     "kanji_to_int",
@@ -300,8 +302,18 @@ _EN_TENS = {
 _EN_HUNDRED = frozenset({"hundred"})
 _EN_SCALES = {"thousand": 10**3, "million": 10**6, "billion": 10**9}
 _EN_WORD = "|".join(sorted([*_EN_SMALL, *_EN_TENS, "hundred", *_EN_SCALES], key=len, reverse=True))
+# English text filed as plain text (an EDGAR exhibit) is hard-wrapped: wherever English puts a space, the
+# line may break instead, and the next line may be indented.
+_EN_SPACE = r"(?:[ \t]+|[ \t]*\n[ \t]*)"
+"""One space between English words: a run of blanks, or a line break with the next line's indentation."""
+_EN_SPACE_OPT = r"[ \t]*(?:\n[ \t]*)?"
+"""No space, or :data:`_EN_SPACE`."""
 # Bounded: "one hundred and twenty-five thousand" is seven words, and an unbounded run backtracks badly.
-EN_NUMBER_WORDS_PATTERN = rf"\b(?:{_EN_WORD})(?:(?:[ \t]+|-)(?:and[ \t]+)?(?:{_EN_WORD})){{0,7}}\b"
+# The lookahead is a cheap first-letter test: most words fail it before the alternation is tried.
+EN_NUMBER_WORDS_PATTERN = (
+    rf"\b(?=[zotfsenhmbZOTFSENHMB])(?:{_EN_WORD})"
+    rf"(?:(?:{_EN_SPACE}|-)(?:and{_EN_SPACE})?(?:{_EN_WORD})){{0,7}}\b"
+)
 """A run of English number words (``ninety``, ``twenty-four``, ``one hundred and twenty``), no groups."""
 
 
@@ -360,15 +372,16 @@ _ERA_KANJI = re.compile(
     rf"{_SP}(?P<m>{_JA_MD}){_SP}月{_SP}(?P<d>{_JA_MD}){_SP}日"
 )
 _ERA_NUMERIC = re.compile(
+    r"(?=[令平昭大RHST])"
     r"(?:(?P<era>令和|平成|昭和|大正)[ \t]?(?P<y1>元|[0-9]{1,2})|(?<![A-Za-z0-9])(?P<letter>[RHST])[ \t]?"
     r"(?P<y2>[0-9]{1,2}))(?P<sep>[./-])(?P<m>[0-9]{1,2})(?P=sep)(?P<d>[0-9]{1,2})(?![0-9])"
 )
 _JA_WESTERN = re.compile(
-    rf"(?<![0-9])(?P<y>[0-9]{{4}}|[〇○零一二三四五六七八九十百千]{{2,7}}){_SP}年{_SP}(?P<m>{_JA_MD}){_SP}月"
+    rf"(?=[0-9〇○零一二三四五六七八九十百千])(?<![0-9])(?P<y>[0-9]{{4}}|[〇○零一二三四五六七八九十百千]{{2,7}}){_SP}年{_SP}(?P<m>{_JA_MD}){_SP}月"
     rf"{_SP}(?P<d>{_JA_MD}){_SP}日"
 )
 _NUMERIC = re.compile(
-    r"(?<![0-9./-])(?P<y>(?:19|20|21)[0-9]{2})(?P<sep>[./-])(?P<m>[0-9]{1,2})(?P=sep)(?P<d>[0-9]{1,2})"
+    r"(?=[12])(?<![0-9./-])(?P<y>(?:19|20|21)[0-9]{2})(?P<sep>[./-])(?P<m>[0-9]{1,2})(?P=sep)(?P<d>[0-9]{1,2})"
     r"(?![0-9]|[./-][0-9])"
 )
 _MONTHS = {
@@ -389,17 +402,58 @@ _MON = (
     r"(?P<mon>jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
     r"|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
 )
+_EN_ORDINAL_UNITS = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth")
+_EN_ORDINAL_TEENS = (
+    "tenth",
+    "eleventh",
+    "twelfth",
+    "thirteenth",
+    "fourteenth",
+    "fifteenth",
+    "sixteenth",
+    "seventeenth",
+    "eighteenth",
+    "nineteenth",
+    "twentieth",
+)
+_EN_ORDINALS = {
+    **{word: n for n, word in enumerate(_EN_ORDINAL_UNITS, start=1)},
+    **{word: n for n, word in enumerate(_EN_ORDINAL_TEENS, start=10)},
+    **{f"twenty-{word}": 20 + n for n, word in enumerate(_EN_ORDINAL_UNITS, start=1)},
+    "thirtieth": 30,
+    "thirty-first": 31,
+}
+_EN_ORDINAL = "|".join(sorted(_EN_ORDINALS, key=len, reverse=True)).replace("-", "[ -]")
+EN_ORDINAL_PATTERN = rf"(?:{_EN_ORDINAL}|[0-9]{{1,2}}(?:st|nd|rd|th))"
+"""An English ordinal up to the 31st in words or figures (``fifth``, ``twenty-first``, ``5th``); no groups."""
+
+
+def english_ordinal(text: str) -> int | None:
+    """The value of an English ordinal: ``fifth`` → 5, ``twenty-first`` → 21, ``5th`` → 5; None otherwise."""
+    word = re.sub(r"\s+", "-", text.strip().lower())
+    figure = re.fullmatch(r"([0-9]{1,2})(?:st|nd|rd|th)", word)
+    return int(figure[1]) if figure else _EN_ORDINALS.get(word)
+
+
+# A date is one phrase, but a hard-wrapped text may break it anywhere a space stands ("March\n   15, 2024").
+_SPC = r"(?:[ \t]{1,3}|[ \t]*\n[ \t]*)"
+_SPC_OPT = r"(?:[ \t]{0,3}|[ \t]*\n[ \t]*)"
+# An ordinal in words is looked for only before "day": the lookahead saves trying every word.
+_WORD_BEFORE_DAY = r"[a-z]+(?:[ -][a-z]+)?"
 _EN_MDY = re.compile(
-    rf"\b{_MON}\s{{1,3}}(?P<d>[0-9]{{1,2}})(?:st|nd|rd|th)?(?![0-9])[ \t]*,?\s{{0,3}}(?P<y>[0-9]{{4}})\b",
+    rf"(?=[ADFJMNOSadfjmnos])\b{_MON}{_SPC}(?P<d>[0-9]{{1,2}})(?:st|nd|rd|th)?(?![0-9])[ \t]*,?{_SPC_OPT}"
+    r"(?P<y>[0-9]{4})\b",
     re.IGNORECASE,
 )
 _EN_DMY = re.compile(
-    r"\b(?:(?:the|this)\s{1,3}(?=[0-9]{1,2}(?:st|nd|rd|th)?\s{1,3}day\b))?"
-    rf"(?P<d>[0-9]{{1,2}})(?:st|nd|rd|th)?\s{{1,3}}(?:day\s{{1,3}}of\s{{1,3}})?{_MON}(?![a-z])[ \t]*,?"
-    rf"\s{{0,3}}(?:in\s+the\s+year\s+)?(?P<y>[0-9]{{4}})\b",
+    rf"(?=[0-9TtFfSsEeNn])\b(?:(?:the|this){_SPC}(?=(?:[0-9]{{1,2}}(?:st|nd|rd|th)?|{_WORD_BEFORE_DAY}){_SPC}day\b))?"
+    rf"(?:(?P<d>[0-9]{{1,2}})(?:st|nd|rd|th)?|(?={_WORD_BEFORE_DAY}{_SPC}day\b)(?P<dw>{_EN_ORDINAL})){_SPC}"
+    rf"(?:(?:day{_SPC})?of{_SPC})?{_MON}(?![a-z])[ \t]*,?"
+    rf"{_SPC_OPT}(?:in\s+the\s+year\s+)?(?P<y>[0-9]{{4}})\b",
     re.IGNORECASE,
 )
 _DATE_PATTERNS = (_ERA_KANJI, _ERA_NUMERIC, _JA_WESTERN, _NUMERIC, _EN_MDY, _EN_DMY)
+"""Each opens with a one-character lookahead naming what a date can begin with: most places fail at once."""
 
 
 def _safe_date(year: int | None, month: int | None, day: int | None) -> date | None:
@@ -414,7 +468,7 @@ def _safe_date(year: int | None, month: int | None, day: int | None) -> date | N
 def _date_of(match: re.Match[str]) -> date | None:
     groups = match.groupdict()
     month = kanji_to_int(groups["m"]) if groups.get("m") else _MONTHS.get(groups["mon"][:3].lower())
-    day = kanji_to_int(groups["d"])
+    day = english_ordinal(groups["dw"]) if groups.get("dw") else kanji_to_int(groups["d"])
     era = groups.get("era") or _ERA_LETTERS.get(groups.get("letter") or "")
     if era:
         raw_year = groups.get("y") or groups.get("y1") or groups.get("y2") or ""
@@ -498,17 +552,18 @@ _JA_DURATION = re.compile(
     rf"(?P<n>{_JA_COUNT})[ \t]*(?:(?P<months>[かカヵヶケ箇个][ \t]*月)|(?P<years>[かカヵヶケ箇]?[ \t]*年)"
     r"|(?P<weeks>週)|(?P<business>営業日)|(?P<days>日))(?:[ \t]*間)?|(?P<half>半[ \t]*年)(?:[ \t]*間)?"
 )
-_EN_UNIT = r"(?:(?:calendar|business|working|consecutive|full)[ \t]+)?(?:day|week|month|year)s?\b"
+_EN_UNIT = rf"(?:(?:calendar|business|working|consecutive|full){_EN_SPACE})?(?:day|week|month|year)s?\b"
 EN_DURATION_PATTERN = (
-    rf"(?:{EN_NUMBER_WORDS_PATTERN}[ \t]*(?:\([ \t]*[0-9]{{1,4}}[ \t]*\)[ \t]*)?[ \t-]?"
-    rf"|\b[0-9]{{1,4}}[ \t-]*|\ban?[ \t]+){_EN_UNIT}"
+    rf"(?:{EN_NUMBER_WORDS_PATTERN}{_EN_SPACE_OPT}(?:\([ \t]*[0-9]{{1,4}}[ \t]*\){_EN_SPACE_OPT})?-?"
+    rf"|\b[0-9]{{1,4}}{_EN_SPACE_OPT}-?|\ban?{_EN_SPACE}){_EN_UNIT}"
 )
-"""An English duration (``ninety (90) days``, ``60 days``, ``twelve months``, ``a year``), no groups."""
+"""An English duration (``ninety (90) days``, ``60 days``, ``twelve months``, ``a year``), no groups; it may
+run over a line break."""
 _EN_DURATION = re.compile(
-    rf"(?:(?P<words>{EN_NUMBER_WORDS_PATTERN})[ \t]*"
-    r"(?:\([ \t]*(?P<digits>[0-9]{1,4})[ \t]*\)[ \t]*)?[ \t-]?"
-    r"|(?P<bare>\b[0-9]{1,4})[ \t-]*|(?P<article>\ban?)[ \t]+)"
-    r"(?:(?P<kind>calendar|business|working|consecutive|full)[ \t]+)?(?P<unit>day|week|month|year)s?\b",
+    rf"(?:(?P<words>{EN_NUMBER_WORDS_PATTERN}){_EN_SPACE_OPT}"
+    rf"(?:\([ \t]*(?P<digits>[0-9]{{1,4}})[ \t]*\){_EN_SPACE_OPT})?-?"
+    rf"|(?P<bare>\b[0-9]{{1,4}}){_EN_SPACE_OPT}-?|(?P<article>\ban?){_EN_SPACE})"
+    rf"(?:(?P<kind>calendar|business|working|consecutive|full){_EN_SPACE})?(?P<unit>day|week|month|year)s?\b",
     re.IGNORECASE,
 )
 # Longer than any contract means: "二〇二四年" is a year, not a duration of 2024 years.
