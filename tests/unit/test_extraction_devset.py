@@ -12,7 +12,7 @@ from benchmarks.extraction import evaluate, field_counts, party_key, score
 from tests.fixtures.contracts import DIRECTORY, PDF_NAMES, contract_pdf, contract_text, expected, names
 
 HELDOUT = sorted(f"heldout/{p.stem}" for p in (DIRECTORY / "heldout").glob("*.txt"))
-"""The held-out set's contracts: their gold is checked here like the development set's (no engine runs on them here)."""
+"""The held-out set's contracts, whose gold is checked like the development set's."""
 
 
 @pytest.mark.parametrize("name", [*names(), *HELDOUT])
