@@ -13,10 +13,12 @@ from collections.abc import Iterator
 
 import pytest
 from selenium import webdriver
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.support.ui import WebDriverWait
 from tachiai.local.client import Party, SenderClient
 from tachiai.local.runtime import LocalRuntime
 from tachiai.local.samples import sample_nda_pdf
@@ -97,6 +99,17 @@ def _text(driver: WebDriver) -> str:
     return str(driver.find_element(By.TAG_NAME, "body").text)
 
 
+def _submit(driver: WebDriver, by: str, selector: str) -> None:
+    """Click a form's button and wait for the next page (click() returns before the navigation)."""
+    page = driver.find_element(By.TAG_NAME, "html").id
+    driver.find_element(by, selector).click()
+    # A new document has a new root element. (Not staleness_of: asking the old element, chromedriver may
+    # answer "node does not belong to the document" instead of a stale reference.)
+    WebDriverWait(driver, 15, ignored_exceptions=(WebDriverException,)).until(
+        lambda d: d.find_element(By.TAG_NAME, "html").id != page
+    )
+
+
 def test_a_recipient_opens_with_the_access_code_and_agrees_with_javascript_off(runtime, sender, browser):
     title = "秘密保持契約書（ブラウザ）"
     envelope_id = _send(sender, title, HANAKO, ALICE)
@@ -106,23 +119,23 @@ def test_a_recipient_opens_with_the_access_code_and_agrees_with_javascript_off(r
     # A wrong access code: the same page again, with a notice
     browser.find_element(By.ID, "access_code").send_keys("0000")
     browser.find_element(By.ID, "accept_terms").click()
-    browser.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+    _submit(browser, By.CSS_SELECTOR, "form button[type=submit]")
     assert "アクセスコードが違います" in _text(browser)
     # The right one opens the documents, then agree
     browser.find_element(By.ID, "access_code").send_keys("4729")
     browser.find_element(By.ID, "accept_terms").click()
-    browser.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+    _submit(browser, By.CSS_SELECTOR, "form button[type=submit]")
     document = browser.find_element(By.PARTIAL_LINK_TEXT, "秘密保持契約書.pdf")
     assert document.get_attribute("href").endswith("/documents/d1")
-    browser.find_element(By.XPATH, "//button[contains(., '同意する')]").click()
+    _submit(browser, By.XPATH, "//button[contains(., '同意する')]")
     assert browser.find_element(By.TAG_NAME, "h1").text == "同意が完了しました"
 
     # The next party reads the page in English, and agreeing completes the envelope
     browser.get(_link(runtime, ALICE.email, title))
     assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang") == "en"
     browser.find_element(By.ID, "accept_terms").click()
-    browser.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
-    browser.find_element(By.XPATH, "//button[contains(., 'I have read and agree')]").click()
+    _submit(browser, By.CSS_SELECTOR, "form button[type=submit]")
+    _submit(browser, By.XPATH, "//button[contains(., 'I have read and agree')]")
     assert browser.find_element(By.TAG_NAME, "h1").text == "You have agreed"
     assert sender.wait_for(envelope_id, "completed")["status"] == "completed"
 
@@ -132,10 +145,10 @@ def test_a_recipient_declines_with_a_reason_from_the_folded_section(runtime, sen
     envelope_id = _send(sender, title, ALICE)
     browser.get(_link(runtime, ALICE.email, title))
     browser.find_element(By.ID, "accept_terms").click()
-    browser.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+    _submit(browser, By.CSS_SELECTOR, "form button[type=submit]")
     browser.find_element(By.XPATH, "//summary[contains(., 'Decline')]").click()  # <details>: no script
     browser.find_element(By.ID, "reject_reason").send_keys("The fee in section 2 is wrong.")
-    browser.find_element(By.XPATH, "//button[normalize-space()='Decline']").click()
+    _submit(browser, By.XPATH, "//button[normalize-space()='Decline']")
     assert browser.find_element(By.TAG_NAME, "h1").text == "You have declined"
     envelope = sender.wait_for(envelope_id, "rejected")
     assert envelope["outcome_reason"] == "The fee in section 2 is wrong."
