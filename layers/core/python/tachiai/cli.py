@@ -14,9 +14,12 @@ import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from tachiai.domain.errors import TachiaiError
+
+if TYPE_CHECKING:
+    from tachiai.local.client import SenderClient
 
 EXIT_OK = 0
 EXIT_INVALID = 1
@@ -86,7 +89,7 @@ def cmd_extract(args: argparse.Namespace) -> int:
 # --- the ledger over the API (search, import) ----------------------------------------------------
 
 
-def _sender_client(args: argparse.Namespace) -> Any:
+def _sender_client(args: argparse.Namespace) -> SenderClient:
     """The sender API at ``--url`` / ``$TACHIAI_URL`` with ``--token`` / ``$TACHIAI_TOKEN``."""
     from tachiai.local.client import SenderClient
 
@@ -105,7 +108,10 @@ def _sender_client(args: argparse.Namespace) -> Any:
     return SenderClient(url, token)
 
 
-def _api_call(call: Callable[[], Any]) -> Any:
+T = TypeVar("T")
+
+
+def _api_call(call: Callable[[], T]) -> T:
     """Run a request; the API's refusal or an unreachable URL becomes one clear line."""
     import requests
 
