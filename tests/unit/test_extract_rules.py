@@ -1178,3 +1178,98 @@ def test_a_recitals_line_in_the_table_of_contents_does_not_hide_the_preamble():
         "June 1, 2018.\n\nThe parties agree as follows:\n\nArticle 1 Definitions\n"
     )
     assert ENGINE.extract(text).contract_date == date(2020, 5, 5)
+
+
+def test_the_attestation_clause_dates_the_signing_when_the_effective_date_is_defined_apart():
+    text = (
+        'This Patent License Agreement is between Northwind Corp. ("Licensor") and Aurelia GmbH ("Licensee").\n\n'
+        '1.3 "Effective Date" means July 1, 2025.\n\n'
+        "IN WITNESS WHEREOF, the Parties have executed this Agreement on June 18, 2025.\n"
+    )
+    result = ENGINE.extract(text)
+    assert result.contract_date == date(2025, 6, 18)
+    evidence = next(e for e in result.evidence if e.field == "contract_date")
+    assert evidence.text.startswith("IN WITNESS WHEREOF") and evidence.text.endswith("June 18, 2025")
+
+
+def test_an_option_to_renew_is_no_automatic_renewal_and_no_notice_period():
+    text = (
+        EN_PREAMBLE
+        + "2. Term. This Agreement shall remain in full force and effect for a period of twenty-four (24) "
+        "months from the Effective Date.\n\n3. Option to Renew. Customer shall have the option to renew this "
+        "Agreement for one additional term of twelve (12) months by giving written notice at least ninety (90) "
+        "days prior to the expiration of the term.\n"
+    )
+    result = ENGINE.extract(text)
+    assert result.auto_renewal is False
+    assert result.notice_period is None
+
+
+def test_a_fee_table_row_is_read_with_its_label_and_the_total_wins():
+    text = (
+        EN_PREAMBLE + "4. Fees.\n\n   Annual Subscription Fee ...................  C$48,000\n"
+        "   Implementation Fee (one-time) .............  C$7,500\n"
+        "   Total Contract Value (Initial Term) .......  C$151,500\n"
+    )
+    result = ENGINE.extract(text)
+    assert (result.amount, result.currency) == (151_500, "CAD")
+    evidence = next(e for e in result.evidence if e.field == "amount")
+    assert evidence.text.startswith("Total Contract Value")
+
+
+def test_the_next_row_of_a_fee_table_does_not_taint_a_row():
+    text = "ORDER FORM\nCustomer: Zeta Corp.\nAnnual Subscription Fee ..... $48,000\nSetup Fee ..... $2,000\n"
+    result = ENGINE.extract(text)
+    assert (result.amount, result.currency) == (48_000, "USD")
+
+
+def test_labelled_start_and_end_date_rows_give_the_term():
+    text = (
+        "ORDER FORM\nCustomer: Zeta Corp.\nProvider: Eta Systems, Inc.\n"
+        "Subscription Start Date: July 1, 2025\nSubscription End Date: June 30, 2026\n"
+    )
+    result = ENGINE.extract(text)
+    assert (result.start_date, result.end_date) == (date(2025, 7, 1), date(2026, 6, 30))
+
+
+def test_a_duration_counts_from_the_date_the_sentence_says_the_term_commences():
+    text = (
+        "This Agreement is dated 2 June 2025 and is made between Kestrel Holdings plc and Osprey Services "
+        "Limited.\nTerm: This Agreement shall commence on 1 July 2025 and shall continue for an initial "
+        "period of two years.\n"
+    )
+    result = ENGINE.extract(text)
+    assert (result.start_date, result.end_date) == (date(2025, 7, 1), date(2027, 6, 30))
+
+
+def test_a_lower_case_plc_belongs_to_the_name_and_a_full_stop_at_a_line_end_ends_it():
+    text = (
+        "This Agreement is dated 2 June 2025 and is made between Kestrel Holdings plc and Osprey Services "
+        "Limited.\nTerm: This Agreement shall commence on 1 July 2025.\n"
+    )
+    assert ENGINE.extract(text).parties == ["Kestrel Holdings plc", "Osprey Services Limited"]
+
+
+def test_a_role_written_against_a_japanese_party_is_not_part_of_its_name():
+    text = (
+        "委託者（株）ライトハウス（以下「甲」という。）と受託者ミナミ工業株式会社（以下「乙」という。）は、"
+        "次のとおり契約を締結する。\n"
+    )
+    assert ENGINE.extract(text).parties == ["(株)ライトハウス", "ミナミ工業株式会社"]
+
+
+def test_an_individual_trading_under_a_trade_name_is_the_party():
+    text = (
+        "委託者株式会社ライトハウス（以下「甲」という。）と受託者　山本デザイン事務所こと山本　彩（以下「乙」"
+        "という。）は、次のとおり契約を締結する。\n"
+    )
+    assert ENGINE.extract(text).parties == ["株式会社ライトハウス", "山本 彩"]
+
+
+def test_an_individual_signing_by_name_and_seal_alone_is_a_party():
+    text = (
+        "甲と乙は次のとおり契約を締結する。\n第１条　本契約の有効期間は令和７年１月１日から令和７年１２月３１日までとする。\n"
+        "令和６年１２月２０日\n甲：東京都千代田区丸の内一丁目１番\n　　株式会社 山田商店\n　　代表取締役　山田一郎　印\n"
+        "乙：東京都 港区芝二丁目２番\n　　鈴木　次郎　印\n"
+    )
+    assert ENGINE.extract(text).parties == ["株式会社 山田商店", "鈴木 次郎"]

@@ -13,7 +13,8 @@ Conventions (the same in both languages):
 * A recurring fee (``月額10万円``, ``USD 10,000 per month``) is reported as written, with the recurring
   word in the evidence and a lower confidence; a total (``総額``, ``total``) in the same contract wins.
 * ``notice_period`` is only the notice tied to the end of the term (non-renewal, expiry), never a notice
-  to terminate mid-term; a contract that does not renew has none.
+  to terminate mid-term; a contract that does not renew has none. A renewal that needs a party to act (an
+  option or a right to renew) is no automatic renewal.
 * Amounts that are not the price are passed over: deposits, liability caps and insurance minimums, late,
   transfer or set-up charges, reimbursed expenses, bonuses, list prices, thresholds (``10万円以上``, "orders
   of less than $7,500"), rates per hour or per unit when another fee is stated.
@@ -296,6 +297,10 @@ _EN_EFFECTIVE_MEANS = re.compile(
 _EN_ANY_GAP = re.compile(r"[\s,]*")
 _EN_RECITALS = re.compile(r"\bwhereas\b|\brecitals?\b|\bpreviously\b|\bprior\b", re.I)
 _EN_WITNESS = re.compile(r"IN\s+WITNESS\s+WHEREOF|EXECUTED\s+BY|SIGNATURES?\b", re.I)
+# "IN WITNESS WHEREOF, the Parties have executed this Agreement on June 18, 2025": the signing, in words.
+_EN_WITNESS_CLAUSE = re.compile(r"(?=[Ii])IN\s+WITNESS\s+WHEREOF\b", re.I)
+_EN_WITNESS_SIGNED = re.compile(r"\b(?:executed|signed|entered\s+into|made)\b", re.I)
+_EN_WITNESS_ON = re.compile(r"\b(?:on|as\s+of|dated)\s+(?:this\s+|the\s+)?$", re.I)
 # "entered into as of the date of the last signature below", "effective on the date on which it has been
 # signed by the last of the Parties", "effective upon execution by both parties": the last signature's date.
 _EN_LAST_SIGNED = re.compile(
@@ -374,6 +379,14 @@ def _contract_dates(doc: _Doc) -> tuple[_Hit[date] | None, _Hit[date] | None]:
         if found:
             effective.append(_Hit(found.value, m.start(), found.end, 0.85 * en))
     hits.extend(_Hit(h.value, h.start, h.end, h.confidence - 0.05) for h in effective)
+
+    for m in _EN_WITNESS_CLAUSE.finditer(t):
+        sentence_start, sentence_end = doc.sentence(m.start())
+        for found in doc.dates_from(m.end(), min(250, sentence_end - m.end()))[:1]:
+            verb = _EN_WITNESS_SIGNED.search(t, m.end(), found.start)
+            if verb and _EN_WITNESS_ON.search(t, max(verb.end(), found.start - 20), found.start):
+                # Below a date the preamble gives: that one is written where the contract is named.
+                hits.append(_Hit(found.value, m.start(), found.end, 0.85 * en))
 
     witness = _EN_WITNESS.search(t)
     standalone: list[DateMatch] = []
@@ -559,6 +572,15 @@ _EN_BEGINS_AT_EFFECTIVE = re.compile(
     r"(?:(?:commence[sd]?|commencing|begin(?:s|ning)?|start(?:s|ing)?)\s+(?:on|as\s+of|from)|\bfrom)\s+the\s+"
     r"(?:Effective|Commencement)\s+Date",
     re.I,
+)
+
+
+# A labelled row of a cover sheet or an order form: "Subscription Start Date:", "Term End Date:", "Expiration
+# Date:", with the date the only thing on its line after the label.
+_EN_TERM_ROW = re.compile(
+    r"[ \t]*(?P<label>(?:(?:Initial|Subscription|Service|Contract|Agreement|Lease|License|Term)[ \t]+){0,2}"
+    r"(?:(?:Term[ \t]+)?(?:Start|Commencement|Begin)(?:[ \t]+Date)?"
+    r"|(?:Term[ \t]+)?(?P<end>End|Expiration|Expiry|Termination)(?:[ \t]+Date)?))[ \t]*:[ \t]*"
 )
 
 
@@ -775,7 +797,15 @@ def _en_terms(doc: _Doc, contract: _Hit[date] | None, effective: _Hit[date] | No
             # "shall commence on the date hereof and continue for six (6) months"
             hereof = _EN_CONTRACT_ANCHOR.search(t, sentence_start, m.start())
             named_start, named_hit = commencement(sentence_start, m.start())
-            if hereof:
+            # "shall commence on 1 July 2025 and shall continue for an initial period of two years"
+            begun = [
+                d
+                for d in doc.dates_from(sentence_start, m.start() - sentence_start)
+                if d.end <= m.start() and _EN_BEGINS_ON.search(t, max(sentence_start, d.start - 40), d.start)
+            ]
+            if begun:
+                anchor = _Hit(begun[-1].value, begun[-1].start, begun[-1].end, 1.0)
+            elif hereof:
                 anchor, cap = contract, 0.75
             elif named_start:
                 # "shall commence on the Effective Date and ... remain in effect for three (3) years"
@@ -813,6 +843,17 @@ def _en_terms(doc: _Doc, contract: _Hit[date] | None, effective: _Hit[date] | No
 
     for found in doc.dates:
         if found.start in paired or doc.in_recitals(found.start):
+            continue
+        line_start = t.rfind("\n", max(0, found.start - 60), found.start) + 1
+        row = _EN_TERM_ROW.fullmatch(t, line_start, found.start)
+        if row and (line_start > 0 or found.start <= 60):
+            # "Subscription Start Date: July 1, 2025" / "Expiration Date: June 30, 2026" on an order form.
+            confidence = placed(0.8 * weight, found.start)
+            hit = _Hit(found.value, row.start("label"), found.end, confidence)
+            if row["end"]:
+                terms.append(_Term(None, hit, confidence, found.start))
+            else:
+                terms.append(_Term(hit, None, confidence, found.start))
             continue
         sentence_start, sentence_end = doc.sentence(found.start)
         before = t[max(sentence_start, found.start - 60) : found.start]
@@ -943,12 +984,25 @@ _JA_ROLE_LIKE = re.compile(
     r"|社会保険労務士|公認会計士|弁理士|土地家屋調査士|不動産鑑定士|中小企業診断士|医師|薬剤師"
 )
 _JA_CONNECTOR = re.compile(r"^(?:及び|および|並びに|ならびに)")
+# 「委託者（株）ライトハウス」: the role written against the name is no part of it.
+_JA_ROLE_PREFIX = re.compile(
+    r"^(?:委託者|受託者|発注者|受注者|売主|買主|貸主|借主|賃貸人|賃借人|譲渡人|譲受人|開示者|受領者|許諾者"
+    r"|被許諾者|委任者|受任者|注文者|請負人|供給者|購入者|ライセンサー|ライセンシー)[ \t:]*(?=\S{2})"
+)
+# 「山本デザイン事務所こと山本彩」: a trade name (屋号), then こと, then the person who is the party.
+_JA_TRADE_NAME = re.compile(r"^(?P<trade>\S{2,}?)こと(?P<person>\S+)$")
 _JA_SIGNATURE_LABEL = re.compile(
     r"(?m)^[ \t]*(?:(?:委託者|受託者|発注者|受注者|売主|買主|貸主|借主|開示者|受領者"
     r"|ライセンサー|ライセンシー)[ \t]*)?"
     r"[(\[【]?(?P<label>甲|乙|丙|丁)[)\]】]?(?=[ \t]*(?::|[ \t]|$))[ \t]*:?"
 )
 _JA_TITLE = re.compile(r"代表|取締役|社長|理事長|会長|支店長|所長|印$")
+# 「乙　鈴木　次郎　印」: an individual signs under the label with a family and a given name, and a seal.
+_JA_KANA_KANJI = r"[\u3041-\u3096\u30a1-\u30fa\u30fc\u4e00-\u9fff々]"
+_JA_PERSON_LINE = re.compile(
+    rf"(?m:[ \t]*(?P<name>{_JA_KANA_KANJI}{{1,4}}[ \t]+{_JA_KANA_KANJI}{{1,4}}"
+    rf"(?=[ \t]*(?:印|\(印\))?[ \t]*$)|{_JA_KANA_KANJI}{{2,6}}(?=[ \t]*(?:印|\(印\))[ \t]*$)))"
+)
 _JA_PERSON_LABEL = re.compile(r"(?:氏名|名前)[ \t]*:?[ \t]*(?P<name>[^\s印]{1,12}(?:[ \t][^\s印]{1,12})?)")
 
 _EN_SUFFIX = (
@@ -964,14 +1018,19 @@ _EN_GAP = (
     r"(?:[ \t]+|[ \t]*\n[ \t]*"
     r"(?!(?:By|Name|Title|Date|Address|Attn|Attention|Its|Signature|WHEREAS|RECITALS|NOW)\b))"
 )
+# "Kestrel Holdings plc": a legal form written in lower case, without a comma.
+_EN_LOWER_SUFFIX = r"(?:[ \t]+(?:plc|p\.l\.c\.|llc|inc\.|ltd\.|limited)(?![\w]))"
 _EN_NAME = re.compile(
     rf"{_EN_NAME_WORD}(?:{_EN_GAP}(?:(?:of|the|de|du|des|la|le|von|van|der|for){_EN_GAP})*{_EN_NAME_WORD})*"
-    rf"(?:[ \t]*,{_EN_GAP}?{_EN_SUFFIX}(?![\w]))?"
+    rf"(?:[ \t]*,{_EN_GAP}?{_EN_SUFFIX}(?![\w])|{_EN_LOWER_SUFFIX})?"
 )
 _EN_NAME_ONE_LINE = re.compile(
     rf"{_EN_NAME_WORD}(?:[ \t]+(?:(?:of|the|de|du|des|la|le|von|van|der|for)[ \t]+)*{_EN_NAME_WORD})*"
-    rf"(?:[ \t]*,[ \t]*{_EN_SUFFIX}(?![\w]))?"
+    rf"(?:[ \t]*,[ \t]*{_EN_SUFFIX}(?![\w])|{_EN_LOWER_SUFFIX})?"
 )
+# "... and Osprey Services Limited.\nTerm: ...": a full stop at the end of a line ends the name, unless a
+# legal form follows on the next line ("Acme Holdings Co.\nLtd.").
+_EN_LINE_END_STOP = re.compile(rf"(?<!\b[A-Za-z])\.[ \t]*\n[ \t]*(?!{_EN_SUFFIX}(?![\w]))")
 _EN_HAS_SUFFIX = re.compile(rf"(?:^|[\s,]){_EN_SUFFIX}$")
 _EN_BETWEEN = re.compile(
     r"\b(?i:(?:by\s+and\s+)?(?P<kind>between|among|amongst))\b[ \t]*:?\s*"
@@ -1068,6 +1127,15 @@ def _ja_name_before(doc: _Doc, pos: int) -> tuple[str, int, int] | None:
             tokens.pop(0)
     if not tokens:
         return None
+    for index, (token, token_start, token_end) in enumerate(tokens):
+        trade = _JA_TRADE_NAME.match(token)
+        if trade and not _JA_LEGAL_FORM.search(trade["trade"]) and not _JA_LEGAL_FORM.search(trade["person"]):
+            tokens[index] = (trade["person"], token_start + trade.start("person"), token_end)
+            del tokens[:index]
+            break
+    role = _JA_ROLE_PREFIX.match(tokens[0][0])
+    if role:
+        tokens[0] = (tokens[0][0][role.end() :], tokens[0][1] + role.end(), tokens[0][2])
     chosen = [tokens[-1]]
     for prev in reversed(tokens[:-1]):
         head = chosen[0][0]
@@ -1158,6 +1226,22 @@ def _ja_signature_parties(doc: _Doc) -> list[_Hit[str]]:
         person = _JA_PERSON_LABEL.search(doc.t, m.end(), block_end)
         if person:
             hits.append(_Hit(" ".join(person["name"].split()), person.start("name"), person.end("name"), 0.6))
+            continue
+        # The first line of the block (or the label's own line) that is a name alone.
+        line_start = m.end()
+        while line_start < block_end:
+            line_end = doc.t.find("\n", line_start, block_end)
+            line_end = block_end if line_end < 0 else line_end
+            alone = _JA_PERSON_LINE.match(doc.t, line_start, line_end)
+            if alone and alone.end() <= line_end:
+                name = alone["name"]
+                first = name.split()[0]
+                # 「東京都　港区芝」 is an address, not a family and a given name.
+                address = first[-1] in "都道府県市区町村郡"
+                if not _JA_TITLE.search(name) and not _JA_ROLE_LIKE.search(first) and not address:
+                    hits.append(_Hit(" ".join(name.split()), alone.start("name"), alone.end("name"), 0.55))
+                break
+            line_start = line_end + 1
     return hits
 
 
@@ -1170,7 +1254,9 @@ def _en_trim(raw: str) -> str:
 
 
 def _en_hit(match: re.Match[str], confidence: float) -> _Hit[str] | None:
-    raw = _en_trim(match.group())
+    raw = match.group()
+    stop = _EN_LINE_END_STOP.search(raw)
+    raw = _en_trim(raw[: stop.start() + 1] if stop else raw)
     name = " ".join(raw.split())
     if not _en_is_name(name):
         return None
@@ -1329,6 +1415,11 @@ _EN_NOT_RENEWED = re.compile(
     re.I,
 )
 _EN_CONDITION = re.compile(r"\bunless\b|\bnotice\b|\bnotif|\belect", re.I)
+# "Customer shall have the option to renew this Agreement for one additional term by giving notice": renewed
+# only when a party acts, so not by itself; less sure than words that say so.
+_EN_RENEWAL_OPTION = re.compile(
+    r"(?=[OoRr])\b(?:option|right)\s+to\s+(?:renew|extend)\b(?![^.;]{0,80}?\bunless\b)", re.I
+)
 
 
 def _auto_renewal(doc: _Doc) -> _Hit[bool] | None:
@@ -1364,6 +1455,9 @@ def _auto_renewal(doc: _Doc) -> _Hit[bool] | None:
         if m["plain"] and _EN_CONDITION.search(t, sentence_start, m.start()):
             continue  # "... unless either party gives notice that it shall not be renewed"
         hits.append(_Hit(False, m.start(), m.end(), (0.9 if m["plain"] else 0.65) * en))
+    for m in _EN_RENEWAL_OPTION.finditer(t):
+        if not _EN_NEGATED.search(t, max(0, m.start() - 20), m.start()):
+            hits.append(_Hit(False, m.start(), m.end(), 0.6 * en))
     return _best(hits)
 
 
@@ -1555,6 +1649,11 @@ _AMOUNT_NAMED = re.compile(
     re.I,
 )
 _AMOUNT_LIST_GAP = re.compile(r"[^.。]*", re.S)
+# A row of a fee table ("Total Contract Value (Initial Term) .......  C$151,500", "月額利用料:"): its label is
+# the figure's words, however far the leader dots or the column gap set them apart.
+_AMOUNT_ROW_LABEL = re.compile(r"[ \t]*[^\s.][^\n]*?(?:[ \t]*\.{3,}|[ \t]{2,}|\t|[ \t]*:)[ \t]*")
+ROW_REACH = 100
+"""How long a fee table's row label may be, at most (characters)."""
 _AMOUNT_IN_CONSIDERATION = re.compile(r"\bin\s+consideration\s+(?:of|for)\b", re.I)
 # 「10万円以上の場合」, "orders of $5,000 or more": a threshold, not a price.
 _AMOUNT_THRESHOLD = re.compile(
@@ -1628,6 +1727,10 @@ def _amount(doc: _Doc) -> _Hit[tuple[int, str]] | None:
     for value, currency, start, end, base in sorted(_amounts(doc), key=lambda a: (a[2], a[3])):
         sentence_start, sentence_end = doc.sentence(start)
         before_start = max(sentence_start, start - 40)
+        line_start = t.rfind("\n", max(0, start - ROW_REACH - 1), start) + 1
+        row = (line_start > 0 or start <= ROW_REACH) and _AMOUNT_ROW_LABEL.fullmatch(t, line_start, start)
+        if row:
+            before_start = min(before_start, line_start)
         score = base
         anchors = list(_AMOUNT_ANCHOR.finditer(t, before_start, start))
         evidence_start = start
@@ -1643,7 +1746,7 @@ def _amount(doc: _Doc) -> _Hit[tuple[int, str]] | None:
         total = _AMOUNT_TOTAL.search(t, before_start, start)
         # Words within 15 characters either side; the text past them is read too, so that "for each" sees the
         # "Contract Year" that follows it.
-        around = max(sentence_start, start - 15), min(sentence_end, end + 40)
+        around = (line_start if row else max(sentence_start, start - 15)), min(sentence_end, end + 40)
         rate = _near(_AMOUNT_RATE.search(t, *around), end) or _AMOUNT_UNIT_PRICE.search(
             t, before_start, start
         )
@@ -1656,7 +1759,12 @@ def _amount(doc: _Doc) -> _Hit[tuple[int, str]] | None:
         # monthly charges of $12,500"); a figure written twice ("Five Thousand Euros (EUR 5,000)") is one.
         context_start = max(sentence_start, start - 80, previous_end if previous_end < start - 2 else 0)
         previous_end = max(previous_end, end)
-        if _AMOUNT_NOT_PRICE.search(t, context_start, min(sentence_end, end + 12)):
+        context_end = min(sentence_end, end + 12)
+        if row:
+            # The next row of a fee table ("Setup Fee ..... $2,000") is another figure's.
+            line_end = t.find("\n", end, context_end)
+            context_end = line_end if line_end >= 0 else context_end
+        if _AMOUNT_NOT_PRICE.search(t, context_start, context_end):
             penalty += 0.45
         if _AMOUNT_THRESHOLD.match(t, end) or _AMOUNT_BOUND.search(t, max(sentence_start, start - 25), start):
             penalty += 0.5
