@@ -14,7 +14,7 @@ import binascii
 import logging
 import secrets
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -195,10 +195,7 @@ def import_contract(svc: Services, sender: SenderIdentity, request: ImportReques
         envelope, entry = envelope.audited(
             "envelope.import_started", sender.email, now, {"name": request.file_name}
         )
-        entries = [entry]
-        if given:
-            envelope, corrections = correct_metadata(envelope, given, sender.email, now)
-            entries.extend(corrections)
+        envelope, entries = _with_given_metadata(envelope, entry, given, sender, now)
         stored = svc.envelopes.save(envelope, entries, create=True)
         return ImportedContract(stored, presigned_upload(svc, stored.id, "d1"))
     try:
@@ -269,10 +266,7 @@ def _receive(
             "timestamp_authority": str(arrival.get("authority")),
         },
     )
-    entries = [entry]
-    if given:
-        envelope, corrections = correct_metadata(envelope, given, sender.email, now)
-        entries.extend(corrections)
+    envelope, entries = _with_given_metadata(envelope, entry, given, sender, now)
     envelope = svc.envelopes.save(envelope, entries, create=create)
     try:
         svc.functions.call(
@@ -282,6 +276,16 @@ def _receive(
         # The import stands: its metadata can be corrected by hand (metadata_status says it failed).
         logger.warning("extraction of import %s failed: %s", envelope.id, e.code)
     return svc.envelopes.get(envelope.id)
+
+
+def _with_given_metadata(
+    envelope: Envelope, entry: AuditEntry, given: dict[str, Any], importer: SenderIdentity, now: datetime
+) -> tuple[Envelope, list[AuditEntry]]:
+    """The import with what the importer said set as corrections (audited, kept over extraction)."""
+    if not given:
+        return envelope, [entry]
+    envelope, corrections = correct_metadata(envelope, given, importer.email, now)
+    return envelope, [entry, *corrections]
 
 
 # --- deadline alerts -----------------------------------------------------------------------------
