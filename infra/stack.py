@@ -126,7 +126,8 @@ class TachiaiStack(Stack):
         send.function.add_environment(names.ENV_SEAL_FUNCTION, seal.function.function_name)
         send.function.add_environment(names.ENV_EXTRACT_FUNCTION, extract.function.function_name)
 
-        self._grant_table(send, query_index=True)
+        # BatchGetItem: the full-text search reads the candidates' TEXT items (tachiai.adapters.ledger_index).
+        self._grant_table(send, query_index=True, batch_get=True)
         self._grant_table(agree, query_table=False)
         self._grant_table(seal)
         self._grant_table(extract, query_index=True)
@@ -159,10 +160,17 @@ class TachiaiStack(Stack):
         self._outputs()
 
     def _grant_table(
-        self, function: PythonFunction, *, query_table: bool = True, query_index: bool = False
+        self,
+        function: PythonFunction,
+        *,
+        query_table: bool = True,
+        query_index: bool = False,
+        batch_get: bool = False,
     ) -> None:
         table = self.storage.table
         function.allow(TABLE_ITEM_ACTIONS, [table.table_arn])
+        if batch_get:
+            function.allow(["dynamodb:BatchGetItem"], [table.table_arn])
         query = [table.table_arn] if query_table else []
         if query_index:
             query += [f"{table.table_arn}/index/{index}" for index in self.storage.index_names]

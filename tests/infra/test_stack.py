@@ -683,7 +683,7 @@ def test_each_function_may_do_what_its_code_calls_and_no_more(
     assert send - logs == items | {
         "dynamodb:Query", "s3:GetObject", "s3:PutObject", "kms:Decrypt", "kms:GenerateDataKey",
         "ses:SendEmail", "ses:SendRawEmail", "states:SendTaskSuccess", "states:SendTaskFailure",
-        "states:StartExecution", "lambda:InvokeFunction", "cognito-idp:AdminGetUser",
+        "states:StartExecution", "lambda:InvokeFunction", "cognito-idp:AdminGetUser", "dynamodb:BatchGetItem",
     }  # fmt: skip
     assert agree - logs == items | {
         "s3:GetObject", "kms:Decrypt", "ses:SendEmail", "ses:SendRawEmail",
@@ -731,6 +731,15 @@ def test_ledger_readers_may_query_the_table_and_each_of_its_indexes_by_name(
         [table] + [{"Fn::Join": ["", [table, f"/index/{index}"]]} for index in indexes],
     )
     assert grants(template, role_id(stack, name), "dynamodb:GetItem") == [table]
+
+
+def test_only_the_sender_api_may_batch_read_the_table_for_full_text_search(
+    stack: TachiaiStack, template: dict[str, Any]
+) -> None:
+    table = {"Fn::GetAtt": [lid(stack.storage.table), "Arn"]}
+
+    assert roles_allowing(template, "dynamodb:BatchGetItem") == {role_id(stack, "send")}
+    assert grants(template, role_id(stack, "send"), "dynamodb:BatchGetItem") == [table]
 
 
 def test_no_function_may_call_bedrock_unless_the_tenant_chooses_it(template: dict[str, Any]) -> None:

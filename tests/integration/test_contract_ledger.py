@@ -394,3 +394,16 @@ def test_an_import_is_completed_only_once_something_that_is_a_pdf_was_uploaded(s
     assert done.status_code == 200 and done.json()["status"] == "completed"
     again = _session(sender).post(complete, timeout=30)  # completing twice answers the completed import
     assert again.status_code == 200 and again.json()["documents"] == done.json()["documents"]
+
+
+def test_words_anywhere_in_a_signed_contract_find_it(sender, completed_nda, cli_env, capsys):
+    found = sender.search({"text": "秘密情報の定義"})["contracts"]
+    assert completed_nda in [c["envelope_id"] for c in found]
+    assert completed_nda not in [
+        c["envelope_id"] for c in sender.search({"text": "反社会的勢力"})["contracts"]
+    ]
+    status, out, err = _run(
+        capsys, "search", "--text", "秘密情報 の 定義", "--title", "台帳", "--format", "json"
+    )
+    assert status == 0, err
+    assert [c["envelope_id"] for c in json.loads(out)["contracts"]] == [completed_nda]

@@ -142,6 +142,7 @@ def cmd_search(args: argparse.Namespace) -> int:
         "amount_min": args.amount_min,
         "amount_max": args.amount_max,
         "title": args.title,
+        "text": args.text,
         "status": args.status,
     }
     if args.all:
@@ -475,6 +476,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--amount-min", type=int, metavar="N")
     p.add_argument("--amount-max", type=int, metavar="N")
     p.add_argument("--title", help="part of the title")
+    p.add_argument("--text", help="words anywhere in the contract (full text; width, case, spaces ignored)")
     p.add_argument("--status", help="e.g. completed, sent, cancelled")
     p.add_argument("--limit", type=int, default=50, help="contracts per page (default 50, at most 100)")
     p.add_argument("--cursor", help="the next page, as printed by the previous one")

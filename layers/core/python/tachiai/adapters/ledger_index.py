@@ -6,12 +6,20 @@ name, date range in the key), else the date range (gsi2 ``LEDGER``), else the am
 the whole ledger newest first — and filters the rest server-side. :attr:`LedgerPage.items_read` says
 what it cost, so a test can show that a combined query at 10,000+ contracts reads a bounded number of
 items.
+
+Full text: each contract's text, folded as names are (:func:`normalize_name`: width, case and spaces
+do not matter, so a phrase a PDF wrapped over two lines is still found), is one item ``ENV#<id>`` /
+``TEXT`` in no index. A search with ``text`` reads the texts of the driving query's candidates (batch
+gets) and keeps those containing it — at most :data:`MAX_TEXTS_PER_SEARCH` texts per request: past
+that it answers what it found with a cursor, so a rare phrase over a large ledger costs several
+requests instead of one that times out. Give a date range or a counterparty with it to read less.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import time
 from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any, Literal
@@ -19,7 +27,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel, ConfigDict, Field
 
-from tachiai.adapters.dynamodb import GSI2, GSI3, storage_error
+from tachiai.adapters.dynamodb import GSI2, GSI3, StorageUnavailable, storage_error
 from tachiai.domain.envelope import EnvelopeStatus
 from tachiai.domain.errors import InvalidRequest
 from tachiai.domain.ledger import LedgerEntry, normalize_name
@@ -31,6 +39,11 @@ READ_PAGE = 200
 """Items one query call reads at most; a search stops reading once it has a page of results."""
 MAX_MATCHING_NAMES = 200
 """A counterparty text matching more names than this is too vague to page through: narrow it."""
+MAX_TEXTS_PER_SEARCH = 1000
+"""Contract texts one full-text search request reads at most (then it answers with a cursor)."""
+MAX_TEXT_CHARS = 100_000
+"""Folded characters of a contract's text kept for full-text search (a DynamoDB item holds 400 KB)."""
+_BATCH_GET = 100
 
 
 class LedgerQuery(BaseModel):
@@ -47,6 +60,8 @@ class LedgerQuery(BaseModel):
     amount_max: int | None = Field(default=None, ge=0)
     title: str | None = Field(default=None, min_length=1, max_length=200)
     """Part of the title."""
+    text: str | None = Field(default=None, min_length=2, max_length=200)
+    """Words anywhere in the contract's text (full-text search)."""
     status: EnvelopeStatus | None = None
     owner_id: str | None = None
     """Only this sender's contracts (members); None: the whole ledger (administrators)."""
@@ -57,8 +72,9 @@ class LedgerPage:
     entries: list[LedgerEntry]
     cursor: str | None
     items_read: int = 0
-    """Items DynamoDB read to answer (ScannedCount summed over every call)."""
+    """Items DynamoDB read to answer (ScannedCount summed over every call, texts included)."""
     calls: int = 0
+    texts_read: int = 0
 
 
 @dataclass(frozen=True)
@@ -126,7 +142,8 @@ class LedgerIndex:
         page = LedgerPage(entries=[], cursor=None)
         plan = self._resume(_decode(cursor)) if cursor else self._plan(query, page)
         filters, values, attribute_names = self._filters(query, plan.index)
-        while plan.partitions and len(page.entries) < limit:
+        wanted_text = normalize_name(query.text) if query.text else None
+        while plan.partitions and len(page.entries) < limit and page.texts_read < MAX_TEXTS_PER_SEARCH:
             request: dict[str, Any] = {
                 "TableName": self._table,
                 "IndexName": plan.index,
@@ -151,11 +168,14 @@ class LedgerIndex:
                 request["ExclusiveStartKey"] = plan.start_key
             response = self._query(request, page)
             items = response.get("Items", [])
+            containing = self._containing(items, wanted_text, page) if wanted_text else None
             last_returned: dict[str, Any] | None = None
             for item in items:
                 entry = LedgerEntry.model_validate_json(item["entry"]["S"])
                 if entry.envelope_id in plan.seen:
                     continue  # one contract reached through two matching names
+                if containing is not None and entry.envelope_id not in containing:
+                    continue
                 plan.seen.add(entry.envelope_id)
                 page.entries.append(entry)
                 last_returned = item
@@ -236,6 +256,57 @@ class LedgerIndex:
             attribute_names["#owner"] = "owner"
             values[":owner"] = {"S": query.owner_id}
         return filters, values, attribute_names
+
+    def _containing(self, items: list[dict[str, Any]], wanted: str, page: LedgerPage) -> set[str]:
+        """The envelope ids among ``items`` whose stored text contains ``wanted`` (folded)."""
+        ids = list(dict.fromkeys(item["pk"]["S"].removeprefix("ENV#") for item in items))
+        found: set[str] = set()
+        for start in range(0, len(ids), _BATCH_GET):
+            keys: list[dict[str, Any]] = [
+                {"pk": {"S": f"ENV#{i}"}, "sk": {"S": "TEXT"}} for i in ids[start : start + _BATCH_GET]
+            ]
+            for attempt in range(6):
+                if not keys:
+                    break
+                if attempt:
+                    time.sleep(0.05 * 2**attempt)  # unprocessed keys: the table is busy, back off
+                try:
+                    response = self._client.batch_get_item(
+                        RequestItems={
+                            self._table: {
+                                "Keys": keys,
+                                "ProjectionExpression": "pk, #t",
+                                "ExpressionAttributeNames": {"#t": "text"},
+                            }
+                        }
+                    )
+                except (ClientError, BotoCoreError) as e:
+                    raise storage_error(e, "search the contracts' text") from e
+                page.calls += 1
+                for item in response.get("Responses", {}).get(self._table, []):
+                    page.items_read += 1
+                    page.texts_read += 1
+                    if wanted in item["text"]["S"]:
+                        found.add(item["pk"]["S"].removeprefix("ENV#"))
+                unprocessed = response.get("UnprocessedKeys", {}).get(self._table)
+                keys = list(unprocessed["Keys"]) if unprocessed else []
+            if keys:
+                raise StorageUnavailable("search the contracts' text: keys left unprocessed")
+        return found
+
+    def store_text(self, envelope_id: str, text: str) -> None:
+        """Keep a contract's text for full-text search (folded; the first :data:`MAX_TEXT_CHARS`)."""
+        try:
+            self._client.put_item(
+                TableName=self._table,
+                Item={
+                    "pk": {"S": f"ENV#{envelope_id}"},
+                    "sk": {"S": "TEXT"},
+                    "text": {"S": normalize_name(text)[:MAX_TEXT_CHARS]},
+                },
+            )
+        except (ClientError, BotoCoreError) as e:
+            raise storage_error(e, "store the contract's text") from e
 
     def _matching_names(self, fragment: str, page: LedgerPage) -> list[str]:
         names: list[str] = []

@@ -58,12 +58,14 @@ def build_sender_app() -> APIGatewayRestResolver:
         amount_min: Annotated[int | None, Query(ge=0)] = None,
         amount_max: Annotated[int | None, Query(ge=0)] = None,
         title: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
+        text: Annotated[str | None, Query(min_length=2, max_length=200)] = None,
         ledger_view: Annotated[bool, Query(alias="ledger")] = False,
     ) -> Response[str]:
         """Without ledger conditions: the caller's envelopes, newest change first. With any of them
-        (transaction date range, counterparty, amount range, title), or ``ledger=true``: a ledger search
-        (contracts with their metadata, newest transaction first)."""
-        conditions = (date_from, date_to, counterparty, amount_min, amount_max, title)
+        (transaction date range, counterparty, amount range, title, words in the text), or
+        ``ledger=true``: a ledger search (contracts with their metadata, newest transaction first). A
+        full-text search may answer fewer contracts than ``limit`` (even none) with a cursor: go on."""
+        conditions = (date_from, date_to, counterparty, amount_min, amount_max, title, text)
         if ledger_view or any(v is not None for v in conditions):
             query = LedgerQuery(
                 date_from=date_from,
@@ -72,6 +74,7 @@ def build_sender_app() -> APIGatewayRestResolver:
                 amount_min=amount_min,
                 amount_max=amount_max,
                 title=title,
+                text=text,
                 status=status,
             )
             found = ledger.search(services(), caller(), query, limit, cursor)

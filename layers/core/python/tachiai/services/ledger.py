@@ -111,6 +111,7 @@ def extract_envelope(svc: Services, envelope_id: str) -> dict[str, Any]:
         text = "\n".join(
             document_text(svc.documents.get(current_key(envelope_id, d))) for d in envelope.documents
         )
+        svc.ledger.store_text(envelope_id, text)  # full-text search, whatever the engine makes of it
         metadata = engine_from_settings(svc.settings).extract(text)
     except TachiaiError as error:
         code = error.code
