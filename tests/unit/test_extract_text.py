@@ -39,6 +39,46 @@ def test_a_japanese_pdf_made_with_the_bundled_font_gives_back_its_text_exactly()
     assert text == "\n".join(JAPANESE_LINES)
 
 
+def _predefined_cmap_pdf(text: str) -> bytes:
+    """A PDF whose Japanese font is not embedded and has no ToUnicode map: Type0 HeiseiMin-W3 with the
+    predefined CMap UniJIS-UCS2-H (Adobe-Japan1), as older Japanese tools and many scanners' OCR layers
+    write it. Only the CMap says which characters the codes are."""
+    import io
+
+    import pikepdf
+    from pikepdf import Array, Dictionary, Name
+
+    pdf = pikepdf.new()
+    descriptor = Dictionary(
+        Type=Name.FontDescriptor, FontName=Name("/HeiseiMin-W3"), Flags=6, FontBBox=Array([0, -141, 1000, 859]),
+        ItalicAngle=0, Ascent=859, Descent=-141, CapHeight=709, StemV=69,
+    )  # fmt: skip
+    cid_font = Dictionary(
+        Type=Name.Font, Subtype=Name.CIDFontType0, BaseFont=Name("/HeiseiMin-W3"), DW=1000,
+        CIDSystemInfo=Dictionary(Registry=pikepdf.String("Adobe"), Ordering=pikepdf.String("Japan1"), Supplement=2),
+        FontDescriptor=pdf.make_indirect(descriptor),
+    )  # fmt: skip
+    font = Dictionary(
+        Type=Name.Font, Subtype=Name.Type0, BaseFont=Name("/HeiseiMin-W3"), Encoding=Name("/UniJIS-UCS2-H"),
+        DescendantFonts=Array([pdf.make_indirect(cid_font)]),
+    )  # fmt: skip
+    content = f"BT /F1 12 Tf 50 700 Td <{text.encode('utf-16-be').hex()}> Tj ET".encode()
+    page = Dictionary(
+        Type=Name.Page, MediaBox=Array([0, 0, 595, 842]), Resources=Dictionary(Font=Dictionary(F1=font)),
+        Contents=pdf.make_stream(content),
+    )  # fmt: skip
+    pdf.pages.append(pikepdf.Page(page))
+    out = io.BytesIO()
+    pdf.save(out)
+    return out.getvalue()
+
+
+def test_a_japanese_cid_font_that_is_not_embedded_is_read_through_its_predefined_cmap():
+    line = "令和六年三月十五日、株式会社髙橋製作所と契約する。"
+
+    assert pdf_text(_predefined_cmap_pdf(line)) == line
+
+
 def test_pages_are_joined_by_the_page_break():
     pdf = text_pdf("第１頁の本文\f第２頁の本文")
 
