@@ -407,3 +407,59 @@ def test_words_anywhere_in_a_signed_contract_find_it(sender, completed_nda, cli_
     )
     assert status == 0, err
     assert [c["envelope_id"] for c in json.loads(out)["contracts"]] == [completed_nda]
+
+
+# --- export all before leaving (L5) ----------------------------------------------------------------
+
+
+def test_tachiai_export_copies_every_contract_with_its_evidence_and_goes_on_after_an_interruption(
+    runtime, sender, completed_nda, cli_env, tmp_path, capsys
+):
+    imported = sender.import_contract("輸出用の取込契約", "export.pdf", contract_pdf("ja_02_himitsu_hoji"))
+    out = tmp_path / "export"
+    status, printed, err = _run(capsys, "export", str(out))
+    assert status == 0, err
+    contracts = list(sender.search_all({}))
+    assert f"exported {len(contracts)} contracts" in printed
+    ledger_rows = (out / "ledger.csv").read_text(encoding="utf-8-sig").splitlines()
+    assert len(ledger_rows) == len(contracts) + 1
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    files = {c["envelope_id"]: {f["name"]: f for f in c["files"]} for c in manifest["contracts"]}
+
+    # The signed contract: its finished PDF exactly as stored, the certificate, the audit trail
+    s3 = runtime.aws.client("s3")  # type: ignore[union-attr]
+    final = s3.get_object(Bucket=BUCKET, Key=f"envelopes/{completed_nda}/documents/d1/final.pdf")[
+        "Body"
+    ].read()
+    assert (out / completed_nda / "秘密保持契約書.pdf").read_bytes() == final
+    assert files[completed_nda]["秘密保持契約書.pdf"]["sha256"] == hashlib.sha256(final).hexdigest()
+    assert (out / completed_nda / "合意締結証明書.pdf").read_bytes().startswith(b"%PDF-")
+    trail = json.loads((out / completed_nda / "envelope.json").read_text(encoding="utf-8"))["events"]
+    assert [e["seq"] for e in trail] == list(range(1, len(trail) + 1))
+    # The import: the file as it arrived and its RFC 3161 token
+    token = (out / imported["id"] / "export.pdf.tsr").read_bytes()
+    info = cms.ContentInfo.load(token)["content"]["encap_content_info"]["content"].parsed
+    arrived = (out / imported["id"] / "export.pdf").read_bytes()
+    assert info["message_imprint"]["hashed_message"].native == hashlib.sha256(arrived).digest()
+
+    # Interrupted and run again: nothing is downloaded twice, a damaged copy is fetched again
+    (out / completed_nda / "秘密保持契約書.pdf").write_bytes(b"half a file")
+    status, printed, _ = _run(capsys, "export", str(out))
+    total = sum(len(f) for f in files.values())
+    assert status == 0 and f"{total - 1} already there" in printed
+    assert (out / completed_nda / "秘密保持契約書.pdf").read_bytes() == final
+
+
+def test_tachiai_export_names_a_file_that_is_not_the_one_the_envelope_records(
+    runtime, completed_nda, cli_env, tmp_path, capsys
+):
+    s3 = runtime.aws.client("s3")  # type: ignore[union-attr]
+    key = f"envelopes/{completed_nda}/documents/d1/final.pdf"
+    final = s3.get_object(Bucket=BUCKET, Key=key)["Body"].read()
+    s3.put_object(Bucket=BUCKET, Key=key, Body=final + b"%changed")
+    try:
+        status, _, err = _run(capsys, "export", str(tmp_path / "export"))
+    finally:
+        s3.put_object(Bucket=BUCKET, Key=key, Body=final)  # the newest version is the sealed one again
+    assert status == 1
+    assert f"NOT the file the envelope records: {completed_nda}/秘密保持契約書.pdf" in err

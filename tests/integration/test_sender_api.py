@@ -181,6 +181,21 @@ def test_another_sender_cannot_see_or_cancel_the_envelope(app):
     assert status == 200 and [e["kind"] for e in mine["events"]] == ["envelope.created"]
 
 
+def test_an_administrator_may_read_and_download_any_envelope_but_not_change_it(app):
+    # Given Taro's envelope, and Hanako of the admin group
+    _, envelope = call(app, "POST", "/v1/envelopes", envelope_request())
+    path = f"/v1/envelopes/{envelope['id']}"
+    admin = {**JIRO, "sub": "sub-hanako", "email": "hanako@example.co.jp", "cognito:groups": "admin"}
+    # She reads it and its download links (the whole ledger is hers to search and export) ...
+    status, seen = call(app, "GET", path, claims=admin)
+    assert status == 200 and seen["id"] == envelope["id"] and seen["events"]
+    status, files = call(app, "GET", f"{path}/downloads", claims=admin)
+    assert status == 200 and [f["name"] for f in files["downloads"]] == ["nda.pdf"]
+    # ... but changes stay with the owner
+    assert call(app, "POST", f"{path}/cancel", {}, claims=admin)[0] == 404
+    assert call(app, "PATCH", f"{path}/metadata", {"amount": 1}, claims=admin)[0] == 404
+
+
 def test_a_request_without_identity_claims_is_forbidden(app):
     status, body = call(app, "GET", "/v1/envelopes", claims=None)
     assert status == 403 and body["error"]["code"] == "forbidden"

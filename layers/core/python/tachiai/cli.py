@@ -207,6 +207,24 @@ def cmd_import(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    from tachiai.ledger_export import export_ledger
+
+    client = _sender_client(args)
+    report = _api_call(lambda: export_ledger(client, Path(args.directory)))
+    print(
+        f"exported {report.contracts} contracts, {report.files} files ({report.bytes:,} bytes"
+        f"{f'; {report.reused} already there' if report.reused else ''}) to {report.directory}"
+    )
+    print(f"  ledger:   {report.directory / 'ledger.csv'}")
+    print(f"  manifest: {report.directory / 'manifest.json'}  (SHA-256 of every file)")
+    for name in report.missing:
+        print(f"  missing (never uploaded?): {name}")
+    for name in report.mismatched:
+        print(f"  ! NOT the file the envelope records: {name}", file=sys.stderr)
+    return EXIT_INVALID if report.mismatched else EXIT_OK
+
+
 # --- verify -------------------------------------------------------------------------------------
 
 
@@ -500,6 +518,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--json", action="store_true", help="print the imported envelope as JSON")
     p.set_defaults(func=cmd_import)
+
+    p = sub.add_parser(
+        "export",
+        help="copy every contract you may read (PDFs, certificates, audit trails, ledger) to a folder",
+        description="Export all before leaving: every contract you may read (an administrator: the "
+        "whole ledger) with its documents, certificate, audit trail, and a manifest of SHA-256 hashes. "
+        "Run it again to go on after an interruption. Exit 1 if a file is not the one the envelope "
+        "records.",
+    )
+    _api_arguments(p)
+    p.add_argument("directory")
+    p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("verify", help="print the signature panel of a PDF")
     p.add_argument("file")

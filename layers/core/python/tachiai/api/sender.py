@@ -124,7 +124,8 @@ def build_sender_app() -> APIGatewayRestResolver:
             200,
             {
                 "downloads": [
-                    {"name": f.name, "url": f.url, "expires_at": f.expires_at.isoformat()} for f in files
+                    {"name": f.name, "url": f.url, "expires_at": f.expires_at.isoformat(), "sha256": f.sha256}
+                    for f in files
                 ]
             },
         )

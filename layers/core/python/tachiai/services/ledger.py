@@ -35,14 +35,13 @@ from tachiai.domain.uploads import check_upload
 from tachiai.extract.model import FIELD_NAMES, ContractMetadata
 from tachiai.services.changes import save_change
 from tachiai.services.context import Services
-from tachiai.services.sending import SenderIdentity, Upload, owned_envelope, presigned_upload
+from tachiai.services.sending import ADMIN_GROUP, SenderIdentity, Upload, owned_envelope, presigned_upload
 
 if TYPE_CHECKING:
     from tachiai.adapters.ledger_index import LedgerPage, LedgerQuery
 
 logger = logging.getLogger(__name__)
 
-ADMIN_GROUP = "admin"
 MAX_IMPORT_BYTES = 4 * 1024 * 1024
 """An import travels in one API request (base64 in JSON; a Lambda request is at most 6 MB)."""
 DEFAULT_ALERT_DAYS = (60, 30, 7)

@@ -17,7 +17,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 from tachiai.adapters.dynamodb import EnvelopePage, LinkRecord
-from tachiai.adapters.s3 import certificate_key, current_key, original_key
+from tachiai.adapters.s3 import certificate_key, current_key, original_key, timestamp_key
 from tachiai.adapters.sfn import CANCELLED
 from tachiai.domain import envelope as rules
 from tachiai.domain.audit import AuditEntry
@@ -29,6 +29,8 @@ from tachiai.domain.uploads import check_upload
 from tachiai.services.context import Services
 from tachiai.services.mails import signing_request_mail
 
+ADMIN_GROUP = "admin"
+"""The Cognito group whose members read (search, view, download) every envelope of the tenant."""
 INLINE_DOCUMENT_LIMIT = 4 * 1024 * 1024
 """Largest document accepted inside the JSON request (Lambda's 6 MB payload, base64 inflating 4:3);
 larger files go through a presigned upload."""
@@ -112,6 +114,8 @@ class Download:
     name: str
     url: str
     expires_at: datetime
+    sha256: str | None = None
+    """What the file's SHA-256 must be (the hash the envelope recorded), when one is recorded."""
 
 
 # --- use cases ------------------------------------------------------------------------------------
@@ -196,9 +200,21 @@ def presigned_upload(svc: Services, envelope_id: str, document_id: str) -> Uploa
 
 
 def owned_envelope(svc: Services, sender: SenderIdentity, envelope_id: str) -> Envelope:
-    """:raises NotFound: no such envelope, or it is someone else's."""
+    """The caller's envelope, to change. :raises NotFound: no such envelope, or it is someone else's."""
     envelope = svc.envelopes.get(envelope_id)
     if envelope.sender_id != sender.sub:
+        raise NotFound(f"envelope {envelope_id}")
+    return envelope
+
+
+def readable_envelope(svc: Services, sender: SenderIdentity, envelope_id: str) -> Envelope:
+    """An envelope the caller may read: their own, or any for an administrator (who searches the whole
+    ledger and exports it). Changes stay with the owner (:func:`owned_envelope`).
+
+    :raises NotFound: no such envelope, or neither the caller's nor the caller an administrator.
+    """
+    envelope = svc.envelopes.get(envelope_id)
+    if envelope.sender_id != sender.sub and ADMIN_GROUP not in sender.groups:
         raise NotFound(f"envelope {envelope_id}")
     return envelope
 
@@ -239,8 +255,8 @@ def send_envelope(svc: Services, sender: SenderIdentity, envelope_id: str) -> En
 def get_envelope(
     svc: Services, sender: SenderIdentity, envelope_id: str
 ) -> tuple[Envelope, list[AuditEntry]]:
-    """The envelope and its audit trail. :raises NotFound: not the caller's."""
-    envelope = owned_envelope(svc, sender, envelope_id)
+    """The envelope and its audit trail. :raises NotFound: not readable by the caller."""
+    envelope = readable_envelope(svc, sender, envelope_id)
     return envelope, svc.envelopes.audit_trail(envelope_id)
 
 
@@ -305,21 +321,27 @@ def cancel(svc: Services, sender: SenderIdentity, envelope_id: str, reason: str 
 
 
 def downloads(svc: Services, sender: SenderIdentity, envelope_id: str) -> list[Download]:
-    """Short-lived URLs of the current version of each document and, once issued, the certificate."""
-    envelope = owned_envelope(svc, sender, envelope_id)
+    """Short-lived URLs of the current version of each document, the RFC 3161 token an import got on
+    arrival (``<name>.tsr``) and, once issued, the certificate.
+
+    :raises NotFound: not readable by the caller.
+    """
+    envelope = readable_envelope(svc, sender, envelope_id)
     expires_at = svc.now() + timedelta(seconds=DOWNLOAD_URL_SECONDS)
-    result = [
-        Download(
-            d.name,
-            svc.documents.download_url(current_key(envelope_id, d), d.name, DOWNLOAD_URL_SECONDS),
-            expires_at,
-        )
-        for d in envelope.documents
-    ]
+    result: list[Download] = []
+    for d in envelope.documents:
+        url = svc.documents.download_url(current_key(envelope_id, d), d.name, DOWNLOAD_URL_SECONDS)
+        result.append(Download(d.name, url, expires_at, d.current_sha256))
+        if envelope.origin == "imported" and envelope.status == EnvelopeStatus.COMPLETED:
+            token_name = f"{d.name}.tsr"
+            url = svc.documents.download_url(
+                timestamp_key(envelope_id, d.id), token_name, DOWNLOAD_URL_SECONDS
+            )
+            result.append(Download(token_name, url, expires_at))
     if envelope.certificate_sha256:
         name = certificate_file_name(envelope)
         url = svc.documents.download_url(certificate_key(envelope_id), name, DOWNLOAD_URL_SECONDS)
-        result.append(Download(name, url, expires_at))
+        result.append(Download(name, url, expires_at, envelope.certificate_sha256))
     return result
 
 
