@@ -15,11 +15,14 @@ Change = Callable[[Envelope], tuple[Envelope, Sequence[AuditEntry]]]
 
 def save_change(svc: Services, envelope: Envelope, change: Change, attempts: int = 3) -> Envelope:
     """Apply ``change`` to ``envelope`` and save it; on a concurrent change, re-read and apply again.
+    A change with no audit entry changed nothing: the envelope is returned as read, nothing written.
 
     :raises Conflict: still losing the race after ``attempts`` tries.
     """
     for attempt in range(attempts):
         changed, entries = change(envelope)
+        if not entries:
+            return envelope
         try:
             return svc.envelopes.save(changed, entries)
         except Conflict:

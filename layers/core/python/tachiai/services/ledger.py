@@ -147,9 +147,8 @@ def correct(svc: Services, sender: SenderIdentity, envelope_id: str, values: Met
         raise InvalidRequest("no field to correct", field="metadata")
     envelope = owned_envelope(svc, sender, envelope_id)
     now = svc.now()
-    if not correct_metadata(envelope, changes, sender.email, now)[1]:
-        return envelope  # nothing differs from what is stored
     # The chain may still be recording its completion mails: apply the correction to a fresh read then.
+    # (A correction to the values already stored has no audit entry, and writes nothing.)
     return save_change(svc, envelope, lambda current: correct_metadata(current, changes, sender.email, now))
 
 
