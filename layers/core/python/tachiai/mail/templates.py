@@ -1136,12 +1136,8 @@ def deadline_alert(
     days_left: int,
     counterparties: Sequence[str] = (),
     auto_renewal: bool | None = None,
-    envelope_url: str | None = None,
 ) -> MailMessage:
-    """To a contract's owner: its notice deadline (``kind="notice"``) or its end (``"end"``) is near.
-
-    :raises InvalidMailContent: a link that is not http(s).
-    """
+    """To a contract's owner: its notice deadline (``kind="notice"``) or its end (``"end"``) is near."""
     doc_title = _quoted_title(title, language)
     parties = single_line("、".join(counterparties) if language == "ja" else ", ".join(counterparties))
     blocks: list[_Block] = [_Greeting(to)]
@@ -1165,8 +1161,6 @@ def deadline_alert(
                 ]
             ),
         ]
-        if envelope_url:
-            blocks.append(_Button("契約書を確認する", _link(envelope_url)))
     else:
         what = "notice deadline" if kind == "notice" else "end of term"
         subject = f"Reminder: the {what} of {single_line(title)} is in {days_left} days"
@@ -1187,8 +1181,6 @@ def deadline_alert(
                 ]
             ),
         ]
-        if envelope_url:
-            blocks.append(_Button("View the contract", _link(envelope_url)))
     return _message(
         settings,
         kind=MailKind.DEADLINE,
