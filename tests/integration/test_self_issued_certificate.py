@@ -196,7 +196,9 @@ def test_sealer_with_the_self_issued_certificate_seals_a_trusted_pdf(kit, reques
     # Then trusting only the certificate, the seal is intact, valid and trusted, and timestamped
     report = verify_pdf(sealed, [certificate])
     (seal,) = report.signatures
-    assert report.ok and seal.intact and seal.valid and seal.trusted
+    assert seal.intact and seal.valid and seal.trusted
+    # And the file is valid once the TSA's root is trusted too (its timestamp does not chain to the seal)
+    assert not report.ok and verify_pdf(sealed, [certificate, kit.pki.root_cert]).ok
     assert seal.signer == "Example Seal, 株式会社例"
     assert seal.timestamp_authority == "tachiai Local Test Time Stamping Authority, tachiai local test PKI"
 

@@ -1,7 +1,10 @@
 """The ``tachiai`` command.
 
 Exit status: 0 success; 1 verification found an invalid signature; 2 the input was refused (with a
-typed error code) or a usage error. Errors are printed as one line (or JSON), never as a traceback.
+typed error code), a usage error, or an unexpected failure; 3 ``verify``: intact but untrusted or
+incomplete. Errors are printed as one line (or JSON), never as a traceback (``--verbose`` adds it for
+an unexpected failure). A closed output pipe (``tachiai verify x.pdf | head -1``) ends the command
+quietly with 141, as if SIGPIPE had.
 """
 
 from __future__ import annotations
@@ -11,6 +14,8 @@ import json
 import logging
 import os
 import sys
+import traceback
+import warnings
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,6 +29,10 @@ if TYPE_CHECKING:
 EXIT_OK = 0
 EXIT_INVALID = 1
 EXIT_REFUSED = 2
+EXIT_INCOMPLETE = 3
+EXIT_BROKEN_PIPE = 141
+"""128 + SIGPIPE: what a shell reports for a command whose reader went away."""
+EXIT_INTERRUPTED = 130
 
 
 def _print_json(data: Any) -> None:
@@ -229,24 +238,46 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def _load_trust(paths: Sequence[str]) -> list[Any]:
-    from tachiai.sealing.certificates import load_certificate_chain
+    """Every certificate in each file is an anchor (a bundle may hold the seal's and the TSA's roots)."""
+    from tachiai.sealing.certificates import load_certificates
 
-    roots = []
-    for path in paths:
-        bundle = load_certificate_chain(_read_input(path))
-        roots.extend([bundle.seal, *bundle.chain])
-    return roots
+    return [cert for path in paths for cert in _certificates(path, load_certificates)]
+
+
+def _load_seal_certificates(paths: Sequence[str]) -> list[Any]:
+    """The first certificate of each file: the seal certificate (a chain file lists its issuers after it,
+    and an issuer is not a seal)."""
+    from tachiai.sealing.certificates import load_certificates
+
+    return [_certificates(path, load_certificates)[0] for path in paths]
+
+
+def _certificates(path: str, load: Callable[[bytes], list[Any]]) -> list[Any]:
+    from tachiai.domain.errors import CertificateError
+
+    try:
+        return load(_read_input(path))
+    except CertificateError as e:
+        raise _UsageError(f"{path}: {e.detail}") from e
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
     from tachiai.sealing.verify import format_panel, verify_pdf
 
-    report = verify_pdf(_read_input(args.file), _load_trust(args.trust))
-    if args.json:
-        _print_json(report.to_dict())
-    else:
-        print(format_panel(report))
-    return EXIT_OK if report.ok else EXIT_INVALID
+    trust = _load_trust(args.trust)
+    seals = _load_seal_certificates(args.seal_cert)
+    report = verify_pdf(_read_input(args.file), trust, seal_certificates=seals)
+    judgement = report.judge()
+    try:
+        if args.json:
+            _print_json(report.to_dict())
+        else:
+            print(format_panel(report, judgement))
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # `tachiai verify x.pdf | head -1`: the verdict stands whether or not all of it was read.
+        _discard_stdout()
+    return judgement.exit_code
 
 
 # --- seal (locally, with the test PKI) ------------------------------------------------------------
@@ -457,6 +488,17 @@ def _iso_date(value: str) -> str:
         raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {value}") from e
 
 
+VERIFY_EXIT_STATUS = """exit status:
+  0  valid: every signature intact, cryptographically valid, trusted (--trust) and LTV; only later
+     signatures and validation data added after each; nothing changed after the last; with
+     --seal-cert, every signature made by one of those certificates
+  1  invalid: a signature is broken or does not verify, or the document was changed after a
+     signature (a form field, an annotation, anything but signing and validation data)
+  2  could not verify: not a PDF, unreadable file, bad arguments
+  3  untrusted or incomplete: intact, but a signer does not chain to --trust (or no --trust was
+     given), not LTV, signed by someone other than --seal-cert, or no signature at all"""
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tachiai", description="Witness-type electronic contracts.")
     parser.add_argument("-v", "--verbose", action="store_true", help="show library warnings")
@@ -531,12 +573,33 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("directory")
     p.set_defaults(func=cmd_export)
 
-    p = sub.add_parser("verify", help="print the signature panel of a PDF")
-    p.add_argument("file")
-    p.add_argument(
-        "--trust", action="append", default=[], metavar="ROOT.pem", help="trust anchor (repeatable)"
+    p = sub.add_parser(
+        "verify",
+        help="print the signature panel of a PDF and its verdict",
+        description="Print the signature panel of a PDF (each signature: signer, reason, time, intact, "
+        "valid, trusted, LTV, what changed after it) and a verdict that says which signature and why.",
+        epilog=VERIFY_EXIT_STATUS,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("file", help="the PDF, or - for standard input")
+    p.add_argument(
+        "--trust",
+        action="append",
+        default=[],
+        metavar="ROOT.pem",
+        help="trust anchor: every certificate in the file (repeatable); without it, trust is not checked "
+        "and the verdict is at best 3",
+    )
+    p.add_argument(
+        "--seal-cert",
+        action="append",
+        default=[],
+        metavar="CERT.pem",
+        help="tachiai seals only: every signature (document timestamps aside, which must still chain to "
+        "--trust) must be made by one of these certificates (repeatable; the first certificate of each "
+        "file)",
+    )
+    p.add_argument("--json", action="store_true", help="machine-readable: the panel, verdict and reasons")
     p.set_defaults(func=cmd_verify)
 
     p = sub.add_parser("seal", help="seal a PDF locally with the local test PKI")
@@ -602,17 +665,35 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="drive one envelope through the local service over HTTP and verify it")
     p.add_argument("--out", default="demo-out")
     p.set_defaults(func=cmd_demo)
+
+    for command in sub.choices.values():
+        # Also after the command (`tachiai verify x.pdf -v`); SUPPRESS keeps a `tachiai -v verify` given
+        # before it from being reset to False by the command's own default.
+        command.add_argument(
+            "-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS
+        )
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; every failure becomes one line on stderr and an exit status, never a traceback
+    (except an unexpected failure under ``--verbose``). A bad flag is argparse's usage line and 2."""
     args = build_parser().parse_args(argv)
+    verbose = bool(getattr(args, "verbose", False))
     logging.basicConfig(
-        level=logging.WARNING if args.verbose else logging.ERROR, format="%(levelname)s %(message)s"
+        level=logging.WARNING if verbose else logging.ERROR, format="%(levelname)s %(message)s"
     )
     func: Callable[[argparse.Namespace], int] = args.func
     try:
-        return func(args)
+        with warnings.catch_warnings():
+            if not verbose:
+                # Library deprecation notices (cryptography's about DSA, on every pyhanko import) are
+                # for the developers of tachiai, not for the person reading a verdict.
+                warnings.simplefilter("ignore")
+            status = func(args)
+        # Flush here, so a reader that went away is seen now, not as noise at interpreter exit.
+        sys.stdout.flush()
+        return status
     except TachiaiError as e:
         print(f"error [{e.code}]: {e.message('en')} / {e.message('ja')}", file=sys.stderr)
         if e.detail:
@@ -621,6 +702,47 @@ def main(argv: Sequence[str] | None = None) -> int:
     except _UsageError as e:
         print(f"error: {e}", file=sys.stderr)
         return EXIT_REFUSED
+    except BrokenPipeError:
+        _discard_stdout()
+        return EXIT_BROKEN_PIPE
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as e:  # noqa: BLE001 -- the one last line between any bug and the person's terminal
+        setup_problem = _aws_setup_problem(e)
+        print(f"error: {setup_problem or f'unexpected {type(e).__name__}: {e}'}", file=sys.stderr)
+        if verbose:
+            traceback.print_exc()
+        elif setup_problem is None:
+            print("  (run `tachiai --verbose ...` to see the traceback)", file=sys.stderr)
+        return EXIT_REFUSED
+
+
+def _discard_stdout() -> None:
+    """Point stdout at /dev/null, so the interpreter's own flush at exit does not fail on the closed pipe."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass  # stdout is not a real file (a test's capture): nothing will flush to the pipe
+
+
+def _aws_setup_problem(error: Exception) -> str | None:
+    """What to do about an AWS failure no command translated (no region, no credentials, a refusal), or
+    None when ``error`` is not one."""
+    if "botocore" in sys.modules:
+        from botocore import exceptions as aws
+
+        if isinstance(error, aws.NoRegionError):
+            return "no AWS region: set AWS_REGION (or AWS_DEFAULT_REGION), e.g. AWS_REGION=ap-northeast-1"
+        if isinstance(error, aws.NoCredentialsError | aws.PartialCredentialsError):
+            return "no AWS credentials: set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY"
+        if isinstance(error, aws.ClientError):
+            detail = error.response.get("Error", {})
+            return f"AWS refused the request: {detail.get('Code', '?')}: {detail.get('Message', '')}"
+        if isinstance(error, aws.BotoCoreError):
+            return f"AWS: {error}"
+    return None
 
 
 if __name__ == "__main__":  # pragma: no cover

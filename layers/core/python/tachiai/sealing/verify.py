@@ -1,8 +1,14 @@
-"""The signature panel of a PDF, as Acrobat shows it, computed with pyhanko's validators.
+"""The signature panel of a PDF, as Acrobat shows it, computed with pyhanko's validators, and the verdict.
 
 For each signature: field, signer, reason, signing time, timestamp time and authority, intact / valid /
-trusted, and what was changed after it. For the file: whether it is LTV-complete (every signature
-validates from the file alone, no network) and whether anything was changed after the last signature.
+trusted, LTV, whether the expected seal certificate made it, and what was changed after it. For the
+file: whether it is LTV-complete (every signature validates from the file alone, no network) and whether
+anything was changed after the last signature.
+
+:meth:`VerificationReport.judge` turns those facts into one :class:`Verdict` with the findings behind it.
+It is the single place that decides: ``tachiai verify`` and :meth:`Sealer.finalize` both use it, so the
+service never accepts a file the command would call untrusted, and the command never says "valid" when
+the service would refuse.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
+from enum import IntEnum, StrEnum
 from io import BytesIO
 from typing import Any
 
@@ -43,9 +50,18 @@ from pyhanko_certvalidator.registry import SimpleTrustManager
 
 from tachiai.domain.errors import DamagedPdf, TachiaiError
 
-# Errors pyhanko raises on malformed structures. A damaged later revision must not hide the verdict on
-# earlier signatures, so each signature is reported on its own.
-_READ_ERRORS = (PdfError, ValueError, KeyError, IndexError, TypeError, RecursionError)
+# Errors pyhanko raises on malformed structures (its own validation errors are ValueErrors). A damaged
+# later revision must not hide the verdict on earlier signatures, so each signature is reported on its own.
+_READ_ERRORS = (
+    PdfError,
+    ValueError,
+    KeyError,
+    IndexError,
+    TypeError,
+    AttributeError,
+    NotImplementedError,
+    RecursionError,
+)
 _UNREADABLE = "UNREADABLE"
 
 
@@ -56,9 +72,84 @@ class VerificationError(TachiaiError):
     message_en = "The PDF's signatures could not be verified."
 
 
+class Verdict(StrEnum):
+    """What a file's signatures prove: one per file, INVALID over INCOMPLETE over VALID."""
+
+    VALID = "valid"
+    """Every signature intact, valid, trusted and LTV; nothing but later signatures and validation data
+    added after each; the signer rule held."""
+    INVALID = "invalid"
+    """A signature is broken, or the document was changed after a signature beyond signing."""
+    INCOMPLETE = "incomplete"
+    """Intact, but not (or not shown to be) trusted, not LTV, signed by someone other than the expected
+    seal, or not signed at all."""
+
+    @property
+    def exit_code(self) -> int:
+        """``tachiai verify``'s exit status for this verdict (2 is "could not verify", not a verdict)."""
+        return _EXIT_CODES[self]
+
+    @property
+    def meaning(self) -> str:
+        """What this verdict (and its exit status) means, as ``tachiai verify --help`` says it."""
+        return _EXIT_MEANINGS[self]
+
+    @property
+    def label(self) -> str:
+        return _LABELS[self]
+
+
+_EXIT_CODES = {Verdict.VALID: 0, Verdict.INVALID: 1, Verdict.INCOMPLETE: 3}
+_LABELS = {Verdict.VALID: "valid", Verdict.INVALID: "INVALID", Verdict.INCOMPLETE: "untrusted or incomplete"}
+_EXIT_MEANINGS = {
+    Verdict.VALID: "valid: every signature intact, valid, trusted and LTV; nothing changed after the last",
+    Verdict.INVALID: "invalid: a signature is broken, or the document was changed after a signature",
+    Verdict.INCOMPLETE: "untrusted or incomplete: intact, but not trusted, not LTV, not signed by the "
+    "expected seal, trust not checked (no --trust), or no signature at all",
+}
+
+
+class Severity(IntEnum):
+    """How much a finding weighs: the worst finding decides the verdict."""
+
+    NOTE = 0
+    """Said, but the file can still be valid (another party's signature accepted as what it is)."""
+    INCOMPLETE = 1
+    INVALID = 2
+
+
+_VERDICT_OF = {
+    Severity.NOTE: Verdict.VALID,
+    Severity.INCOMPLETE: Verdict.INCOMPLETE,
+    Severity.INVALID: Verdict.INVALID,
+}
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One reason behind a verdict, about one signature (``field_name``) or the whole file (None)."""
+
+    code: str
+    """Stable machine code: ``altered``, ``signature_invalid``, ``changed_after``, ``untrusted``,
+    ``timestamp_untrusted``, ``not_ltv``, ``not_by_seal``, ``other_signer``, ``trust_not_checked``,
+    ``no_signatures``."""
+    severity: Severity
+    field_name: str | None
+    en: str
+    ja: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "code": self.code,
+            "severity": self.severity.name.lower(),
+            "field": self.field_name,
+            "message": {"ja": self.ja, "en": self.en},
+        }
+
+
 @dataclass(frozen=True)
 class SignatureReport:
-    """One line of the signature panel."""
+    """One line of the signature panel: the facts, no judgement (see :meth:`VerificationReport.judge`)."""
 
     field_name: str
     kind: str
@@ -78,10 +169,102 @@ class SignatureReport:
     ltv: bool
     """Validates from the file alone with no network (AdES LTA for signatures)."""
     problems: list[str] = field(default_factory=list)
+    """Technical details (pyhanko's words) behind the findings."""
+    by_seal: bool | None = None
+    """Made by one of the expected seal certificates; None when none were given (and for document
+    timestamps, which a TSA makes)."""
+    changed_after: str | None = None
+    """What was changed after this signature beyond later signatures and validation data (English), or
+    None when nothing else was. Signing a later signature field is not a change of what was signed."""
+    changed_after_ja: str | None = None
+    """The same in Japanese."""
+    timestamp_trusted: bool | None = None
+    """Whether the signature timestamp chains to the trust anchors (None: no signature timestamp)."""
 
     @property
     def ok(self) -> bool:
+        """Intact and cryptographically valid (integrity only: see :meth:`VerificationReport.judge`)."""
         return self.intact and self.valid
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """The verdict on a file and every finding behind it."""
+
+    verdict: Verdict
+    findings: list[Finding]
+
+    @property
+    def exit_code(self) -> int:
+        return self.verdict.exit_code
+
+    def for_signature(self, field_name: str) -> list[Finding]:
+        return [f for f in self.findings if f.field_name == field_name]
+
+    @property
+    def reasons(self) -> list[Finding]:
+        """The findings that decided the verdict (the worst severity), in file order."""
+        worst = max((f.severity for f in self.findings), default=Severity.NOTE)
+        return [f for f in self.findings if f.severity == worst and worst > Severity.NOTE]
+
+    def headline(self, language: str) -> str:
+        """One sentence: what the verdict is and why (the reasons are listed beside it)."""
+        codes = {f.code for f in self.reasons}
+        if self.verdict is Verdict.VALID:
+            return _HEADLINES["valid"][language]
+        if self.verdict is Verdict.INVALID:
+            key = "changed_after" if codes == {"changed_after"} else "invalid"
+        elif codes == {"no_signatures"}:
+            key = "no_signatures"
+        elif codes <= {"trust_not_checked", "not_ltv"} and "trust_not_checked" in codes:
+            key = "trust_not_checked"
+        else:
+            key = "incomplete"
+        return _HEADLINES[key][language]
+
+    def summary(self) -> str:
+        """One line for logs and errors: the verdict and each reason (English)."""
+        reasons = "; ".join(f"{f.field_name}: {f.en}" if f.field_name else f.en for f in self.reasons)
+        return f"{self.verdict.value}: {reasons}" if reasons else self.verdict.value
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "verdict": self.verdict.value,
+            "exit_code": self.exit_code,
+            "exit_meaning": self.verdict.meaning,
+            "headline": {"ja": self.headline("ja"), "en": self.headline("en")},
+            "reasons": [f.to_dict() for f in self.reasons],
+            "findings": [f.to_dict() for f in self.findings],
+        }
+
+
+_HEADLINES = {
+    "valid": {
+        "ja": "署名済みであり、すべての署名が有効です。",
+        "en": "Signed and all signatures are valid.",
+    },
+    "invalid": {
+        "ja": "無効な署名があります。",
+        "en": "At least one signature is INVALID.",
+    },
+    "changed_after": {
+        "ja": "署名は改ざんされていませんが、署名後に文書が変更されています。",
+        "en": "The signatures are intact, but the document was changed after signing.",
+    },
+    "trust_not_checked": {
+        "ja": "署名は改ざんされていませんが、信頼性は確認していません"
+        "（--trust ROOT.pem を指定してください）。",
+        "en": "The signatures are intact, but their trust was NOT checked: pass --trust ROOT.pem.",
+    },
+    "incomplete": {
+        "ja": "署名は改ざんされていませんが、信頼できないか検証に必要な情報が不足しています。",
+        "en": "The signatures are intact, but NOT trusted or not complete.",
+    },
+    "no_signatures": {
+        "ja": "署名がありません。",
+        "en": "The document has no signatures.",
+    },
+}
 
 
 @dataclass(frozen=True)
@@ -92,20 +275,185 @@ class VerificationReport:
     modified_after_last_signature: bool
     trust_anchors: str
     """``given`` (--trust), or ``embedded`` (the file's own roots: integrity only, not trust)."""
+    seal_certificates_given: bool = False
+    """Whether :attr:`SignatureReport.by_seal` was checked (``seal_certificates`` given)."""
 
     @property
     def ok(self) -> bool:
-        """Every signature intact and valid, and nothing changed after the last one."""
-        return (
-            bool(self.signatures)
-            and all(s.ok for s in self.signatures)
-            and not self.modified_after_last_signature
-        )
+        """The strict verdict is :attr:`Verdict.VALID` (trust and LTV included: never kinder than
+        :meth:`judge`)."""
+        return self.judge().verdict is Verdict.VALID
 
-    def to_dict(self) -> dict[str, Any]:
+    def verdict(self, *, accept_earlier_signers: bool = False) -> Verdict:
+        """Shorthand for ``judge(...).verdict``."""
+        return self.judge(accept_earlier_signers=accept_earlier_signers).verdict
+
+    def judge(self, *, accept_earlier_signers: bool = False) -> Judgement:
+        """The verdict and its findings.
+
+        Every signature must be intact and valid and be followed only by later signatures and
+        validation data (else INVALID). Every signature and document timestamp must chain to the given
+        trust anchors and be LTV, and, when seal certificates were given, every signature must be made
+        by one of them (else INCOMPLETE). With ``accept_earlier_signers`` (what finalize does), a
+        signature by anyone else that comes before the first seal is accepted as what it is -- another
+        party's signature on the uploaded document -- when it is intact, valid and followed only by
+        signing; its trust is then reported, not required.
+        """
+        findings: list[Finding] = []
+        if not self.signatures:
+            findings.append(
+                Finding(
+                    "no_signatures",
+                    Severity.INCOMPLETE,
+                    None,
+                    _HEADLINES["no_signatures"]["en"],
+                    _HEADLINES["no_signatures"]["ja"],
+                )
+            )
+        elif self.trust_anchors != "given":
+            findings.append(
+                Finding(
+                    "trust_not_checked",
+                    Severity.INCOMPLETE,
+                    None,
+                    "no trust anchor was given (--trust ROOT.pem): "
+                    "whether the signers are trusted was not checked",
+                    "信頼するルート証明書が指定されていないため（--trust ROOT.pem）、"
+                    "署名者の信頼性は確認していません",
+                )
+            )
+        # "Before the first seal" needs a seal: a file no seal of ours signed accepts no one.
+        first_seal = next((i for i, s in enumerate(self.signatures) if s.by_seal), -1)
+        for index, sig in enumerate(self.signatures):
+            accepted_other = (
+                accept_earlier_signers
+                and sig.kind == "signature"
+                and sig.by_seal is False
+                and index < first_seal
+            )
+            findings.extend(self._integrity_findings(sig, is_last=index == len(self.signatures) - 1))
+            if accepted_other:
+                findings.append(_other_signer(sig))
+            else:
+                findings.extend(self._trust_findings(sig))
+        verdict = _VERDICT_OF[max((f.severity for f in findings), default=Severity.NOTE)]
+        return Judgement(verdict=verdict, findings=findings)
+
+    @staticmethod
+    def _integrity_findings(sig: SignatureReport, *, is_last: bool) -> list[Finding]:
+        name = sig.field_name
+        if not sig.intact:
+            return [
+                Finding(
+                    "altered",
+                    Severity.INVALID,
+                    name,
+                    "BROKEN: the signed bytes were altered (digest mismatch)",
+                    "改ざんされています: 署名された内容が変更されました（ハッシュ値の不一致）",
+                )
+            ]
+        if not sig.valid:
+            return [
+                Finding(
+                    "signature_invalid",
+                    Severity.INVALID,
+                    name,
+                    "INVALID: the signature value does not verify against the signer's certificate",
+                    "無効です: 署名値が署名者の証明書で検証できません",
+                )
+            ]
+        if sig.changed_after is not None:
+            where = "the last signature" if is_last else "it"
+            return [
+                Finding(
+                    "changed_after",
+                    Severity.INVALID,
+                    name,
+                    f"intact, but the document was changed after {where}: {sig.changed_after}",
+                    f"署名自体は改ざんされていませんが、{'最後の署名' if is_last else 'この署名'}の後に文書が"
+                    f"変更されています: {sig.changed_after_ja or sig.changed_after}",
+                )
+            ]
+        return []
+
+    def _trust_findings(self, sig: SignatureReport) -> list[Finding]:
+        name = sig.field_name
+        findings: list[Finding] = []
+        what = "document timestamp by" if sig.kind == "document_timestamp" else "signed by"
+        if sig.by_seal is False and sig.kind == "signature":
+            findings.append(
+                Finding(
+                    "not_by_seal",
+                    Severity.INCOMPLETE,
+                    name,
+                    f"signed by {sig.signer}, NOT by the expected seal certificate",
+                    f"{sig.signer} による署名で、想定した電子印の証明書による署名ではありません",
+                )
+            )
+        if self.trust_anchors == "given" and not sig.trusted:
+            findings.append(
+                Finding(
+                    "untrusted",
+                    Severity.INCOMPLETE,
+                    name,
+                    f"{what} {sig.signer}, which does NOT chain to the trusted roots",
+                    f"{sig.signer} の証明書は信頼するルート証明書につながりません",
+                )
+            )
+        elif self.trust_anchors == "given" and sig.timestamp_trusted is False:
+            findings.append(
+                Finding(
+                    "timestamp_untrusted",
+                    Severity.INCOMPLETE,
+                    name,
+                    f"its signature timestamp by {sig.timestamp_authority} "
+                    "does NOT chain to the trusted roots",
+                    f"署名タイムスタンプ（{sig.timestamp_authority}）は信頼するルート証明書につながりません",
+                )
+            )
+        if not sig.ltv and not any(f.code == "untrusted" for f in findings):
+            detail = next((p for p in sig.problems if p.startswith("LTV")), "")
+            findings.append(
+                Finding(
+                    "not_ltv",
+                    Severity.INCOMPLETE,
+                    name,
+                    "NOT LTV: it cannot be validated from the file alone"
+                    + (f" ({detail})" if detail else ""),
+                    "長期検証（LTV）できません: ファイル内の検証情報だけでは検証できません",
+                )
+            )
+        return findings
+
+    def to_dict(self, *, accept_earlier_signers: bool = False) -> dict[str, Any]:
+        """The report, the verdict, and each signature with its own findings (for ``--json``)."""
+        judgement = self.judge(accept_earlier_signers=accept_earlier_signers)
         data = asdict(self)
-        data["ok"] = self.ok
+        for sig, entry in zip(self.signatures, data["signatures"], strict=True):
+            entry["findings"] = [f.to_dict() for f in judgement.for_signature(sig.field_name)]
+        data["ok"] = judgement.verdict is Verdict.VALID
+        data.update(judgement.to_dict())
         return data
+
+
+def _other_signer(sig: SignatureReport) -> Finding:
+    trust_en = (
+        "its certificate chains to the trusted roots"
+        if sig.trusted
+        else "its trust was not checked against the trusted roots"
+    )
+    trust_ja = (
+        "証明書は信頼するルート証明書につながります"
+        if sig.trusted
+        else "信頼性は信頼するルート証明書に対して確認していません"
+    )
+    return Finding(
+        "other_signer",
+        Severity.NOTE,
+        sig.field_name,
+        f"another party's signature ({sig.signer}) made before the first seal: kept intact; {trust_en}",
+        f"最初の電子印より前の他者（{sig.signer}）の署名: 改ざんされていません。{trust_ja}",
+    )
 
 
 def _name(cert: x509.Certificate | None) -> str:
@@ -122,9 +470,10 @@ def _embedded_roots(reader: PdfFileReader, sigs: Sequence[EmbeddedPdfSignature])
     anchor is given. This proves the validation data is there, not that the signer is trusted."""
     candidates: list[x509.Certificate] = []
     for sig in sigs:
-        candidates.extend(sig.other_embedded_certs)
-        if sig.signer_cert is not None:
-            candidates.append(sig.signer_cert)
+        with contextlib.suppress(*_READ_ERRORS):
+            candidates.extend(sig.other_embedded_certs)
+            if sig.signer_cert is not None:
+                candidates.append(sig.signer_cert)
     with contextlib.suppress(NoDSSFoundError, *_READ_ERRORS):
         candidates.extend(DocumentSecurityStore.read_dss(reader).load_certs())
     roots = {c.sha256: c for c in candidates if c.self_signed == "maybe" or c.self_signed == "yes"}
@@ -151,6 +500,9 @@ def _lta_ok(sig: EmbeddedPdfSignature, roots: Sequence[x509.Certificate]) -> tup
 
 
 def _dss_context(reader: PdfFileReader, roots: Sequence[x509.Certificate]) -> ValidationContext:
+    # Revocation info is required and never fetched: what is not in the file does not count. With no
+    # DSS (an unsigned file, another tool's signature) the context holds no CRL or OCSP response at all;
+    # pyhanko refuses "require" without them unless told they are empty rather than absent.
     kwargs: dict[str, Any] = {
         "trust_roots": list(roots),
         "allow_fetching": False,
@@ -159,37 +511,95 @@ def _dss_context(reader: PdfFileReader, roots: Sequence[x509.Certificate]) -> Va
     try:
         return DocumentSecurityStore.read_dss(reader).as_validation_context(kwargs)
     except (NoDSSFoundError, *_READ_ERRORS):
-        return ValidationContext(**kwargs)
+        return ValidationContext(**kwargs, crls=[], ocsps=[])
 
 
-def _modification(status: ModificationInfo) -> tuple[str, list[str]]:
-    problems: list[str] = []
+# What changed after a signature, beyond signing: (English, Japanese).
+_CHANGES = {
+    "unreadable": ("a later revision could not be read", "後の版を読み取れません"),
+    "unexplained": (
+        "objects were changed that signing does not explain",
+        "署名では説明できないオブジェクトの変更があります",
+    ),
+    "unknown": ("what changed could not be determined", "何が変更されたか判定できません"),
+    "annotations": ("annotations were added or changed", "注釈が追加または変更されました"),
+    "form_fields": ("form field(s) changed: {fields}", "フォームフィールドが変更されました: {fields}"),
+    "form_unsigned": (
+        "the form was changed after it, and no signature followed",
+        "この署名の後にフォームが変更され、その後の署名はありません",
+    ),
+    "docmdp": (
+        "changes its certification (DocMDP) does not permit",
+        "作成者の証明（DocMDP）が許可していない変更があります",
+    ),
+    "seed_value": (
+        "the signature breaks its field's seed value constraints",
+        "署名が署名フィールドのシード値の制約に違反しています",
+    ),
+}
+
+
+def _change(key: str, fields: Sequence[str] = ()) -> tuple[str, str]:
+    en, ja = _CHANGES[key]
+    return en.format(fields=", ".join(fields)), ja.format(fields=", ".join(fields))
+
+
+def _modification(
+    status: ModificationInfo, later_fields: set[str]
+) -> tuple[str, tuple[str, str] | None, list[str]]:
+    """The modification level after a signature, what changed beyond signing (None: nothing), and
+    pyhanko's technical words for it.
+
+    After a signature, a file may gain later signatures (their fields, widgets and values) and
+    validation data (DSS, document timestamps). Anything else -- a form field filled, an annotation,
+    an object signing does not explain, a change the signature's DocMDP forbids -- changed the
+    document the signer saw."""
     if status.diff_result is None:
-        return _UNREADABLE, ["a revision after this signature could not be read"]
+        return _UNREADABLE, _change("unreadable"), ["a revision after this signature could not be read"]
     if isinstance(status.diff_result, SuspiciousModification):
-        problems.append(f"suspicious change after signing: {status.diff_result}")
-        return "OTHER", problems
+        return (
+            "OTHER",
+            _change("unexplained"),
+            [f"suspicious change after signing: {status.diff_result}"],
+        )
     level = status.modification_level
     if level is None:
-        return "UNKNOWN", problems
-    if level > ModificationLevel.FORM_FILLING:
-        problems.append(f"changed after signing ({level.name})")
-    return str(level.name), problems
+        return "UNKNOWN", _change("unknown"), []
+    other_fields = sorted(set(status.diff_result.changed_form_fields) - later_fields)
+    changed: tuple[str, str] | None = None
+    if level >= ModificationLevel.ANNOTATIONS:
+        changed = _change("annotations")
+    elif other_fields:
+        changed = _change("form_fields", other_fields)
+    elif level == ModificationLevel.FORM_FILLING and not later_fields:
+        changed = _change("form_unsigned")
+    if changed is None and getattr(status, "docmdp_ok", None) is False:
+        changed = _change("docmdp")
+    return str(level.name), changed, ([f"changed after signing ({level.name})"] if changed else [])
 
 
-def _status_problems(status: SignatureStatus) -> list[str]:
+def _status_problems(status: SignatureStatus, *, trusted_given: bool) -> list[str]:
     problems: list[str] = []
     if not status.intact:
         problems.append("the document was altered after this signature (digest mismatch)")
     elif not status.valid:
         problems.append("the signature value does not verify")
-    if not status.trusted:
+    if trusted_given and not status.trusted:
         problems.append("signer certificate is not trusted by the given anchors")
     return problems
 
 
-def verify_pdf(pdf: bytes, trust_roots: Sequence[x509.Certificate] = ()) -> VerificationReport:
-    """The signature panel for ``pdf``.
+def verify_pdf(
+    pdf: bytes,
+    trust_roots: Sequence[x509.Certificate] = (),
+    *,
+    seal_certificates: Sequence[x509.Certificate] = (),
+) -> VerificationReport:
+    """The signature panel for ``pdf``; :meth:`VerificationReport.judge` gives the verdict.
+
+    ``trust_roots``: the anchors every signer must chain to (none: trust is not checked, the file's own
+    roots are used to tell whether its validation data is complete). ``seal_certificates``: when given,
+    each signature is marked ``by_seal`` when one of these certificates made it.
 
     :raises DamagedPdf: the file cannot be read as a PDF.
     :raises VerificationError: a signature is malformed beyond reporting.
@@ -197,18 +607,29 @@ def verify_pdf(pdf: bytes, trust_roots: Sequence[x509.Certificate] = ()) -> Veri
     try:
         reader = PdfFileReader(BytesIO(pdf), strict=False)
         sigs = list(reader.embedded_signatures)
-    except (PdfError, ValueError, KeyError, IndexError, TypeError) as e:
+    except _READ_ERRORS as e:
         raise DamagedPdf(f"cannot read PDF: {e}") from e
 
     roots = list(trust_roots) or _embedded_roots(reader, sigs)
+    seals = {cert.sha256 for cert in seal_certificates}
     # One context for every signature: the DSS is the file's (the newest revision's) and reading it
     # (every certificate, OCSP response and CRL it holds) is most of the cost of building one.
     context = _dss_context(reader, roots)
     reports: list[SignatureReport] = []
-    for sig in sigs:
+    for index, sig in enumerate(sigs):
+        later_fields = {s.field_name for s in sigs[index + 1 :]}
         try:
-            reports.append(_report(sig, context, roots, trusted_given=bool(trust_roots)))
-        except (PdfError, ValueError, KeyError, IndexError, TypeError) as e:
+            reports.append(
+                _report(
+                    sig,
+                    context,
+                    roots,
+                    trusted_given=bool(trust_roots),
+                    seals=seals,
+                    later_fields=later_fields,
+                )
+            )
+        except _READ_ERRORS as e:
             raise VerificationError(f"{sig.field_name}: {type(e).__name__}: {e}") from e
 
     modified_after_last = bool(reports) and _changed_after(reports[-1])
@@ -218,11 +639,16 @@ def verify_pdf(pdf: bytes, trust_roots: Sequence[x509.Certificate] = ()) -> Veri
         ltv_complete=bool(reports) and all(r.ltv for r in reports),
         modified_after_last_signature=modified_after_last,
         trust_anchors="given" if trust_roots else "embedded",
+        seal_certificates_given=bool(seals),
     )
 
 
 def _changed_after(last: SignatureReport) -> bool:
-    return last.modification_level not in ("NONE", "LTA_UPDATES") or not last.intact
+    return (
+        last.modification_level not in ("NONE", "LTA_UPDATES")
+        or last.changed_after is not None
+        or not last.intact
+    )
 
 
 def _report(
@@ -231,14 +657,15 @@ def _report(
     roots: Sequence[x509.Certificate],
     *,
     trusted_given: bool,
+    seals: set[bytes],
+    later_fields: set[str],
 ) -> SignatureReport:
     if sig.sig_object_type == "/DocTimeStamp":
         try:
             ts_status = validate_pdf_timestamp(sig, validation_context=context)
         except _READ_ERRORS:
             ts_status = validate_pdf_timestamp(sig, validation_context=context, skip_diff=True)
-        level, problems = _modification(ts_status)
-        problems = _status_problems(ts_status) + problems
+        level, changed, problems = _modification(ts_status, later_fields)
         return SignatureReport(
             field_name=sig.field_name,
             kind="document_timestamp",
@@ -253,7 +680,9 @@ def _report(
             modification_level=level,
             # Trusted against a context built only from the DSS, with revocation required = LTV.
             ltv=ts_status.trusted,
-            problems=[p for p in problems if trusted_given or "not trusted" not in p],
+            problems=_status_problems(ts_status, trusted_given=trusted_given) + problems,
+            changed_after=changed[0] if changed else None,
+            changed_after_ja=changed[1] if changed else None,
         )
 
     try:
@@ -262,16 +691,19 @@ def _report(
         status = validate_pdf_signature(
             sig, signer_validation_context=context, ts_validation_context=context, skip_diff=True
         )
-    level, problems = _modification(status)
-    problems = _status_problems(status) + problems
+    level, changed, problems = _modification(status, later_fields)
+    problems = _status_problems(status, trusted_given=trusted_given) + problems
+    if not status.seed_value_ok and changed is None:
+        changed = _change("seed_value")
     ltv, ltv_problem = _lta_ok(sig, roots) if status.intact and status.valid else (False, None)
     if ltv_problem:
         problems.append(ltv_problem)
     ts = status.timestamp_validity
+    signer_cert = status.signing_cert
     return SignatureReport(
         field_name=sig.field_name,
         kind="signature",
-        signer=_name(status.signing_cert),
+        signer=_name(signer_cert),
         reason=_text(sig.sig_object.get("/Reason")),
         signing_time=status.signer_reported_dt,
         timestamp_time=ts.timestamp if ts else None,
@@ -281,7 +713,11 @@ def _report(
         trusted=status.trusted and trusted_given,
         modification_level=level,
         ltv=ltv,
-        problems=[p for p in problems if trusted_given or "not trusted" not in p],
+        problems=problems,
+        by_seal=(signer_cert is not None and signer_cert.sha256 in seals) if seals else None,
+        changed_after=changed[0] if changed else None,
+        changed_after_ja=changed[1] if changed else None,
+        timestamp_trusted=(ts.trusted if ts else None) if trusted_given else None,
     )
 
 
@@ -293,15 +729,16 @@ def _mark(flag: bool) -> str:
     return "yes" if flag else "NO"
 
 
-def format_panel(report: VerificationReport) -> str:
-    """A human panel, like Acrobat's (署名パネル)."""
-    lines: list[str] = []
-    if report.ok:
-        lines.append("署名済みであり、すべての署名が有効です。 / Signed and all signatures are valid.")
-    elif not report.signatures:
-        lines.append("署名がありません。 / The document has no signatures.")
-    else:
-        lines.append("無効な署名があります。 / At least one signature is INVALID.")
+def format_panel(report: VerificationReport, judgement: Judgement | None = None) -> str:
+    """A human panel, like Acrobat's (署名パネル): the verdict and why first, then each signature."""
+    judgement = judgement or report.judge()
+    lines = [f"{judgement.headline('ja')} / {judgement.headline('en')}"]
+    for finding in judgement.reasons:
+        if finding.code == "no_signatures":
+            continue  # the headline says it all
+        where = f"{finding.field_name}: " if finding.field_name else ""
+        lines.append(f"  - {where}{finding.en}")
+        lines.append(f"    {finding.ja}")
     lines.append(f"SHA-256: {report.sha256}")
     for number, sig in enumerate(report.signatures, start=1):
         kind = (
@@ -326,12 +763,15 @@ def format_panel(report: VerificationReport) -> str:
         lines.append(f"  intact:             {_mark(sig.intact)}")
         lines.append(f"  valid:              {_mark(sig.valid)}")
         lines.append(f"  trusted:            {trusted}")
+        if sig.by_seal is not None:
+            lines.append(f"  by the seal:        {_mark(sig.by_seal)}")
         lines.append(f"  changed after:      {sig.modification_level}")
         lines.append(f"  LTV:                {_mark(sig.ltv)}")
-        lines.extend(f"  ! {p}" for p in sig.problems)
+        lines.extend(f"  ! {f.en}" for f in judgement.for_signature(sig.field_name))
     lines.append("")
     lines.append(f"LTV enabled (no network needed): {_mark(report.ltv_complete)}")
     lines.append(
         f"Changed after the last signature: {'YES' if report.modified_after_last_signature else 'no'}"
     )
+    lines.append(f"Verdict: {judgement.verdict.label} (exit status {judgement.exit_code})")
     return "\n".join(lines)
