@@ -50,7 +50,8 @@ def test_certificate_is_sealed_timestamped_and_ltv_enabled(kit):
     report = verify_pdf(sealed, [kit.pki.root_cert])
     assert report.ok
     assert report.ltv_complete
-    assert [s.kind for s in report.signatures] == ["signature", "document_timestamp"]
+    # the certificate's seal, the completion seal that locks it, the document timestamp
+    assert [s.kind for s in report.signatures] == ["signature", "signature", "document_timestamp"]
 
 
 def test_sealed_certificate_text_still_extracts_exactly(kit):

@@ -1,6 +1,7 @@
 """Every odd upload of the corpus gets exactly its expected outcome from preflight -- and every
-accepted one is really sealed by tachiai's engine (KMS signer, TSA, validation data), with earlier
-signatures left intact. No third outcome."""
+accepted one is really sealed AND finalized by tachiai's engine (KMS signer, TSA, validation data,
+the completion lock, the document timestamp and finalize's own verdict), with earlier signatures left
+intact. No third outcome: what preflight accepts, finalize can finish."""
 
 from __future__ import annotations
 
@@ -78,3 +79,8 @@ def test_preflight_gives_exactly_the_expected_outcome(odd: OddPdf, kit: LocalSea
         )
         assert before.intact and before.valid, f"{signature.field_name}: {before.pretty_print_details()}"
         assert before.docmdp_ok is not False, f"{signature.field_name}: {before.pretty_print_details()}"
+
+    # finalize judges the whole file (every seal intact, valid, trusted, LTV; nothing but signing
+    # after each) and raises otherwise: accepted at upload means the envelope can complete
+    final = kit.sealer.finalize(signed)
+    assert final.startswith(signed)

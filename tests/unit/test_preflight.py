@@ -18,6 +18,7 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import signers
 from pyhanko.sign.general import SigningError
 from tachiai.domain.errors import (
+    ActiveContent,
     DamagedPdf,
     DocumentTooLarge,
     EmptyDocument,
@@ -390,3 +391,134 @@ def test_summary_is_json_without_the_bytes():
         "normalized_sha256": prepared.normalized_sha256,
         "normalized": True,
     }
+
+
+# --- active content ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "found_en"),
+    [
+        ("javascript_open_action", "JavaScript"),
+        ("javascript_behind_a_uri_link_next_chain", "JavaScript"),
+        ("javascript_page_open_action", "JavaScript"),
+        ("javascript_form_field_keystroke", "JavaScript"),
+        ("launch_action_in_a_bookmark", "a Launch action that starts a program"),
+        ("embedded_executable_by_name", "an embedded executable file"),
+        ("embedded_executable_by_magic_number", "an embedded executable file"),
+        ("embedded_elf_in_a_file_attachment_annotation", "an embedded executable file"),
+    ],
+)
+def test_refuses_active_content_wherever_it_hides_and_names_it(name, found_en):
+    e = refused(name, ActiveContent)
+    assert e.params["found_en"] == found_en
+    assert found_en in e.message("en") and e.params["found_ja"] in e.message("ja")
+
+
+@pytest.mark.parametrize(
+    "name", ["ordinary_attachments_pdf_and_xlsx", "uri_and_goto_links", "attachment_and_outline"]
+)
+def test_ordinary_attachments_and_links_are_not_active_content(name):
+    assert accepted(name).pages >= 1
+
+
+def test_an_endless_action_chain_is_walked_once():
+    # Given a link whose /Next points back at itself
+    pdf = text_document(1)
+    action = pdf.make_indirect(
+        pikepdf.Dictionary(S=pikepdf.Name.URI, URI=pikepdf.String("https://a.example/"))
+    )
+    action.Next = action
+    link = pdf.make_indirect(
+        pikepdf.Dictionary(Type=pikepdf.Name.Annot, Subtype=pikepdf.Name.Link, Rect=[0, 0, 9, 9], A=action)
+    )
+    pdf.pages[0].obj.Annots = pikepdf.Array([link])
+    # Then preflight ends, and a plain link is no active content
+    assert not preflight(save(pdf)).normalized
+
+
+def test_too_many_actions_to_inspect_count_as_active_content(monkeypatch):
+    from tachiai.sealing import active_content
+
+    monkeypatch.setattr(active_content, "MAX_NODES", 3)
+    e = refused("uri_and_goto_links", ActiveContent)
+    assert "too_complex_to_inspect" in e.detail
+
+
+# --- what preflight accepts, sealing can finish ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "pdf_2_0_with_a_dangling_reference",
+        "incremental_update_frees_a_referenced_object",
+        "dangling_references_at_the_next_free_numbers",
+    ],
+)
+def test_references_to_missing_objects_are_normalized_to_null(name):
+    from tachiai.sealing.dangling import dangling_references
+
+    # Given an upload referring to objects that do not exist (null for every reader, fatal for
+    # pyHanko's strict validation of a later seal)
+    prepared = accepted(name)
+    # Then it is rewritten, and the rewrite refers to nothing missing
+    assert prepared.normalized
+    with pikepdf.open(io.BytesIO(prepared.pdf)) as pdf:
+        assert dangling_references(prepared.pdf, pdf) == []
+
+
+def test_finds_a_dangling_reference_numbered_where_the_seal_would_put_its_objects():
+    from tachiai.sealing.dangling import dangling_references
+
+    data = odd_pdf("dangling_references_at_the_next_free_numbers").data
+    with pikepdf.open(io.BytesIO(data)) as pdf:
+        assert dangling_references(data, pdf) == ["6 0 R", "7 0 R"]
+
+
+def test_a_string_that_looks_like_a_reference_is_not_one():
+    from tachiai.sealing.dangling import dangling_references
+
+    pdf = text_document(1)
+    pdf.docinfo[pikepdf.Name.Subject] = "see (clause 99 0 R) of the agreement"
+    data = save(pdf)
+    with pikepdf.open(io.BytesIO(data)) as opened:
+        assert dangling_references(data, opened) == []
+
+
+def test_a_direct_annotation_becomes_an_object_of_its_own():
+    prepared = accepted("direct_annotation_dictionary")
+    assert prepared.normalized
+    with pikepdf.open(io.BytesIO(prepared.pdf)) as pdf:
+        (note,) = pdf.pages[0].obj.Annots
+        assert note.is_indirect and note.Contents == "check"
+
+
+def test_a_form_whose_fields_entry_is_not_an_array_is_normalized_to_an_empty_form():
+    prepared = accepted("acroform_fields_not_an_array")
+    assert prepared.normalized
+    with pikepdf.open(io.BytesIO(prepared.pdf)) as pdf:
+        assert list(pdf.Root.AcroForm.Fields) == []
+
+
+def test_a_wrongly_typed_form_is_refused_as_damaged_instead_of_crashing_the_seal():
+    e = refused("acroform_wrongly_typed_entries", DamagedPdf)
+    assert "AttributeError" in e.detail
+
+
+def test_an_empty_field_named_like_tachiais_seal_is_accepted_as_uploaded():
+    prepared = accepted("empty_fields_named_like_tachiais_own")
+    assert not prepared.normalized
+
+
+def test_preflight_rehearses_the_real_signing_path(monkeypatch):
+    from tachiai.sealing import preflight as module
+
+    # Given the signing path fails on a file (as pyHanko did with AttributeError on odd forms)
+    def fails(pdf: bytes) -> None:
+        raise AttributeError("'DictionaryObject' object has no attribute 'append'")
+
+    monkeypatch.setattr(module, "rehearse_seal", fails)
+    # Then preflight does not accept it
+    with pytest.raises(DamagedPdf):
+        preflight(minimal_pdf())

@@ -151,6 +151,38 @@ class SigningForbidden(InvalidDocument):
     message_en = "This PDF does not allow signatures to be added ({reason_en})."
 
 
+class PdfTooComplex(InvalidDocument):
+    """The PDF decodes to more data (or needs more memory to read) than tachiai allows: typically a
+    decompression bomb, a few kilobytes that expand to gigabytes. 422: the upload itself is small."""
+
+    code = "pdf_too_complex"
+    http_status = 422
+    message_ja = (
+        "このPDFは展開すると非常に大きなデータになるため処理できません。"
+        "元のアプリケーションから保存し直すか、「PDFとして印刷」で作り直してからアップロードしてください。"
+    )
+    message_en = (
+        "This PDF expands to too much data to be processed. Please save it again from the original "
+        "application, or print it to a new PDF, and upload that."
+    )
+
+
+class ActiveContent(InvalidDocument):
+    """The PDF carries something that runs or launches when it is opened or clicked (JavaScript, a
+    Launch action, an embedded executable file). tachiai does not put the company's seal on a file
+    that can act on the reader's machine, so it is refused before anything is stored or signed."""
+
+    code = "active_content"
+    message_ja = (
+        "このPDFには実行される内容（{found_ja}）が含まれているため受け付けられません。"
+        "元のアプリケーションで取り除いてから保存し直し、アップロードしてください。"
+    )
+    message_en = (
+        "This PDF contains active content ({found_en}), which cannot be sealed. Please remove it in "
+        "the original application, save the PDF again and upload that."
+    )
+
+
 # --- sealing ----------------------------------------------------------------------------------
 
 
@@ -273,6 +305,50 @@ class Forbidden(TachiaiError):
     message_en = "You are not allowed to do this."
 
 
+class EmailNotVerified(Forbidden):
+    """A staff member whose email address is not verified: it would be the sender named in mails,
+    seals and the audit trail, so nothing is sent in its name until its owner proves it."""
+
+    code = "email_not_verified"
+    message_ja = "メールアドレスの確認が済んでいません。確認を済ませてから、もう一度お試しください。"
+    message_en = "Your email address has not been verified. Please verify it, then try again."
+
+
+class ForeignOrigin(Forbidden):
+    """``tachiai local``: a request sent by a web page of another site (its ``Origin`` is not ours).
+
+    A page the developer happens to visit could otherwise drive the local service from their browser.
+    """
+
+    code = "foreign_origin"
+    message_ja = "他のサイトから送られたリクエストは受け付けません（Origin: {origin}）。"
+    message_en = "Requests sent from another site are refused (Origin: {origin})."
+
+
+class UnsignedRequest(Forbidden):
+    """``tachiai local``: a request to the local AWS stand-in (moto) without an AWS SDK signature.
+
+    The SDK always signs; a browser cannot (a cross-origin ``Authorization`` header needs a CORS
+    preflight, which gets no answer), so this keeps moto out of a web page's reach.
+    """
+
+    code = "unsigned_request"
+    message_ja = "署名のないリクエストは受け付けません（AWS SDK の署名が必要です）。"
+    message_en = "Unsigned requests are refused (an AWS SDK signature is required)."
+
+
+class MisdirectedRequest(TachiaiError):
+    """``tachiai local``: a ``Host`` that is not the loopback address the service listens on.
+
+    A DNS-rebinding page reaches 127.0.0.1 under its own host name; refusing foreign hosts stops it.
+    """
+
+    code = "misdirected_request"
+    http_status = 421
+    message_ja = "このサーバーは {host} 宛てのリクエストに応答しません。{expected} を使用してください。"
+    message_en = "This server does not answer requests for {host}. Use {expected}."
+
+
 # --- recipient links ----------------------------------------------------------------------------
 
 
@@ -311,6 +387,21 @@ class WrongAccessCode(TachiaiError):
     http_status = 403
     message_ja = "アクセスコードが違います（あと{remaining}回でロックされます）。"
     message_en = "The access code is wrong ({remaining} more tries before the link is locked)."
+
+
+class AuthenticationRequired(TachiaiError):
+    """The participant must give the access code on this client (browser) first: an authentication
+    holds for the client that passed it, and only for a while — not for whoever holds the URL."""
+
+    code = "authentication_required"
+    http_status = 401
+    message_ja = (
+        "このブラウザでは本人確認が済んでいないか、有効期限が切れています。アクセスコードを入力してください。"
+    )
+    message_en = (
+        "This browser has not been verified for this link, or the verification has expired. "
+        "Please enter the access code."
+    )
 
 
 class TermsNotAccepted(InvalidRequest):
@@ -360,6 +451,29 @@ class DocumentNotUploaded(InvalidRequest):
     message_en = 'The document "{name}" has not been uploaded yet.'
 
 
+class InvalidCursor(InvalidRequest):
+    """A ``cursor`` that is not one this search handed out (garbage, edited, another query's or
+    another caller's)."""
+
+    code = "invalid_cursor"
+    message_ja = "ページの指定（cursor）が正しくありません。最初のページから検索し直してください。"
+    message_en = "The page cursor is not valid. Please search again from the first page."
+
+
+class DocumentIntegrityError(TachiaiError):
+    """A stored file is not the one its envelope records (its SHA-256 differs): it is not served."""
+
+    code = "document_integrity_failed"
+    http_status = 500
+    message_ja = (
+        "保存されているファイル「{name}」は記録と一致しないため提供できません。管理者にご連絡ください。"
+    )
+    message_en = (
+        'The stored file "{name}" does not match what this envelope records, so it is not served. '
+        "Please contact an administrator."
+    )
+
+
 # --- mail -------------------------------------------------------------------------------------
 
 
@@ -378,6 +492,33 @@ class InvalidMailAddress(MailError):
     http_status = 400
     message_ja = "メールアドレスが正しくありません: {address}"
     message_en = "The email address is not valid: {address}"
+
+
+class InvalidDisplayName(MailError):
+    """A display name that a mail header cannot carry as the name of its one address: written and
+    parsed back, it reads as another address, several, or none (quotes, angle brackets, backslashes,
+    encoded-word look-alikes)."""
+
+    code = "invalid_display_name"
+    http_status = 400
+    message_ja = "この名前はメールの宛名に使えません（{address}）。"
+    message_en = "This name cannot be used as the name on an email ({address})."
+
+
+class UnmailableParticipant(InvalidRequest):
+    """A person given in a request whom no mail could ever reach as given: refused at the request
+    (envelope creation, a forward) with the rule the mailer uses, so the envelope never fails at
+    its first mail because of it."""
+
+    code = "participant_not_mailable"
+    message_ja = (
+        '{participant} の {field} はメールの送信に使えません。名前の記号（" < > \\ など）や、'
+        "メールアドレスの @ より前の全角文字・記号を見直してください。"
+    )
+    message_en = (
+        "The {field} of {participant} cannot be used to send email. Check the name for symbols "
+        '(" < > \\ ...) and the part of the address before the @ for non-ASCII characters.'
+    )
 
 
 class InvalidMailContent(MailError):

@@ -21,15 +21,21 @@ How a file is judged, cheapest first:
    or one that locks ``/All`` form fields (or all but an ``/Exclude`` list) -- which covers the new
    signature field too, so adding it would invalidate that signature -> :class:`SigningForbidden`.
    Certification with ``/P 2`` or ``/P 3`` allows adding a signature, so it is accepted, as is a
-   field lock with ``/Action /Include`` (it locks the named fields only).
+   field lock with ``/Action /Include`` (it locks the named fields only). Active content --
+   JavaScript, a Launch action or an embedded executable, wherever it hides -> :class:`ActiveContent`
+   (see :mod:`tachiai.sealing.active_content`).
 4. **Strict check** with pyHanko's ``PdfFileReader(strict=True)`` -- the reader the sealing engine
    uses: the cross-reference sections and trailer parse strictly, the file is not a hybrid-reference
    file (pyHanko refuses to sign those in strict mode), nothing but whitespace follows the last
    ``%%EOF``, ``/Pages /Count`` agrees with the page tree, the objects signing touches resolve
    strictly (catalog, page tree down to the first page, ``/Perms``, form fields and existing
-   signatures), and a dry-run incremental update (which rewrites ``/Info`` and XMP metadata, as
-   signing does) succeeds. Only these objects are read with pyHanko (pure Python, ~150 us per
-   object); qpdf has already parsed every object in step 2. Clean files stop here and are sealed byte
+   signatures), the XMP metadata parses (validating a seal reads it), no reference points to a
+   missing object and no direct object sits in ``/Annots`` or ``/Fields`` (pyHanko's difference
+   analysis fails on both when it validates a seal, see :mod:`tachiai.sealing.dangling`), and a
+   rehearsal of the real signing path (:func:`tachiai.sealing.incremental.rehearse_seal`: field,
+   widget, completion lock, incremental update; throwaway certificate, no network) succeeds. Only
+   these objects are read with pyHanko (pure Python, ~150 us per object); qpdf has already parsed
+   every object in step 2. Clean files stop here and are sealed byte
    for byte as uploaded.
 5. **Normalization**: a file failing step 4 (or repaired by qpdf in step 2) is rewritten ONCE by qpdf
    into a plain file -- classic cross-reference table, no object streams, stream data copied as is,
@@ -55,12 +61,15 @@ from dataclasses import dataclass
 from typing import Any
 
 import pikepdf
-from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.pdf_utils.reader import PdfFileReader
 
-from tachiai.domain.errors import DamagedPdf, EncryptedPdf, SigningForbidden, TachiaiError
+from tachiai.domain.errors import ActiveContent, DamagedPdf, EncryptedPdf, SigningForbidden, TachiaiError
 from tachiai.domain.uploads import DEFAULT_MAX_BYTES, PDF_WHITESPACE, check_upload
+from tachiai.pdf_limits import check_decoded_size
+from tachiai.sealing.active_content import LABELS, ActiveKind, find_active_content
+from tachiai.sealing.dangling import dangling_references, direct_entries, make_entries_indirect
+from tachiai.sealing.incremental import rehearse_seal
 
 __all__ = ["DEFAULT_MAX_BYTES", "PreparedDocument", "preflight"]
 
@@ -169,6 +178,10 @@ def preflight(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> PreparedDoc
     :raises EncryptedPdf: the PDF is encrypted in any way, even without a password to open it.
     :raises SigningForbidden: an existing certification, usage-rights or locking signature forbids
         further signatures, or a signed PDF would have to be repaired (which breaks its signatures).
+    :raises ActiveContent: the PDF carries JavaScript, a Launch action or an embedded executable
+        (see :mod:`tachiai.sealing.active_content`).
+    :raises PdfTooComplex: its streams decode to more data than :mod:`tachiai.pdf_limits` allows
+        (a decompression bomb); checked on the raw bytes before any parser decodes them.
     :raises DamagedPdf: the PDF cannot be read, has no pages, or could only be repaired by dropping
         content. Every other failure of the PDF parsers is reported as this too.
     """
@@ -209,6 +222,12 @@ class _QpdfView:
     """(reason_ja, reason_en) when an existing signature forbids signing."""
     objects: frozenset[tuple[int, int]]
     """(number, generation) of every object qpdf's cross-reference table locates."""
+    active: tuple[ActiveKind, ...] = ()
+    """Active content found (JavaScript, Launch, embedded executables): the upload is refused."""
+    dangling: tuple[str, ...] = ()
+    """References to objects that do not exist ("n g R"): the file must be rewritten."""
+    direct: tuple[str, ...] = ()
+    """Arrays the seal extends that hold direct objects or nulls: the file must be rewritten."""
 
 
 _REASON_CERTIFIED = (
@@ -235,9 +254,17 @@ _REASON_SIGNED_NEEDS_REPAIR = (
 
 def _prepare(data: bytes) -> tuple[bytes, int, bool]:
     """(bytes to seal, pages, whether they were normalized); raises typed errors only on purpose."""
+    # before qpdf or pyHanko decode anything: a decompression bomb is refused on its raw bytes
+    check_decoded_size(data)
     view = _inspect_with_qpdf(data)
     if view.forbidden is not None:
         raise SigningForbidden(view.forbidden[1], reason_ja=view.forbidden[0], reason_en=view.forbidden[1])
+    if view.active:
+        raise ActiveContent(
+            ", ".join(view.active),
+            found_ja="、".join(LABELS[kind][0] for kind in view.active),
+            found_en=", ".join(LABELS[kind][1] for kind in view.active),
+        )
     # the strict check runs even when qpdf already asks for a rewrite: it is where pyHanko and qpdf
     # are compared on hybrid-reference files
     problem = "; ".join(filter(None, [*view.repairs, _strict_problem(data, view)])) or None
@@ -279,6 +306,9 @@ def _inspect_with_qpdf(data: bytes) -> _QpdfView:
         pages = len(pdf.pages)
         forbidden, signed = _signing_restrictions(pdf)
         objects = frozenset(pdf.get_xref_table())
+        active = tuple(find_active_content(pdf))
+        dangling = tuple(dangling_references(data, pdf))
+        direct = tuple(direct_entries(pdf))
         # get_warnings() drains qpdf's list: read it once, after everything that may warn
         warnings = [_strip_source(w) for w in pdf.get_warnings()]
     lost = [w for w in warnings if not _HARMLESS_REPAIRS.search(w)]
@@ -292,6 +322,9 @@ def _inspect_with_qpdf(data: bytes) -> _QpdfView:
         signed=signed or b"/ByteRange" in data,
         forbidden=forbidden,
         objects=objects,
+        active=active,
+        dangling=dangling,
+        direct=direct,
     )
 
 
@@ -391,6 +424,10 @@ def _as_int(value: object) -> int | None:
 def _strict_problem(data: bytes, qpdf: _QpdfView) -> str | None:
     """Step 4: why pyHanko's strict reader cannot sign ``data`` incrementally as is, or None."""
     problems = []
+    if qpdf.dangling:
+        problems.append(f"references to missing objects ({', '.join(qpdf.dangling)}) must be written as null")
+    if qpdf.direct:
+        problems.append(f"direct objects or nulls in {', '.join(qpdf.direct)} must become references")
     eof = data.rfind(b"%%EOF")
     if eof < 0:
         problems.append("no %%EOF marker")
@@ -411,8 +448,12 @@ def _strict_problem(data: bytes, qpdf: _QpdfView) -> str | None:
                 reader.root["/Perms"]
             for signature in reader.embedded_signatures:  # resolves form fields and every signature
                 signature.sig_object.get("/ByteRange")
-            # signing updates /Info and XMP metadata and writes an incremental update; rehearse that
-            IncrementalPdfFileWriter.from_reader(reader).write(io.BytesIO())
+            # validating a seal parses the XMP metadata (pyHanko's difference analysis), even though
+            # sealing leaves it untouched
+            _ = reader.document_meta_view
+            # the PDF side of sealing itself -- field naming, the new field and widget, the lock of
+            # the completion seal, the incremental update -- with a throwaway certificate
+            rehearse_seal(data, reader)
     except _STRICT_PARSE_FAILURES as e:
         problems.append(f"strict parse failed: {_detail(e)}")
     return "; ".join(problems) or None
@@ -450,6 +491,7 @@ def _normalize(data: bytes) -> bytes:
     """Step 5: rewrite ``data`` once with qpdf into a plain, deterministic file."""
     out = io.BytesIO()
     with _open(data) as pdf:
+        make_entries_indirect(pdf)
         pdf.save(
             out,
             deterministic_id=True,  # /ID from the content: the same upload gives the same bytes

@@ -4,8 +4,11 @@ Every seal is an incremental update, so the bytes of every earlier revision stay
 Each seal carries a signature timestamp from the TSA and the validation data (certificates, OCSP
 responses, CRLs) of its chain in the DSS, collected with a fresh validation context. A seal is checked
 right after it is produced — the earlier bytes are an exact prefix of the new file, and the new
-signature is intact, valid and trusted — and a seal that fails the check raises instead of being
-returned, so it can never be stored.
+signature is intact, valid and trusted, in a signature field this very update created — and a seal
+that fails the check raises instead of being returned, so it can never be stored.
+
+Field names, the untouched metadata and the completion lock are described in
+:mod:`tachiai.sealing.incremental`, which preflight rehearses.
 """
 
 from __future__ import annotations
@@ -19,11 +22,9 @@ from io import BytesIO
 from zoneinfo import ZoneInfo
 
 from asn1crypto import x509
-from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
-from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import fields, signers
-from pyhanko.sign.general import SigningError
+from pyhanko.sign.fields import FieldMDPAction, MDPPerm
 from pyhanko.sign.signers.pdf_cms import Signer
 from pyhanko.sign.timestamps.api import TimeStamper
 from pyhanko.sign.validation import validate_pdf_signature
@@ -39,13 +40,23 @@ from tachiai.domain.errors import (
     UntrustedChain,
 )
 from tachiai.domain.events import Language, SealEvent
+from tachiai.sealing.incremental import (
+    COMPLETION_REASON,
+    DOCUMENT_TIMESTAMP_FIELD,
+    SEAL_DSS,
+    SEAL_FIELD_PREFIX,
+    TIMESTAMP_DSS,
+    free_field_name,
+    seal_field_spec,
+    signed_field_is_new,
+    writer_for,
+)
 from tachiai.sealing.reason import seal_reason
-from tachiai.sealing.verify import verify_pdf
+from tachiai.sealing.verify import Verdict, verify_pdf
 
 logger = logging.getLogger(__name__)
 
-SEAL_FIELD_PREFIX = "TachiaiSeal"
-DOCUMENT_TIMESTAMP_FIELD = "TachiaiDocumentTimestamp"
+__all__ = ["DOCUMENT_TIMESTAMP_FIELD", "SEAL_FIELD_PREFIX", "Sealer"]
 
 
 @dataclass(frozen=True)
@@ -83,80 +94,121 @@ class Sealer:
         """
         return self.seal(pdf, seal_reason(event, language, self.time_zone), expected_sha256=expected_sha256)
 
-    def seal(self, pdf: bytes, reason: str, *, expected_sha256: str | None = None) -> bytes:
+    def seal(
+        self, pdf: bytes, reason: str, *, expected_sha256: str | None = None, lock: bool = False
+    ) -> bytes:
         """Append one invisible, timestamped signature with ``reason`` and its validation data.
 
         ``expected_sha256`` is the hash of the file the previous event produced (the envelope's hash
         chain); when given, a ``pdf`` with any other content is refused before anything is signed.
+        The signature goes into a new field under a name no field of ``pdf`` has; ``lock`` makes it
+        the completion seal that locks every form field and the document (see :meth:`finalize`).
 
         :raises DocumentChangedSinceLastSeal: ``pdf`` is not the file ``expected_sha256`` names.
         :raises TimestampUnavailable: no TSA gave a timestamp (retryable).
         :raises KeyServiceError: the key service failed (``KeyServiceThrottled`` when retryable).
         :raises RevocationInfoUnavailable: OCSP/CRL for the chain could not be fetched (retryable).
         :raises SealValidationFailed: the new seal did not validate (never stored).
-        :raises SealingError: pyhanko could not sign this file.
+        :raises SealingError: pyhanko could not sign this file (never a builtin exception).
         """
         _require_expected(pdf, expected_sha256)
-        reader = _read(pdf)
-        field_name = f"{SEAL_FIELD_PREFIX}{_next_seal_number(reader)}"
-        metadata = signers.PdfSignatureMetadata(
-            field_name=field_name,
-            reason=reason,
-            location=self.location,
-            md_algorithm="sha256",
-            subfilter=fields.SigSeedSubFilter.PADES,
-            embed_validation_info=True,
-            validation_context=self.validation_context(),
-            use_pades_lta=False,
-        )
-        pdf_signer = signers.PdfSigner(metadata, signer=self.signer, timestamper=self.timestamper)
-        output = BytesIO()
         with _translate_signing_errors("seal"):
-            pdf_signer.sign_pdf(IncrementalPdfFileWriter(BytesIO(pdf), strict=True), output=output)
-        sealed = output.getvalue()
-        self._check_new_seal(pdf, sealed, field_name)
+            reader = _read(pdf)
+            field_name = free_field_name(reader, SEAL_FIELD_PREFIX, numbered=True)
+            metadata = signers.PdfSignatureMetadata(
+                field_name=field_name,
+                reason=reason,
+                location=self.location,
+                md_algorithm="sha256",
+                subfilter=fields.SigSeedSubFilter.PADES,
+                embed_validation_info=True,
+                validation_context=self.validation_context(),
+                use_pades_lta=False,
+                dss_settings=SEAL_DSS,
+            )
+            pdf_signer = signers.PdfSigner(
+                metadata,
+                signer=self.signer,
+                timestamper=self.timestamper,
+                new_field_spec=seal_field_spec(field_name, lock=lock),
+            )
+            output = BytesIO()
+            pdf_signer.sign_pdf(writer_for(pdf, reader), output=output)
+            sealed = output.getvalue()
+            self._check_new_seal(pdf, sealed, field_name, reader.xrefs.total_revisions)
         logger.info("sealed %s (%d -> %d bytes)", field_name, len(pdf), len(sealed))
         return sealed
 
-    def finalize(self, pdf: bytes) -> bytes:
+    def finalize(self, pdf: bytes, *, lock: bool = True) -> bytes:
         """Add the document timestamp and the validation data it needs (PAdES B-LTA).
 
-        The result is checked to be LTV-complete: every signature validates from the file alone,
-        with no network.
+        With ``lock`` (the default), a completion seal (:data:`COMPLETION_REASON`) comes first: it
+        locks every form field and the document, so that filling a field or adding an annotation
+        after completion shows as a change that breaks it, in Acrobat as in pyHanko. It is skipped
+        when the last signature already is such a lock by this sealer.
 
+        The result is judged by the same verdict as ``tachiai verify --trust ROOTS --seal-cert SEAL``,
+        except that signatures other parties made before the first seal (a PDF uploaded already
+        signed) are accepted as what they are: they must stay intact and valid and be followed only by
+        signing, but they need not chain to tachiai's roots. Every seal (made by this sealer's
+        certificate) and the document timestamp must be intact, valid, trusted and LTV-complete, with
+        nothing but signatures and validation data added after each.
+
+        :raises SealingError: ``pdf`` has no signature to finalize.
         :raises TimestampUnavailable: no TSA gave a timestamp (retryable).
         :raises RevocationInfoUnavailable: validation data could not be fetched (retryable).
-        :raises SealValidationFailed: the result is not intact or not LTV-complete.
+        :raises SealValidationFailed: the result is not valid under that verdict (never stored).
         """
         reader = _read(pdf)
         if not reader.embedded_signatures:
             raise SealingError("finalize needs at least one seal")
+        if lock and not self._locked_by_last_seal(reader):
+            pdf = self.seal(pdf, COMPLETION_REASON, lock=True)
         output = BytesIO()
         with _translate_signing_errors("document timestamp"):
-            signers.PdfTimeStamper(self.timestamper, field_name=DOCUMENT_TIMESTAMP_FIELD).timestamp_pdf(
-                IncrementalPdfFileWriter(BytesIO(pdf), strict=True),
+            reader = _read(pdf)
+            timestamp_field = free_field_name(reader, DOCUMENT_TIMESTAMP_FIELD, numbered=False)
+            signers.PdfTimeStamper(self.timestamper, field_name=timestamp_field).timestamp_pdf(
+                writer_for(pdf, reader),
                 "sha256",
                 validation_context=self.validation_context(),
                 output=output,
+                dss_settings=TIMESTAMP_DSS,
             )
         finalized = output.getvalue()
         _require_prefix(pdf, finalized)
-        report = verify_pdf(finalized, self.trust_roots)
-        failed = [
-            f"{r.field_name}: {'; '.join(r.problems) or 'not trusted'}"
-            for r in report.signatures
-            if not (r.ok and r.trusted and r.ltv)
-        ]
-        if failed or not report.ok:
-            raise SealValidationFailed(" | ".join(failed) or "changed after the last signature")
+        self._check_finalized(finalized)
         return finalized
 
-    def _check_new_seal(self, before: bytes, after: bytes, field_name: str) -> None:
+    def _check_finalized(self, finalized: bytes) -> None:
+        try:
+            report = verify_pdf(finalized, self.trust_roots, seal_certificates=[self.signer.signing_cert])
+        except TachiaiError as e:
+            raise SealValidationFailed(f"the finalized file cannot be verified: {e}") from e
+        judgement = report.judge(accept_earlier_signers=True)
+        if judgement.verdict is not Verdict.VALID:
+            raise SealValidationFailed(judgement.summary())
+
+    def _locked_by_last_seal(self, reader: PdfFileReader) -> bool:
+        last = reader.embedded_signatures[-1]
+        lock = last.fieldmdp
+        ours = self.signer.signing_cert
+        return (
+            ours is not None
+            and last.docmdp_level == MDPPerm.NO_CHANGES
+            and lock is not None
+            and lock.action == FieldMDPAction.ALL
+            and last.signer_cert.dump() == ours.dump()
+        )
+
+    def _check_new_seal(self, before: bytes, after: bytes, field_name: str, revisions_before: int) -> None:
         _require_prefix(before, after)
         reader = _read(after)
+        if not signed_field_is_new(reader, field_name, revisions_before):
+            # pyHanko signs into an existing empty field of that name; free_field_name avoids that,
+            # and this makes sure of it: tachiai never signs a field it did not create.
+            raise SealValidationFailed(f"{field_name} is not a single field created by this seal")
         new = [s for s in reader.embedded_signatures if s.field_name == field_name]
-        if len(new) != 1:
-            raise SealValidationFailed(f"{field_name} not found after sealing")
         status = validate_pdf_signature(
             new[0], signer_validation_context=self.validation_context(allow_fetching=False)
         )
@@ -167,12 +219,10 @@ class Sealer:
 def _read(pdf: bytes) -> PdfFileReader:
     try:
         return PdfFileReader(BytesIO(pdf), strict=True)
-    except (PdfError, ValueError, KeyError) as e:
-        raise SealingError(f"cannot read PDF: {e}") from e
-
-
-def _next_seal_number(reader: PdfFileReader) -> int:
-    return len(reader.embedded_signatures) + 1
+    # any failure of the strict reader on these bytes (they passed preflight) means this seal cannot
+    # be made: a typed error, never a builtin
+    except Exception as e:
+        raise SealingError(f"cannot read PDF: {type(e).__name__}: {e}") from e
 
 
 def _require_prefix(before: bytes, after: bytes) -> None:
@@ -199,8 +249,11 @@ def _translate_signing_errors(what: str) -> Iterator[None]:
         raise UntrustedChain(f"{what}: {exc}") from exc
     except PathValidationError as exc:
         raise RevocationInfoUnavailable(f"{what}: {exc}") from exc
-    except (SigningError, PdfError, ValueError, OSError) as exc:
+    except Exception as exc:
         # pyhanko wraps errors raised inside signers and timestampers: surface ours when wrapped.
+        # Anything else -- SigningError, PdfError, or a builtin from a PDF pyhanko did not expect
+        # (AttributeError on a wrongly typed form, RecursionError, ...) -- is this seal failing: the
+        # caller gets a SealingError, never a builtin.
         cause: BaseException | None = exc
         while cause is not None and not isinstance(cause, TachiaiError):
             cause = cause.__cause__
