@@ -9,17 +9,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from tachiai.domain.errors import InvalidRequest
+from tachiai.domain.tasks import EXTRACT_TASKS, ExtractTask, parse_task
 from tachiai.services import ledger
-from tachiai.services.context import services
+from tachiai.services.context import Services, services
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    task = event.get("task")
-    if task == "extract":
-        return ledger.extract_envelope(services(), event.get("envelopeId", ""))
-    if task == "alerts":
-        # "today" only when someone runs the alerts for another day (the local runtime); the schedule
-        # sends none.
-        return ledger.send_deadline_alerts(services(), ledger.alerts_day(event.get("today")))
-    raise InvalidRequest(f"unknown task {task!r}", field="task")
+    return run(services(), event)
+
+
+def run(svc: Services, event: object) -> dict[str, Any]:
+    """One task event of the extract function, on ``svc``. :raises InvalidRequest: a malformed event."""
+    task = parse_task(EXTRACT_TASKS, event)
+    if isinstance(task, ExtractTask):
+        return ledger.extract_envelope(svc, task.envelope_id)
+    # "today" only when someone runs the alerts for another day (the local runtime); the schedule
+    # sends none.
+    return ledger.send_deadline_alerts(svc, ledger.alerts_day(task.today))

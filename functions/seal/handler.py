@@ -10,25 +10,29 @@ from __future__ import annotations
 
 from typing import Any
 
-from tachiai.domain.errors import InvalidRequest, TachiaiError
+from tachiai.domain.errors import TachiaiError
+from tachiai.domain.tasks import SEAL_TASKS, FinalizeTask, PrepareTask, SealTask, parse_task
 from tachiai.services import sealing_tasks
-from tachiai.services.context import services
+from tachiai.services.context import Services, services
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    task, envelope_id = event.get("task"), event.get("envelopeId", "")
-    if task == "prepare":
+    return run(services(), event)
+
+
+def run(svc: Services, event: object) -> dict[str, Any]:
+    """One task event of the seal function, on ``svc``. :raises InvalidRequest: a malformed event."""
+    task = parse_task(SEAL_TASKS, event)
+    if isinstance(task, PrepareTask):
         try:
-            return sealing_tasks.prepare(services(), envelope_id)
+            return sealing_tasks.prepare(svc, task.envelope_id)
         except TachiaiError as e:
             return {"error": e.report()}
-    if task == "seal":
-        return sealing_tasks.seal(services(), envelope_id, event["answer"])
-    if task == "finalize":
-        return sealing_tasks.finalize(services(), envelope_id)
-    if task == "timestamp_import":
-        try:
-            return sealing_tasks.timestamp_import(services(), envelope_id, event.get("documentId", ""))
-        except TachiaiError as e:
-            return {"error": e.report()}
-    raise InvalidRequest(f"unknown task {task!r}", field="task")
+    if isinstance(task, SealTask):
+        return sealing_tasks.seal(svc, task.envelope_id, task.answer)
+    if isinstance(task, FinalizeTask):
+        return sealing_tasks.finalize(svc, task.envelope_id)
+    try:
+        return sealing_tasks.timestamp_import(svc, task.envelope_id, task.document_id)
+    except TachiaiError as e:
+        return {"error": e.report()}

@@ -1,23 +1,31 @@
-"""The send function: the sender REST API, and the signing chain's tasks that mail people."""
+"""The send function: the sender REST API, and the signing chain's tasks that mail people (an event with
+a ``task``, parsed as :data:`tachiai.domain.tasks.SEND_TASKS`; a malformed one raises InvalidRequest)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from tachiai.api.sender import build_sender_app
-from tachiai.domain.errors import InvalidRequest
+from tachiai.domain.tasks import SEND_TASKS, AnnounceTask, NotifyTask, RecordedAnswerTask, parse_task
 from tachiai.services import workflow
-from tachiai.services.context import services
+from tachiai.services.context import Services, services
 
 app = build_sender_app()
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    task = event.get("task")
-    if task is None:
+    if event.get("task") is None:
         return app.resolve(event, context)
-    if task == "notify":
-        return workflow.notify(services(), event["envelopeId"], event["participantId"], event["taskToken"])
-    if task == "announce":
-        return workflow.announce(services(), event["envelopeId"], event["outcome"], event.get("error"))
-    raise InvalidRequest(f"unknown task {task!r}", field="task")
+    return run(services(), event)
+
+
+def run(svc: Services, event: object) -> dict[str, Any]:
+    """One chain task of the send function, on ``svc``. :raises InvalidRequest: a malformed event."""
+    task = parse_task(SEND_TASKS, event)
+    if isinstance(task, NotifyTask):
+        return workflow.notify(svc, task.envelope_id, task.participant_id, task.task_token)
+    if isinstance(task, RecordedAnswerTask):
+        return workflow.recorded_answer(svc, task.envelope_id, task.participant_id)
+    if isinstance(task, AnnounceTask):
+        return workflow.announce(svc, task.envelope_id, task.outcome, task.error)
+    return workflow.notice_undelivered(svc, task.envelope_id, task.outcome, task.error)

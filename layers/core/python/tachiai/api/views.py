@@ -25,6 +25,7 @@ def envelope_view(envelope: Envelope, trail: list[AuditEntry] | None = None) -> 
         "sent_at": envelope.sent_at.isoformat() if envelope.sent_at else None,
         "completed_at": envelope.completed_at.isoformat() if envelope.completed_at else None,
         "outcome_reason": envelope.outcome_reason,
+        "undelivered_notice": envelope.undelivered_notice,
         "origin": envelope.origin,
         "metadata": envelope.metadata.model_dump(mode="json") if envelope.metadata else None,
         "metadata_status": envelope.metadata_status,

@@ -14,16 +14,17 @@ makes both durable together with a conditional write on :attr:`Envelope.version`
 
 from __future__ import annotations
 
-import re
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from tachiai.domain.audit import GENESIS_HASH, AuditEntry, AuditValue, next_entry
-from tachiai.domain.errors import Conflict, InvalidRequest, NotYourTurn, TooManyReminders
+from tachiai.domain.errors import Conflict, InvalidRequest, LinkExpired, NotYourTurn, TooManyReminders
 from tachiai.domain.events import AuthMethod, EventKind, Language, Person
+from tachiai.domain.text import Line, Lines
 from tachiai.extract.model import ContractMetadata
 
 
@@ -64,18 +65,31 @@ class ParticipantStatus(StrEnum):
 
 
 _ACTIVE = frozenset({ParticipantStatus.NOTIFIED, ParticipantStatus.OPENED})
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 DEFAULT_LINK_VALIDITY = timedelta(days=7)
 MAX_ACCESS_CODE_ATTEMPTS = 5
 """Wrong access codes before a link locks (DESIGN.md security rules)."""
 MAX_REMINDERS = 5
 """Manual reminders per participant: enough to chase, too few to spam."""
+SESSION_VALIDITY = timedelta(hours=1)
+"""How long a client that passed the access code may act without giving it again: long enough to read
+a contract and ask a colleague, short enough that a browser left open does not stay authorised for the
+link's whole week (never beyond the link's own expiry)."""
+MAX_SESSIONS = 5
+"""Clients a participant may be signed in on at once (a phone and a laptop, a double-clicked form);
+the oldest goes first."""
 
 
-def _no_control_characters(value: str) -> str:
-    # Names and titles end up in mail headers and PDF text: no line breaks or other controls.
-    return _CONTROL.sub(" ", value).strip()
+class ClientSession(BaseModel):
+    """A client (a browser, an API client) that proved who it is for one participant: the access code
+    and whatever else the participant must prove. Only the SHA-256 of its random cookie is stored."""
+
+    model_config = ConfigDict(frozen=True)
+
+    sha256: str
+    expires_at: AwareDatetime
+    auth_methods: list[AuthMethod]
+    """What this client proved (the participant's methods when it signed in)."""
 
 
 class Participant(BaseModel):
@@ -100,22 +114,29 @@ class Participant(BaseModel):
     """Id of the participant who forwarded their place to this one."""
     acted_at: AwareDatetime | None = None
     """When they last acted (opened; then agreed, rejected or forwarded)."""
-    reason: str | None = None
-    """Why they rejected or forwarded, in their words."""
-
-    @field_validator("person")
-    @classmethod
-    def _clean_person(cls, person: Person) -> Person:
-        return person.model_copy(
-            update={
-                "name": _no_control_characters(person.name),
-                "organization": _no_control_characters(person.organization) if person.organization else None,
-            }
-        )
+    reason: Lines | None = None
+    """Why they rejected or forwarded, in their words (names and titles end up in mail headers, seal
+    reasons and PDF text: :class:`Person` and :class:`Envelope` keep them to one clean line)."""
+    sessions: list[ClientSession] = Field(default_factory=list)
+    """The clients signed in for this participant (:data:`MAX_SESSIONS` at most, newest last)."""
 
     @property
     def requires_access_code(self) -> bool:
         return AuthMethod.ACCESS_CODE in self.auth_methods
+
+    @property
+    def needs_session(self) -> bool:
+        """Whether acting takes a client that proved more than holding the link (an access code): the
+        proof then holds for the client that gave it, not for whoever else gets the URL."""
+        return any(m != AuthMethod.EMAIL_LINK for m in self.auth_methods)
+
+    def session_methods(self, session_sha256s: Iterable[str], at: datetime) -> list[AuthMethod] | None:
+        """What the client holding one of these sessions proved, if it is signed in at ``at``."""
+        wanted = set(session_sha256s)
+        for session in reversed(self.sessions):
+            if session.sha256 in wanted and at < session.expires_at:
+                return list(session.auth_methods)
+        return None
 
     @property
     def locked(self) -> bool:
@@ -126,7 +147,7 @@ class Document(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     id: str
-    name: str = Field(min_length=1, max_length=255)
+    name: Line = Field(min_length=1, max_length=255)
     pages: int | None = Field(default=None, ge=1)
     """Known once the upload passed preflight (at send)."""
     size: int | None = Field(default=None, ge=1)
@@ -139,14 +160,17 @@ class Document(BaseModel):
     """How many seals the current version carries."""
     finalized: bool = False
     """The current version carries the document timestamp (the finished contract)."""
+    upload_key: str | None = None
+    """Where this document's presigned upload lands (a fresh random key per upload URL): read once,
+    when the document is accepted (sent, or an import completed), never after."""
 
 
 class Envelope(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     id: str
-    title: str = Field(min_length=1, max_length=200)
-    message: str = Field(default="", max_length=2000)
+    title: Line = Field(min_length=1, max_length=200)
+    message: Lines = Field(default="", max_length=2000)
     language: Language = "ja"
     sender: Person
     sender_id: str
@@ -172,7 +196,10 @@ class Envelope(BaseModel):
     ``forwarded:<participant>``): each is sealed exactly once."""
     certificate_sha256: str | None = None
     """SHA-256 of the sealed agreement certificate, once issued."""
-    outcome_reason: str | None = None
+    undelivered_notice: str | None = None
+    """The outcome (``completed``, ``rejected`` ...) whose final mail could not be delivered, when it
+    could not: the sender learns the end from the envelope instead of the mail."""
+    outcome_reason: Lines | None = None
     """Why the envelope ended early (rejection reason, cancellation note)."""
     version: int = 0
     """Incremented by every change; writes are conditional on it."""
@@ -180,11 +207,6 @@ class Envelope(BaseModel):
     """Sequence number of the last audit entry (0: none yet)."""
     audit_head: str = GENESIS_HASH
     """Hash of the last audit entry: the next one chains to it."""
-
-    @field_validator("title", "message")
-    @classmethod
-    def _clean_text(cls, value: str) -> str:
-        return _no_control_characters(value) if "\n" not in value else value.replace("\r", "")
 
     @model_validator(mode="after")
     def _signed_envelopes_have_participants(self) -> Envelope:
@@ -338,6 +360,27 @@ def remind(envelope: Envelope, participant_id: str, token_sha256: str, at: datet
     return _replace_participant(envelope, updated, at)
 
 
+def start_session(envelope: Envelope, participant_id: str, session_sha256: str, at: datetime) -> Envelope:
+    """A client proved what ``participant_id`` must prove (the caller checked it): it may act for them
+    until :data:`SESSION_VALIDITY` has passed or the link expires, whichever comes first. Expired
+    sessions are dropped, and the oldest beyond :data:`MAX_SESSIONS`.
+
+    :raises InvalidRequest: no such participant.
+    :raises LinkExpired: the link has no time left (or never had an expiry).
+    """
+    participant = envelope.participant(participant_id)
+    if participant.link_expires_at is None or at >= participant.link_expires_at:
+        raise LinkExpired(f"{participant_id}: link expired at {participant.link_expires_at}")
+    session = ClientSession(
+        sha256=session_sha256,
+        expires_at=min(at + SESSION_VALIDITY, participant.link_expires_at),
+        auth_methods=list(participant.auth_methods),
+    )
+    live = [s for s in participant.sessions if at < s.expires_at]
+    sessions = [*live, session][-MAX_SESSIONS:]
+    return _replace_participant(envelope, participant.model_copy(update={"sessions": sessions}), at)
+
+
 def issue_link(envelope: Envelope, participant_id: str, token_sha256: str, at: datetime) -> Envelope:
     """It is ``participant_id``'s turn: their link (by its hash) becomes valid until the expiry.
 
@@ -440,6 +483,66 @@ def record_seal(envelope: Envelope, document_id: str, sealed_sha256: str, at: da
     return envelope.model_copy(update={"documents": documents, "updated_at": at})
 
 
+def record_certificate(envelope: Envelope, certificate_sha256: str, at: datetime) -> Envelope:
+    """The sealed agreement certificate of a completed envelope was stored.
+
+    :raises Conflict: the envelope is not completed, or a different certificate is on record (a
+        certificate, once issued, is never replaced).
+    :raises InvalidRequest: ``certificate_sha256`` is not a SHA-256.
+    """
+    _require(envelope, EnvelopeStatus.COMPLETED)
+    _require_sha256(certificate_sha256, "certificate_sha256")
+    if envelope.certificate_sha256 not in (None, certificate_sha256):
+        raise Conflict(f"{envelope.id} already has a certificate", status=envelope.status.value)
+    return envelope.model_copy(update={"certificate_sha256": certificate_sha256, "updated_at": at})
+
+
+def complete_import(envelope: Envelope, sha256: str, size: int, at: datetime) -> Envelope:
+    """An imported contract's file arrived (and was timestamped): draft → completed.
+
+    :raises Conflict: not an import, or not a draft (completed already).
+    :raises InvalidRequest: not exactly one document, a size below 1, or ``sha256`` not a SHA-256.
+    """
+    if envelope.origin != "imported":
+        raise Conflict(f"{envelope.id} is not an import", status=envelope.status.value)
+    _require(envelope, EnvelopeStatus.DRAFT)
+    if len(envelope.documents) != 1:
+        raise InvalidRequest("an import holds exactly one document", field="documents")
+    if size < 1:
+        raise InvalidRequest("an imported file is not empty", field="size")
+    _require_sha256(sha256, "sha256")
+    document = envelope.documents[0].model_copy(
+        update={"size": size, "original_sha256": sha256, "current_sha256": sha256}
+    )
+    completed = {"status": EnvelopeStatus.COMPLETED, "completed_at": at, "updated_at": at}
+    return envelope.model_copy(update={"documents": [document], **completed})
+
+
+def record_undelivered_notice(
+    envelope: Envelope,
+    outcome: Literal["completed", "rejected", "expired", "cancelled", "failed"],
+    at: datetime,
+    reason: str | None = None,
+) -> Envelope:
+    """The mail announcing how the envelope ended could not be delivered: say so on the envelope.
+
+    An envelope that expired or failed is ended here when the announcement died before recording it
+    (the envelope must end in a terminal state either way); the others ended before they were announced.
+
+    :raises Conflict: ``completed``, ``rejected`` or ``cancelled`` announced for an envelope that is not.
+    """
+    if outcome in ("expired", "failed") and not envelope.is_terminal:
+        envelope = end(envelope, outcome, at, reason)
+    elif outcome in ("completed", "rejected", "cancelled") and envelope.status != EnvelopeStatus(outcome):
+        raise Conflict(f"{envelope.id} is {envelope.status}, not {outcome}", status=envelope.status.value)
+    return envelope.model_copy(update={"undelivered_notice": outcome, "updated_at": at})
+
+
+def _require_sha256(value: str, field: str) -> None:
+    if len(value) != 64 or value.strip("0123456789abcdef"):
+        raise InvalidRequest(f"{field} is not a SHA-256", field=field)
+
+
 def complete(envelope: Envelope, at: datetime) -> Envelope:
     """in_progress → completed, once everyone agreed.
 
@@ -462,9 +565,13 @@ def end(
     """Cancel (by the sender), expire (link timeout) or fail (sealing could not continue) an envelope
     that has not ended; every link dies.
 
-    :raises Conflict: the envelope already ended.
+    :raises Conflict: the envelope already ended, or (cancelling) every participant has agreed.
     """
     _require(envelope, EnvelopeStatus.DRAFT, EnvelopeStatus.SENT, EnvelopeStatus.IN_PROGRESS)
+    if status == "cancelled" and envelope.origin == "signed" and envelope.current() is None:
+        # Everyone agreed: the contract stands and is being finished (sealed, timestamped). Cancelling
+        # now would throw away every party's agreement after the fact.
+        raise Conflict(f"{envelope.id}: every participant has agreed", status=envelope.status.value)
     participants = [p.model_copy(update={"link_token_sha256": None}) for p in envelope.participants]
     return envelope.model_copy(
         update={

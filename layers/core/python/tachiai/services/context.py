@@ -1,8 +1,9 @@
 """Everything a use case needs, built lazily from the settings: one cached instance per process.
 
-Handlers call :func:`services`; tests build a :class:`Services` with their own settings and clock.
-Nothing here creates a client at import, and each adapter is created on first use — the agree
-function never builds the Step Functions client until someone agrees.
+Handlers call :func:`services`; tests build a :class:`Services` with their own settings and clock,
+and may hand it any implementation of a port (:mod:`tachiai.services.ports`) — the in-memory fakes of
+``tests/fakes.py``. Nothing here creates a client at import, and each real adapter is created on first
+use — the agree function never builds the Step Functions client until someone agrees.
 """
 
 from __future__ import annotations
@@ -15,15 +16,18 @@ from typing import TYPE_CHECKING
 from tachiai.config import Settings, reset_settings, settings
 
 if TYPE_CHECKING:
-    from tachiai.adapters.cognito import UserDirectory
-    from tachiai.adapters.dynamodb import EnvelopeRepository
-    from tachiai.adapters.functions import FunctionInvoker
-    from tachiai.adapters.ledger_index import LedgerIndex
-    from tachiai.adapters.s3 import DocumentStore
-    from tachiai.adapters.ses import SesMailer
-    from tachiai.adapters.sfn import SigningChain
     from tachiai.mail.templates import MailSettings
-    from tachiai.sealing.seal import Sealer
+    from tachiai.services.ports import (
+        DocumentStore,
+        EnvelopeStore,
+        FunctionInvoker,
+        LedgerIndex,
+        Mailer,
+        RenderCertificate,
+        Sealer,
+        SigningChain,
+        UserDirectory,
+    )
 
 
 def _utc_now() -> datetime:
@@ -31,13 +35,48 @@ def _utc_now() -> datetime:
 
 
 class Services:
-    def __init__(self, settings: Settings, now: Callable[[], datetime] = _utc_now) -> None:
+    """The ports a use case reaches through, each built on first use unless given.
+
+    A port given to the constructor is used as is (a fake, a pre-built adapter); the others are built
+    lazily from ``settings``.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        now: Callable[[], datetime] = _utc_now,
+        *,
+        envelopes: EnvelopeStore | None = None,
+        documents: DocumentStore | None = None,
+        chain: SigningChain | None = None,
+        functions: FunctionInvoker | None = None,
+        ledger: LedgerIndex | None = None,
+        directory: UserDirectory | None = None,
+        mailer: Mailer | None = None,
+        sealer: Sealer | None = None,
+        render_certificate: RenderCertificate | None = None,
+    ) -> None:
         self.settings = settings
         self.now = now
         """The clock: always timezone-aware."""
+        given = {
+            "envelopes": envelopes,
+            "documents": documents,
+            "chain": chain,
+            "functions": functions,
+            "ledger": ledger,
+            "directory": directory,
+            "mailer": mailer,
+            "sealer": sealer,
+            "render_certificate": render_certificate,
+        }
+        for name, port in given.items():
+            if port is not None:
+                # functools.cached_property reads the instance dict first: a given port is "already built".
+                self.__dict__[name] = port
 
     @functools.cached_property
-    def envelopes(self) -> EnvelopeRepository:
+    def envelopes(self) -> EnvelopeStore:
         from tachiai.adapters.aws import dynamodb_client
         from tachiai.adapters.dynamodb import EnvelopeRepository
 
@@ -46,40 +85,40 @@ class Services:
     @functools.cached_property
     def documents(self) -> DocumentStore:
         from tachiai.adapters.aws import s3_client
-        from tachiai.adapters.s3 import DocumentStore
+        from tachiai.adapters.s3 import DocumentStore as Adapter
 
-        return DocumentStore(s3_client(), self.settings.require("bucket"))
+        return Adapter(s3_client(), self.settings.require("bucket"))
 
     @functools.cached_property
     def chain(self) -> SigningChain:
         from tachiai.adapters.aws import sfn_client
-        from tachiai.adapters.sfn import SigningChain
+        from tachiai.adapters.sfn import SigningChain as Adapter
 
-        return SigningChain(sfn_client(), self.settings.require("state_machine_arn"))
+        return Adapter(sfn_client(), self.settings.require("state_machine_arn"))
 
     @functools.cached_property
     def functions(self) -> FunctionInvoker:
         from tachiai.adapters.aws import lambda_client
-        from tachiai.adapters.functions import FunctionInvoker
+        from tachiai.adapters.functions import FunctionInvoker as Adapter
 
-        return FunctionInvoker(lambda_client())
+        return Adapter(lambda_client())
 
     @functools.cached_property
     def ledger(self) -> LedgerIndex:
         from tachiai.adapters.aws import dynamodb_client
-        from tachiai.adapters.ledger_index import LedgerIndex
+        from tachiai.adapters.ledger_index import LedgerIndex as Adapter
 
-        return LedgerIndex(dynamodb_client(), self.settings.require("table"))
+        return Adapter(dynamodb_client(), self.settings.require("table"))
 
     @functools.cached_property
     def directory(self) -> UserDirectory:
         from tachiai.adapters.aws import cognito_client
-        from tachiai.adapters.cognito import UserDirectory
+        from tachiai.adapters.cognito import UserDirectory as Adapter
 
-        return UserDirectory(cognito_client(), self.settings.require("user_pool_id"))
+        return Adapter(cognito_client(), self.settings.require("user_pool_id"))
 
     @functools.cached_property
-    def mailer(self) -> SesMailer:
+    def mailer(self) -> Mailer:
         from tachiai.adapters.ses import SesMailer
 
         return SesMailer(configuration_set=self.settings.mail_configuration_set)
@@ -100,6 +139,13 @@ class Services:
         from tachiai.services.sealer_factory import build_sealer
 
         return build_sealer(self.settings)
+
+    @functools.cached_property
+    def render_certificate(self) -> RenderCertificate:
+        """Lays out the agreement certificate (loads fpdf and the fonts: only finalize gets here)."""
+        from tachiai.sealing.certificate import render_agreement_certificate
+
+        return render_agreement_certificate
 
     def link_url(self, token: str) -> str:
         """The URL of a recipient link, as mailed."""

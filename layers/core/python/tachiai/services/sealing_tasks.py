@@ -26,7 +26,13 @@ from tachiai.adapters.s3 import (
 from tachiai.domain import envelope as rules
 from tachiai.domain.audit import AuditEntry
 from tachiai.domain.envelope import Envelope, EnvelopeStatus, ParticipantStatus
-from tachiai.domain.errors import Conflict, DocumentChangedSinceLastSeal, DocumentNotUploaded, NotFound
+from tachiai.domain.errors import (
+    Conflict,
+    DocumentChangedSinceLastSeal,
+    DocumentNotUploaded,
+    EnvelopeClosed,
+    NotFound,
+)
 from tachiai.domain.events import (
     AgreementRecord,
     AuthMethod,
@@ -36,6 +42,7 @@ from tachiai.domain.events import (
     ParticipantRecord,
     SealEvent,
 )
+from tachiai.domain.tasks import ImportArrival, ParticipantAnswer
 from tachiai.domain.uploads import check_upload
 from tachiai.services.context import Services
 
@@ -121,14 +128,14 @@ def _store_seal(
     )
 
 
-def seal(svc: Services, envelope_id: str, answer: dict[str, Any]) -> dict[str, Any]:
+def seal(svc: Services, envelope_id: str, answer: ParticipantAnswer) -> dict[str, Any]:
     """Seal what a participant just did (``answer`` from the chain: outcome agreed or forwarded).
 
     :raises DocumentChangedSinceLastSeal: the stored PDF is not the one the previous seal produced.
     :raises Conflict: the participant has not done what the chain says.
     """
-    kind = EventKind.FORWARDED if answer.get("outcome") == "forwarded" else EventKind.AGREED
-    participant_id = str(answer["participantId"])
+    kind = EventKind.FORWARDED if answer.outcome == "forwarded" else EventKind.AGREED
+    participant_id = answer.participant_id
     envelope = svc.envelopes.get(envelope_id)
     key = rules.event_key(kind, participant_id)
     if key in envelope.sealed_events:
@@ -166,12 +173,14 @@ def finalize(svc: Services, envelope_id: str) -> dict[str, Any]:
     """Document timestamp on every document, the sealed agreement certificate, and ``completed``.
 
     :raises DocumentChangedSinceLastSeal: a stored PDF is not the last sealed one.
+    :raises EnvelopeClosed: the envelope ended otherwise (cancelled, failed ...).
     """
-    from tachiai.sealing.certificate import render_agreement_certificate
-
     envelope = svc.envelopes.get(envelope_id)
     if envelope.status == EnvelopeStatus.COMPLETED:
         return {"completed": True, "already": True}
+    if envelope.is_terminal:
+        # Not a Conflict: retrying cannot complete an envelope that ended otherwise.
+        raise EnvelopeClosed(f"{envelope_id} is {envelope.status}")
     now = svc.now()
     entries = []
     for document in envelope.documents:
@@ -190,11 +199,11 @@ def finalize(svc: Services, envelope_id: str) -> dict[str, Any]:
         entries.append(entry)
     envelope = rules.complete(envelope, now)
     record = agreement_record(envelope, svc.envelopes.audit_trail(envelope_id), now, svc)
-    certificate = render_agreement_certificate(record)
+    certificate = svc.render_certificate(record)
     reason = "合意締結証明書を発行しました / Certificate of agreement issued"
     certificate = svc.sealer.finalize(svc.sealer.seal(certificate, reason))
     svc.documents.put(certificate_key(envelope_id), certificate)
-    envelope = envelope.model_copy(update={"certificate_sha256": _sha256(certificate)})
+    envelope = rules.record_certificate(envelope, _sha256(certificate), now)
     envelope, entry = envelope.audited(
         "envelope.completed", SYSTEM, now, {"certificate_sha256": envelope.certificate_sha256}
     )
@@ -294,10 +303,10 @@ def timestamp_import(svc: Services, envelope_id: str, document_id: str) -> dict[
     svc.documents.put(timestamp_key(envelope_id, document_id), token.dump())
     info = token["content"]["encap_content_info"]["content"].parsed
     authority = info["tsa"].native if info["tsa"].native else None
-    return {
-        "sha256": digest.hex(),
-        "size": len(data),
-        "time": info["gen_time"].native.isoformat(),
-        "authority": str(authority.get("common_name") if isinstance(authority, dict) else authority or ""),
-        "serial": str(info["serial_number"].native),
-    }
+    return ImportArrival(
+        sha256=digest.hex(),
+        size=len(data),
+        time=info["gen_time"].native.isoformat(),
+        authority=str(authority.get("common_name") if isinstance(authority, dict) else authority or ""),
+        serial=str(info["serial_number"].native),
+    ).payload()

@@ -3,7 +3,10 @@
 The state machine (``infra/statemachine/signing_chain.asl.json``) calls these through the send
 function. :func:`notify` runs as a ``waitForTaskToken`` task: it stores the task token beside the
 participant, issues a fresh random link (the token in the mail is never the task token) and mails it;
-the execution then waits until the participant agrees, rejects or forwards — or the link expires.
+the execution then waits until the participant agrees, rejects or forwards — or the link expires,
+when :func:`recorded_answer` looks whether they answered after all (resuming the chain can fail after
+the answer was recorded: the answer is on the envelope, so it is not lost). :func:`announce` mails the
+outcome; when that mail cannot be delivered, :func:`notice_undelivered` records it on the envelope.
 """
 
 from __future__ import annotations
@@ -11,35 +14,51 @@ from __future__ import annotations
 import json
 import logging
 from datetime import timedelta
-from typing import Literal
 
 from tachiai.adapters.dynamodb import LinkRecord
 from tachiai.domain import envelope as rules
-from tachiai.domain.envelope import Envelope, EnvelopeStatus
-from tachiai.domain.errors import Conflict, EnvelopeCancelled, EnvelopeClosed
+from tachiai.domain.audit import AuditEntry
+from tachiai.domain.envelope import Envelope, EnvelopeStatus, ParticipantStatus
+from tachiai.domain.errors import (
+    Conflict,
+    EnvelopeCancelled,
+    EnvelopeClosed,
+    EnvelopeRejected,
+    LinkExpired,
+    MailError,
+    MailServiceThrottled,
+)
+from tachiai.domain.tasks import Outcome, ParticipantAnswer, StepError
 from tachiai.domain.tokens import new_link_token
 from tachiai.mail.templates import MailMessage
 from tachiai.services import mails
+from tachiai.services.changes import save_change
 from tachiai.services.context import Services
 
 logger = logging.getLogger(__name__)
 
-Outcome = Literal["completed", "rejected", "expired", "cancelled", "failed"]
 SYSTEM = "system"
 
 
 def notify(svc: Services, envelope_id: str, participant_id: str, task_token: str) -> dict[str, str]:
-    """It is ``participant_id``'s turn: link, task token, mail.
+    """It is ``participant_id``'s turn: link, task token, mail — or, when the envelope already records
+    their answer, the answer at once (a retried or repeated Notify).
 
     :raises EnvelopeCancelled: the sender cancelled while the chain was between steps.
+    :raises EnvelopeRejected: someone rejected (and the chain did not hear of it).
     :raises EnvelopeClosed: the envelope ended otherwise.
     :raises NotYourTurn: the chain and the envelope disagree about whose turn it is.
     """
     envelope = svc.envelopes.get(envelope_id)
-    if envelope.status == EnvelopeStatus.CANCELLED:
-        raise EnvelopeCancelled(envelope_id)
-    if envelope.is_terminal:
-        raise EnvelopeClosed(f"{envelope_id} is {envelope.status}")
+    _require_open(envelope)
+    answer = recorded_answer_of(envelope, participant_id)
+    if answer is not None:
+        # The chain is behind the envelope: this participant already answered, but the answer never
+        # reached a waiting task (the agree request resumed a task that a retry of this Notify had
+        # replaced). Answering this task with the recorded answer carries the agreement on.
+        svc.chain.resume(task_token, answer.payload())
+        logger.info("answer on record", extra={"envelope": envelope_id, "participant": participant_id})
+        return {"resumed": participant_id}
     now = svc.now()
     token, token_sha256 = new_link_token()
     changed = rules.issue_link(envelope, participant_id, token_sha256, now)
@@ -64,11 +83,59 @@ def notify(svc: Services, envelope_id: str, participant_id: str, task_token: str
     return {"notified": participant_id}
 
 
+def _require_open(envelope: Envelope) -> None:
+    if envelope.status == EnvelopeStatus.CANCELLED:
+        raise EnvelopeCancelled(envelope.id)
+    if envelope.status == EnvelopeStatus.REJECTED:
+        raise EnvelopeRejected(envelope.id)
+    if envelope.is_terminal:
+        raise EnvelopeClosed(f"{envelope.id} is {envelope.status}")
+
+
+def recorded_answer_of(envelope: Envelope, participant_id: str) -> ParticipantAnswer | None:
+    """What ``participant_id`` answered, as the chain expects it, if they agreed or forwarded.
+
+    :raises InvalidRequest: no such participant.
+    """
+    participant = envelope.participant(participant_id)
+    if participant.status == ParticipantStatus.AGREED:
+        return ParticipantAnswer(outcome="agreed", participant_id=participant_id)
+    if participant.status == ParticipantStatus.FORWARDED:
+        newcomer = next((p for p in envelope.participants if p.forwarded_from == participant_id), None)
+        if newcomer is not None:
+            return ParticipantAnswer(
+                outcome="forwarded", participant_id=participant_id, forwarded_to=newcomer.id
+            )
+    return None
+
+
+def recorded_answer(svc: Services, envelope_id: str, participant_id: str) -> dict[str, str | None]:
+    """The wait for ``participant_id`` timed out: their answer if the envelope records one (it was
+    given, but resuming the chain failed), else the link expired.
+
+    :raises LinkExpired: they did not answer in time.
+    :raises EnvelopeCancelled / EnvelopeRejected / EnvelopeClosed: the envelope ended meanwhile.
+    """
+    envelope = svc.envelopes.get(envelope_id)
+    _require_open(envelope)
+    answer = recorded_answer_of(envelope, participant_id)
+    if answer is None:
+        raise LinkExpired(f"{envelope_id}/{participant_id}")
+    logger.info("answer found after the wait", extra={"envelope": envelope_id, "participant": participant_id})
+    # Every field, forwardedTo null included: the state's ResultSelector names each one.
+    return answer.model_dump(mode="json", by_alias=True)
+
+
 def announce(
-    svc: Services, envelope_id: str, outcome: Outcome, error: dict[str, str] | None = None
+    svc: Services, envelope_id: str, outcome: Outcome, error: StepError | None = None
 ) -> dict[str, str]:
     """Tell the right people how the envelope ended, recording the end where the chain decides it
     (expiry, failure); rejection, cancellation and completion were recorded when they happened.
+
+    Every mail is tried even when one fails, so one refused address does not silence the others.
+
+    :raises MailServiceThrottled: a mail may go through later (the chain retries the announcement).
+    :raises MailError: a mail was refused for good (the chain records the notice as undelivered).
     """
     envelope = svc.envelopes.get(envelope_id)
     now = svc.now()
@@ -95,10 +162,46 @@ def announce(
             )
             envelope = svc.envelopes.save(changed, [entry])
         messages = [mails.failed_mail(svc, envelope, code, now)]
+    failures: list[MailError] = []
     for message in messages:
-        svc.mailer.send(message)
+        try:
+            svc.mailer.send(message)
+        except MailError as e:
+            logger.warning("announcement not sent", extra={"envelope": envelope_id, "error": e.code})
+            failures.append(e)
+    if failures:
+        # A passing failure first: the retry may deliver everything; a permanent one ends in the Catch.
+        raise next((e for e in failures if isinstance(e, MailServiceThrottled)), failures[0])
     logger.info("announced", extra={"envelope": envelope_id, "outcome": outcome, "mails": len(messages)})
     return {"outcome": outcome, "mails": str(len(messages))}
+
+
+def notice_undelivered(
+    svc: Services, envelope_id: str, outcome: Outcome, error: StepError | None = None
+) -> dict[str, str]:
+    """The announcement of ``outcome`` could not be mailed: record it on the envelope (its status and
+    ``undelivered_notice``, shown by ``GET /v1/envelopes/{id}``, and an audit entry), ending an envelope
+    the announcement did not get to end. Recording the same notice again changes nothing.
+
+    :raises Conflict: the envelope does not have that outcome.
+    """
+    code = _error_code(error)
+
+    def change(envelope: Envelope) -> tuple[Envelope, list[AuditEntry]]:
+        if envelope.undelivered_notice == outcome:
+            return envelope, []
+        now = svc.now()
+        changed = rules.record_undelivered_notice(envelope, outcome, now, code)
+        changed, entry = changed.audited(
+            "envelope.notice_undelivered", SYSTEM, now, {"outcome": outcome, "error": code}
+        )
+        return changed, [entry]
+
+    stored = save_change(svc, svc.envelopes.get(envelope_id), change)
+    logger.warning(
+        "announcement undelivered", extra={"envelope": envelope_id, "outcome": outcome, "error": code}
+    )
+    return {"outcome": outcome, "status": stored.status.value}
 
 
 def _completion(svc: Services, envelope: Envelope) -> tuple[Envelope, list[MailMessage]]:
@@ -127,11 +230,11 @@ def _completion(svc: Services, envelope: Envelope) -> tuple[Envelope, list[MailM
     return stored, mails.completion_mails(svc, stored, urls, expires_at)
 
 
-def _error_code(error: dict[str, str] | None) -> str:
+def _error_code(error: StepError | None) -> str:
     """The failing error's name from the state machine's ``$.error`` (``Error``/``Cause``)."""
-    if not error:
+    if error is None:
         return "unknown"
-    cause = error.get("Cause") or ""
+    cause = error.cause or ""
     # A Lambda error's Cause is the runtime's JSON error payload; its errorType is our class name.
     try:
         payload = json.loads(cause)
@@ -139,4 +242,4 @@ def _error_code(error: dict[str, str] | None) -> str:
             return str(payload["errorType"])
     except ValueError:
         pass
-    return error.get("Error") or "unknown"
+    return error.error or "unknown"

@@ -1,0 +1,220 @@
+"""The ports the use cases depend on: what each outside system must do, never how.
+
+The adapters (:mod:`tachiai.adapters`) implement them against AWS; ``tests/fakes.py`` implements them
+in memory, with fault hooks, so service behaviour — and what happens when a task dies halfway — is
+tested in milliseconds. :class:`~tachiai.services.context.Services` is typed to these protocols and
+accepts any implementation.
+
+Each method's contract includes the errors it raises: a fake that raised something else would test a
+world the services never meet. In particular, :meth:`EnvelopeStore.save` is a conditional write that
+raises :class:`~tachiai.domain.errors.Conflict` when the stored version moved, and every store raises
+its ``...Unavailable`` error (a class name the state machine retries on) when the service fails.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import date
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from asn1crypto import cms
+
+    from tachiai.adapters.cognito import StaffMember
+    from tachiai.adapters.dynamodb import EnvelopePage, LinkRecord
+    from tachiai.adapters.ledger_index import DueItem, LedgerPage, LedgerQuery
+    from tachiai.domain.audit import AuditEntry
+    from tachiai.domain.envelope import Envelope, EnvelopeStatus
+    from tachiai.domain.events import AgreementRecord, Language, SealEvent
+    from tachiai.mail.templates import MailMessage
+
+
+class EnvelopeStore(Protocol):
+    """Envelopes, their audit trails, link tokens and task tokens (DynamoDB)."""
+
+    def get(self, envelope_id: str) -> Envelope:
+        """:raises NotFound: no such envelope. :raises StorageUnavailable: the store failed."""
+        ...
+
+    def save(
+        self,
+        envelope: Envelope,
+        entries: Sequence[AuditEntry],
+        *,
+        create: bool = False,
+        links_added: Sequence[LinkRecord] = (),
+        links_removed: Sequence[str] = (),
+    ) -> Envelope:
+        """Write the envelope (conditional on ``envelope.version``), its new audit entries and link
+        changes atomically; return the stored envelope (version + 1).
+
+        :raises Conflict: the stored version is not ``envelope.version`` (or, with ``create``, it exists).
+        :raises StorageUnavailable: the store failed (nothing was written).
+        """
+        ...
+
+    def list_for_sender(
+        self, sender_id: str, status: EnvelopeStatus | None = None, limit: int = 50, cursor: str | None = None
+    ) -> EnvelopePage:
+        """A sender's envelopes, newest change first."""
+        ...
+
+    def audit_trail(self, envelope_id: str) -> list[AuditEntry]:
+        """Every audit entry of an envelope, in order."""
+        ...
+
+    def find_link(self, token_sha256: str) -> LinkRecord:
+        """:raises NotFound: unknown or dead link."""
+        ...
+
+    def put_task_token(self, envelope_id: str, participant_id: str, task_token: str) -> None:
+        """Remember the task token waiting for this participant (replacing an older one)."""
+        ...
+
+    def task_token(self, envelope_id: str, participant_id: str) -> str:
+        """:raises NotFound: no execution is waiting for this participant."""
+        ...
+
+
+class DocumentStore(Protocol):
+    """Contract files (S3): every version under its own key."""
+
+    def put(self, key: str, data: bytes) -> None:
+        """:raises DocumentStoreUnavailable: the store failed."""
+        ...
+
+    def get(self, key: str) -> bytes:
+        """:raises NotFound: no such file. :raises DocumentStoreUnavailable: the store failed."""
+        ...
+
+    def download_url(
+        self, key: str, filename: str, expires_in: int, expected_sha256: str | None = None
+    ) -> str:
+        """A short-lived URL that downloads ``key`` as ``filename``; with ``expected_sha256``, only
+        after the stored bytes were checked against it.
+
+        :raises DocumentIntegrityError: the stored file's SHA-256 is not ``expected_sha256``.
+        """
+        ...
+
+    def upload_url(self, key: str, expires_in: int, max_bytes: int) -> dict[str, object]:
+        """A presigned upload (form fields and URL) for ``key``, size-limited."""
+        ...
+
+    def accept_upload(self, upload: str, key: str) -> None:
+        """Copy the presigned upload at ``upload`` to the document's own ``key``.
+
+        :raises NotFound: nothing was uploaded there.
+        """
+        ...
+
+
+class SigningChain(Protocol):
+    """The signing chain's executions (Step Functions)."""
+
+    def start(self, envelope_id: str, execution_input: dict[str, Any]) -> str:
+        """Start the envelope's execution (once). :raises Conflict: it already exists."""
+        ...
+
+    def resume(self, task_token: str, output: dict[str, Any]) -> None:
+        """Answer a waiting task. :raises Conflict: the task is gone (answered, timed out)."""
+        ...
+
+    def fail(self, task_token: str, error: str, cause: str) -> None:
+        """End a waiting task with ``error``. :raises Conflict: the task is gone."""
+        ...
+
+
+class Mailer(Protocol):
+    """Outgoing mail (SES)."""
+
+    def send(self, message: MailMessage) -> str:
+        """Send one message; returns its Message-ID.
+
+        :raises InvalidMailAddress: an address the mail service cannot take.
+        :raises MailServiceThrottled: throttled or briefly failing (retry later).
+        :raises MailRejected: refused for good (do not retry).
+        :raises MailServiceError: any other failure.
+        """
+        ...
+
+
+class Timestamper(Protocol):
+    """An RFC 3161 time-stamping authority (with failover)."""
+
+    async def async_timestamp(self, message_digest: bytes, md_algorithm: str) -> cms.ContentInfo:
+        """:raises TimestampUnavailable: no TSA gave a valid token."""
+        ...
+
+
+class Sealer(Protocol):
+    """The sealing engine (:class:`tachiai.sealing.seal.Sealer`): seals, document timestamps."""
+
+    @property
+    def timestamper(self) -> Timestamper: ...
+
+    def seal_event(
+        self, pdf: bytes, event: SealEvent, language: Language = "ja", *, expected_sha256: str | None = None
+    ) -> bytes:
+        """``pdf`` with one more seal, for ``event``. Raises as :meth:`seal`."""
+        ...
+
+    def seal(
+        self, pdf: bytes, reason: str, *, expected_sha256: str | None = None, lock: bool = False
+    ) -> bytes:
+        """``pdf`` with one more seal (``lock``: the completion seal that locks fields and document).
+
+        :raises DocumentChangedSinceLastSeal: ``pdf`` is not the file ``expected_sha256`` names.
+        :raises TimestampUnavailable / KeyServiceThrottled / RevocationInfoUnavailable: retryable.
+        :raises SealValidationFailed / SealingError: not retryable.
+        """
+        ...
+
+    def finalize(self, pdf: bytes, *, lock: bool = True) -> bytes:
+        """``pdf`` with the document timestamp (PAdES B-LTA), after a completion seal that locks it
+        (``lock``, unless its last seal already does). Raises as :meth:`seal`."""
+        ...
+
+
+RenderCertificate = Callable[["AgreementRecord"], bytes]
+"""The agreement certificate (an unsealed PDF) of a record
+(:func:`tachiai.sealing.certificate.render_agreement_certificate`).
+
+:raises CertificateRenderError: the record cannot be laid out.
+"""
+
+
+class FunctionInvoker(Protocol):
+    """Synchronous calls to tachiai's own functions (Lambda)."""
+
+    def call(self, function: str, payload: dict[str, Any]) -> dict[str, Any]:
+        """The function's result.
+
+        :raises TachiaiError: the error the function reported.
+        :raises FunctionUnavailable: the call failed or the function crashed.
+        """
+        ...
+
+
+class LedgerIndex(Protocol):
+    """The contract ledger's searches, texts and deadline alerts (DynamoDB)."""
+
+    def search(self, query: LedgerQuery, limit: int = 50, cursor: str | None = None) -> LedgerPage: ...
+
+    def store_text(self, envelope_id: str, text: str) -> None: ...
+
+    def due_between(self, first: date, last: date) -> list[DueItem]: ...
+
+    def claim_alert(self, key: str) -> bool:
+        """Whether this alert was not claimed before (claimed now, once)."""
+        ...
+
+    def release_alert(self, key: str) -> None: ...
+
+
+class UserDirectory(Protocol):
+    """The senders' user pool (Cognito)."""
+
+    def member(self, username: str) -> StaffMember:
+        """:raises Forbidden: unknown or disabled. :raises DirectoryUnavailable: the pool failed."""
+        ...
