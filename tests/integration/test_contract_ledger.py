@@ -381,7 +381,9 @@ def test_an_import_is_completed_only_once_something_that_is_a_pdf_was_uploaded(s
     )
     assert created.status_code == 201, created.text
     draft = created.json()
-    assert draft["status"] == "draft" and draft["upload"]["fields"]["key"].endswith("/d1/original.pdf")
+    # The upload lands on a key of its own (never where the import's file is kept)
+    upload_key = draft["upload"]["fields"]["key"]
+    assert draft["status"] == "draft" and f"/{draft['id']}/uploads/d1/" in upload_key
     complete = f"{sender.base_url}/v1/imports/{draft['id']}/complete"
     early = _session(sender).post(complete, timeout=10)
     assert early.status_code == 400 and early.json()["error"]["code"] == "document_not_uploaded"
@@ -394,6 +396,11 @@ def test_an_import_is_completed_only_once_something_that_is_a_pdf_was_uploaded(s
     assert done.status_code == 200 and done.json()["status"] == "completed"
     again = _session(sender).post(complete, timeout=30)  # completing twice answers the completed import
     assert again.status_code == 200 and again.json()["documents"] == done.json()["documents"]
+    # The upload URL is still valid for a while: what it takes now never becomes the import's file
+    sender.upload(draft["upload"], "baibai.pdf", contract_pdf("ja_02_himitsu_hoji"))
+    served = requests.get(sender.downloads(draft["id"])[0]["url"], timeout=10).content
+    assert hashlib.sha256(served).hexdigest() == done.json()["documents"][0]["current_sha256"]
+    assert _session(sender).post(complete, timeout=30).json()["documents"] == done.json()["documents"]
 
 
 def test_words_anywhere_in_a_signed_contract_find_it(sender, completed_nda, cli_env, capsys):
@@ -461,5 +468,9 @@ def test_tachiai_export_names_a_file_that_is_not_the_one_the_envelope_records(
         status, _, err = _run(capsys, "export", str(tmp_path / "export"))
     finally:
         s3.put_object(Bucket=BUCKET, Key=key, Body=final)  # the newest version is the sealed one again
+    # The service refuses to hand the file out, the export says which and goes on; nothing is written
+    # that could pass for the signed file.
     assert status == 1
-    assert f"NOT the file the envelope records: {completed_nda}/秘密保持契約書.pdf" in err
+    refused = next(line for line in err.splitlines() if "NOT the file the envelope records" in line)
+    assert completed_nda in refused and "秘密保持契約書.pdf" in refused
+    assert not (tmp_path / "export" / completed_nda / "秘密保持契約書.pdf").exists()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -28,7 +29,13 @@ USER_SCOPE = "aws.cognito.signin.user.admin"
 # As a Cognito access token's claims reach the function: no email (the API reads it from the pool).
 TARO = {"sub": "sub-taro", "username": "sub-taro", "cognito:groups": "member", "scope": USER_SCOPE}
 # A token whose pool adds email and name (as the local runtime's tokens do): no lookup.
-JIRO = {"sub": "sub-jiro", "username": "sub-jiro", "email": "jiro@example.co.jp", "name": "鈴木次郎"}
+JIRO = {
+    "sub": "sub-jiro",
+    "username": "sub-jiro",
+    "email": "jiro@example.co.jp",
+    "email_verified": "true",
+    "name": "鈴木次郎",
+}
 INTEGRATION = {
     "sub": "client-erp",
     "client_id": "client-erp",
@@ -57,6 +64,7 @@ def app(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
             Username="sub-taro",
             UserAttributes=[
                 {"Name": "email", "Value": "taro@example.co.jp"},
+                {"Name": "email_verified", "Value": "true"},
                 {"Name": "name", "Value": "山田太郎"},
             ],
         )
@@ -144,7 +152,8 @@ def test_a_large_document_gets_a_presigned_upload_instead_of_travelling_in_the_r
     assert status == 201
     upload = envelope["uploads"][0]
     assert upload["document_id"] == "d1" and upload["url"].startswith("https://")
-    assert upload["fields"]["key"] == f"envelopes/{envelope['id']}/documents/d1/original.pdf"
+    # A key of its own, never where the document is kept (copied there when the envelope is sent)
+    assert upload["fields"]["key"].startswith(f"envelopes/{envelope['id']}/uploads/d1/")
     assert "policy" in upload["fields"] and "x-amz-signature" in upload["fields"]
 
 
@@ -205,6 +214,30 @@ def test_a_staff_members_email_and_name_come_from_the_user_pool(app):
     status, envelope = call(app, "POST", "/v1/envelopes", envelope_request())
     assert status == 201
     assert (envelope["sender"]["name"], envelope["sender"]["email"]) == ("山田太郎", "taro@example.co.jp")
+
+
+def test_a_participant_no_mail_could_reach_is_refused_with_400_naming_them_and_the_field(app):
+    participants = [{"name": "山田花子", "email": "花子@example.jp"}]
+    status, body = call(app, "POST", "/v1/envelopes", envelope_request(participants=participants))
+    assert status == 400 and body["error"]["code"] == "participant_not_mailable"
+    assert "participants[0].email" in body["error"]["message"]["en"]
+    assert "花子@example.jp" in body["error"]["message"]["ja"]
+
+
+def test_a_staff_member_whose_pool_email_is_unverified_cannot_send(app):
+    cognito = boto3.client("cognito-idp", region_name=REGION)
+    pool = os.environ[names.ENV_USER_POOL_ID]
+    cognito.admin_create_user(
+        UserPoolId=pool,
+        Username="sub-renamed",
+        UserAttributes=[
+            {"Name": "email", "Value": "ceo@example.co.jp"},
+            {"Name": "email_verified", "Value": "false"},
+        ],
+    )
+    renamed = {**TARO, "sub": "sub-renamed", "username": "sub-renamed"}
+    status, body = call(app, "POST", "/v1/envelopes", envelope_request(), claims=renamed)
+    assert status == 403 and body["error"]["code"] == "email_not_verified"
 
 
 def test_a_user_no_longer_in_the_pool_is_forbidden(app):

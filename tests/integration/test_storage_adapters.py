@@ -16,7 +16,7 @@ from tachiai.adapters.aws import client_config
 from tachiai.adapters.dynamodb import MAX_COUNTERPARTIES, TABLE_SCHEMA, EnvelopeRepository, LinkRecord
 from tachiai.adapters.s3 import DocumentStore, original_key, sealed_key
 from tachiai.domain import envelope as rules
-from tachiai.domain.audit import verify_chain
+from tachiai.domain.audit import AuditKind, verify_chain
 from tachiai.domain.envelope import Document, Envelope, EnvelopeStatus, Participant
 from tachiai.domain.errors import Conflict, NotFound
 from tachiai.domain.events import Person
@@ -180,8 +180,11 @@ def test_a_save_that_leaves_the_ledger_entry_as_it_was_writes_only_the_envelope_
     counting = CountingClient(repository._client)
     repository = EnvelopeRepository(counting, "envelopes")  # type: ignore[arg-type]
     created = _create(repository, _envelope())
-    assert counting.transaction_sizes[-1] == 1 + 1 + 1 + MAX_COUNTERPARTIES + 2  # envelope, audit, ledger
-    opened, entry = repository.get("env1").audited("document.viewed", "t@example.jp", T0 + timedelta(hours=1))
+    # envelope, audit, then the ledger: the tenant's and the owner's entry and counterparties, due dates
+    assert counting.transaction_sizes[-1] == 1 + 1 + 2 * (1 + MAX_COUNTERPARTIES) + 2
+    opened, entry = repository.get("env1").audited(
+        AuditKind.DOCUMENT_DOWNLOADED, "t@example.jp", T0 + timedelta(hours=1)
+    )
     puts_before = counting.single_puts
     repository.save(opened, [entry])
     assert counting.transaction_sizes[-1] == 2  # the envelope and its audit entry
@@ -203,7 +206,7 @@ def test_a_repository_that_did_not_read_the_envelope_writes_the_ledger_side_anyw
     elsewhere = EnvelopeRepository(repository._client, "envelopes")  # another function's container
     counting = CountingClient(repository._client)
     blind = EnvelopeRepository(counting, "envelopes")  # type: ignore[arg-type]
-    changed, entry = read.audited("document.viewed", "t@example.jp", T0)
+    changed, entry = read.audited(AuditKind.DOCUMENT_DOWNLOADED, "t@example.jp", T0)
     blind.save(changed, [entry])
     assert counting.transaction_sizes[-1] > 2  # it could not know the ledger was current
     assert elsewhere.get("env1").version == read.version + 1

@@ -137,6 +137,10 @@ KEY_SENTENCES: dict[PageState, dict[Language, str]] = {
     PageState.INVALID: {"ja": "このリンクは無効です", "en": "This link is not valid"},
     PageState.ERROR: {"ja": "ページを表示できませんでした", "en": "Something went wrong"},
     PageState.COMPLETED: {"ja": "締結が完了しました", "en": "The agreement is complete"},
+    PageState.DOWNLOAD_EXPIRED: {
+        "ja": "ダウンロード用リンクの有効期限が切れています",
+        "en": "This download link has expired",
+    },
 }
 ALL = [(state, language) for state in PageState for language in LANGUAGES]
 

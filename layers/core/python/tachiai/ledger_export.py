@@ -9,9 +9,11 @@ ledger; a member: their own):
   certificate, and an import's RFC 3161 arrival token (``<name>.tsr``);
 * ``manifest.json`` — every file with its SHA-256 and size.
 
-Each document and certificate is checked against the hash the envelope records for it, so a copy that
-does not match what was signed is reported, not silently kept. Files already exported with the right
-hash are not downloaded again: an interrupted export goes on where it stopped.
+Each document and certificate is checked against the hash the envelope records for it, twice: the
+service refuses to hand out a file whose stored bytes differ (``document_integrity_failed``), and the
+export checks what it downloaded. Such a file is reported and not written (a file that is not the one
+signed must not pass for it in the archive); the export goes on with the others. Files already
+exported with the right hash are not downloaded again: an interrupted export goes on where it stopped.
 """
 
 from __future__ import annotations
@@ -26,10 +28,13 @@ from typing import TYPE_CHECKING, Any
 
 import requests
 
+from tachiai.domain.text import single_line
 from tachiai.ledger_listing import to_csv
 
 if TYPE_CHECKING:
     from tachiai.local.client import SenderClient
+
+INTEGRITY_FAILED = "document_integrity_failed"
 
 MANIFEST = "manifest.json"
 _UNSAFE = re.compile(r'[\\/:*?"<>|\x00-\x1f]')
@@ -46,12 +51,14 @@ class ExportReport:
     missing: list[str] = field(default_factory=list)
     """Files the storage did not have (e.g. a draft whose document was never uploaded)."""
     mismatched: list[str] = field(default_factory=list)
-    """Files whose hash is not the one the envelope records (kept, and named here)."""
+    """Files whose hash is not the one the envelope records (not written, named here), or the
+    envelope's folder with the service's reason when it refused to hand them out."""
 
 
 def safe_file_name(name: str) -> str:
-    """``name`` usable as one file name on any system (no separators, no control characters)."""
-    cleaned = _UNSAFE.sub("_", name).strip().lstrip(".")
+    """``name`` usable as one file name on any system (no separators, no control characters, and no
+    bidi override that would show ``invoice\u202efdp.exe`` as ``invoiceexe.pdf``)."""
+    cleaned = _UNSAFE.sub("_", single_line(name)).strip().lstrip(".")
     return cleaned or "document"
 
 
@@ -65,6 +72,8 @@ def export_ledger(client: SenderClient, directory: Path) -> ExportReport:
     :raises ApiError: the API refused (e.g. an expired token); what was written so far stays.
     :raises requests.RequestException: the API or the storage could not be reached.
     """
+    from tachiai.local.client import ApiError
+
     directory.mkdir(parents=True, exist_ok=True)
     report = ExportReport(directory)
     previous = _previous_manifest(directory)
@@ -85,7 +94,17 @@ def export_ledger(client: SenderClient, directory: Path) -> ExportReport:
         )
         entry: dict[str, Any] = {"envelope_id": envelope_id, "title": contract["title"], "files": []}
         used: set[str] = {"envelope.json"}
-        for download in client.downloads(envelope_id):
+        try:
+            downloads = client.downloads(envelope_id)
+        except ApiError as e:
+            if e.code != INTEGRITY_FAILED:
+                raise
+            message = e.body["error"]["message"]["en"] if isinstance(e.body, dict) else INTEGRITY_FAILED
+            report.mismatched.append(f"{folder.name}/ ({message})")
+            manifest["contracts"].append(entry)
+            report.contracts += 1
+            continue
+        for download in downloads:
             name = safe_file_name(download["name"])
             while name in used:  # two documents of one envelope with the same name
                 name = f"_{name}"
@@ -93,7 +112,9 @@ def export_ledger(client: SenderClient, directory: Path) -> ExportReport:
             target = folder / name
             relative = f"{folder.name}/{name}"
             expected = download.get("sha256")
-            data = _reuse(target, previous.get(relative))
+            exported = previous.get(relative)
+            # Reused only when the envelope still records what was exported (a later seal makes a new file).
+            data = _reuse(target, exported) if not expected or exported == expected else None
             if data is not None:
                 report.reused += 1
             else:
@@ -103,10 +124,11 @@ def export_ledger(client: SenderClient, directory: Path) -> ExportReport:
                     continue
                 response.raise_for_status()
                 data = response.content
+                if expected and _sha256(data) != expected:
+                    report.mismatched.append(relative)  # not written: it is not the file signed
+                    continue
                 target.write_bytes(data)
             digest = _sha256(data)
-            if expected and digest != expected:
-                report.mismatched.append(relative)
             entry["files"].append({"name": name, "sha256": digest, "size": len(data)})
             report.files += 1
             report.bytes += len(data)

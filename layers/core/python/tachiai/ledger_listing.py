@@ -2,6 +2,10 @@
 spreadsheet (or a tax inspector: 電子帳簿保存法 asks that the records can be output), JSON for programs.
 
 Works on the JSON the API answers (``GET /v1/envelopes?ledger=true``), so it needs no AWS library.
+
+What people typed (titles, counterparties) is untrusted on its way out too: every cell goes through the
+one text rule (:mod:`tachiai.domain.text`: no ESC or BEL reaches the terminal, no bidi override reorders
+a row), and every CSV cell is neutralized against formula injection (:func:`~tachiai.domain.text.csv_cell`).
 """
 
 from __future__ import annotations
@@ -11,6 +15,8 @@ import io
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
+
+from tachiai.domain.text import csv_cell, single_line
 
 Contract = Mapping[str, Any]
 
@@ -69,8 +75,8 @@ def _cell(contract: Contract, column: str) -> str:
         return format_amount(contract.get("amount"), contract.get("currency"))
     value = contract.get(column)
     if column == "counterparties":
-        return "、".join(value or [])
-    return "" if value is None else str(value)
+        return "、".join(single_line(str(v)) for v in value or [])
+    return "" if value is None else single_line(str(value))
 
 
 def table(contracts: Iterable[Contract]) -> str:
@@ -91,7 +97,11 @@ def table(contracts: Iterable[Contract]) -> str:
 
 
 def to_csv(contracts: Iterable[Contract]) -> str:
-    """One row per contract, every ledger field (counterparties joined with ``; ``)."""
+    """One row per contract, every ledger field (counterparties joined with ``; ``).
+
+    Every cell is :func:`~tachiai.domain.text.csv_cell`: text that a spreadsheet would run as a formula
+    (``=``, ``+``, ``-``, ``@`` ...) starts with ``'``; the amount stays a number.
+    """
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)
@@ -100,10 +110,7 @@ def to_csv(contracts: Iterable[Contract]) -> str:
         for column in CSV_COLUMNS:
             value = contract.get(column)
             if column == "counterparties":
-                row.append("; ".join(value or []))
-            elif isinstance(value, bool):
-                row.append("true" if value else "false")
-            else:
-                row.append("" if value is None else str(value))
+                value = "; ".join(single_line(str(v)) for v in value or [])
+            row.append(csv_cell(value))
         writer.writerow(row)
     return out.getvalue()

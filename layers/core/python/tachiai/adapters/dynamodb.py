@@ -22,12 +22,19 @@ attributes the searches need:
   each. A partial-match search ("サンプル" in 株式会社サンプル商事) reads the directory (thousands of
   names, not hundreds of thousands of contracts), then queries gsi2 once per matching name with the date
   range as key condition.
+* the owner's copies — the same three, with the owner (Cognito ``sub``) in the partition key:
+  ``ENV#<id>`` / ``OWNED`` (gsi2 ``OLEDGER#<owner>``, gsi3 ``OAMOUNT#<owner>``), ``ENV#<id>`` /
+  ``OCPTY#<n>`` (gsi2 ``OCPTY#<owner>#<normalized name>``) and ``CPTYDIR#<owner>`` / ``<normalized
+  name>``. A member searches only these: their own contracts are the key condition, never a filter,
+  so nothing DynamoDB counts or reads for them (ScannedCount, a LastEvaluatedKey, the time it takes,
+  the number of names a fragment matches) depends on anyone else's contracts. Administrators search
+  the tenant-wide partitions.
 * due date — ``ENV#<id>`` / ``DUE#notice|end``; gsi2 ``DUE`` / ``<date>#<id>#<kind>``: the deadline
   alerts read the next N days in one query.
 * alert sent — ``ALERT#<envelope>#<kind>#<date>#<days>`` / ``ALERT``: written once (conditional), so
   an alert is never mailed twice.
 
-Every other condition of a combined search (status, title, owner, amount when the date range drives the
+Every other condition of a combined search (status, title, amount when the date range drives the
 query ...) is a FilterExpression on the driving query, so the items read are bounded by the most
 selective indexed condition, never by the size of the ledger.
 
@@ -46,7 +53,6 @@ trail and its links are never out of step. A lost race surfaces as :class:`Confl
 from __future__ import annotations
 
 import hashlib
-import json
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -56,9 +62,10 @@ from zoneinfo import ZoneInfo
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from tachiai.adapters import cursors
 from tachiai.domain.audit import AuditEntry
 from tachiai.domain.envelope import Envelope, EnvelopeStatus
-from tachiai.domain.errors import Conflict, NotFound, TachiaiError
+from tachiai.domain.errors import Conflict, InvalidCursor, NotFound, TachiaiError
 from tachiai.domain.ledger import LedgerEntry, ledger_entry, normalize_name
 
 if TYPE_CHECKING:
@@ -74,6 +81,19 @@ MAX_COUNTERPARTIES = 8
 """Parties indexed per contract (the counterparty items have fixed keys, so stale ones are deleted)."""
 _AMOUNT_DIGITS = 15
 _FINGERPRINTS_KEPT = 1024
+LEDGER_LAYOUT = "2"
+"""Version of the ledger items' layout, part of :func:`ledger_fingerprint`: when it changes, the next
+save of each envelope rewrites its ledger items (2: the owner's copies were added)."""
+
+
+def owner_partitions(owner_id: str) -> tuple[str, str, str, str]:
+    """The owner-scoped partitions of ``owner_id``: (by date, by amount, counterparty prefix, directory).
+
+    The owner id (a Cognito ``sub``) is hex-encoded so that no id can end where another partition's
+    name begins: ``OCPTY#<hex>#<name>`` is unambiguous whatever the id or the name contain.
+    """
+    tag = owner_id.encode().hex()
+    return f"OLEDGER#{tag}", f"OAMOUNT#{tag}", f"OCPTY#{tag}#", f"CPTYDIR#{tag}"
 
 
 class StorageUnavailable(TachiaiError):
@@ -150,18 +170,30 @@ def ledger_writes(table: str, entry: LedgerEntry) -> list[TransactWriteItemTypeD
         "gsi2pk": {"S": "LEDGER"},
         "gsi2sk": {"S": by_date},
     }
+    by_owner, amount_of_owner, owner_cpty, _ = owner_partitions(entry.owner_id)
+    owned: dict[str, Any] = {
+        "pk": pk,
+        "sk": {"S": "OWNED"},
+        "gsi2pk": {"S": by_owner},
+        "gsi2sk": {"S": by_date},
+    }
     if entry.amount is not None:
         ledger["gsi3pk"] = {"S": "AMOUNT"}
-        ledger["gsi3sk"] = {"S": f"{entry.amount:0{_AMOUNT_DIGITS}d}#{entry.envelope_id}"}
-    writes: list[Any] = [{"Put": {"TableName": table, "Item": {**ledger, **common}}}]
+        owned["gsi3pk"] = {"S": amount_of_owner}
+        ledger["gsi3sk"] = owned["gsi3sk"] = {"S": f"{entry.amount:0{_AMOUNT_DIGITS}d}#{entry.envelope_id}"}
+    writes: list[Any] = [
+        {"Put": {"TableName": table, "Item": {**ledger, **common}}},
+        {"Put": {"TableName": table, "Item": {**owned, **common}}},
+    ]
     names = list(dict.fromkeys(normalize_name(c) for c in entry.counterparties if normalize_name(c)))
     for n in range(MAX_COUNTERPARTIES):
-        key = {"pk": pk, "sk": {"S": f"CPTY#{n:02d}"}}
-        if n < len(names):
-            item = {**key, "gsi2pk": {"S": f"CPTY#{names[n]}"}, "gsi2sk": {"S": by_date}, **common}
-            writes.append({"Put": {"TableName": table, "Item": item}})
-        else:
-            writes.append({"Delete": {"TableName": table, "Key": key}})
+        for prefix, partition in (("CPTY", "CPTY#"), ("OCPTY", owner_cpty)):
+            key = {"pk": pk, "sk": {"S": f"{prefix}#{n:02d}"}}
+            if n < len(names):
+                item = {**key, "gsi2pk": {"S": f"{partition}{names[n]}"}, "gsi2sk": {"S": by_date}, **common}
+                writes.append({"Put": {"TableName": table, "Item": item}})
+            else:
+                writes.append({"Delete": {"TableName": table, "Key": key}})
     for kind, due in (("notice", entry.notice_deadline), ("end", entry.end_date)):
         key = {"pk": pk, "sk": {"S": f"DUE#{kind}"}}
         if due is not None:
@@ -176,17 +208,20 @@ def ledger_writes(table: str, entry: LedgerEntry) -> list[TransactWriteItemTypeD
 def ledger_fingerprint(entry: LedgerEntry) -> str:
     """What the ledger items of ``entry`` hold, as a short hash (its ``updated_at`` aside: it moves on
     every save; the ledger's says when the entry last changed)."""
-    content = entry.model_dump_json(exclude={"updated_at"})
+    content = LEDGER_LAYOUT + entry.model_dump_json(exclude={"updated_at"})
     return hashlib.sha256(content.encode()).hexdigest()[:32]
 
 
 def directory_items(entry: LedgerEntry) -> list[dict[str, Any]]:
-    """The counterparty directory items of an entry (written before the transaction; idempotent)."""
+    """The counterparty directory items of an entry, the tenant's and its owner's (written before the
+    transaction; idempotent)."""
+    names = [c for c in dict.fromkeys(entry.counterparties) if normalize_name(c)][:MAX_COUNTERPARTIES]
+    owner_directory = owner_partitions(entry.owner_id)[3]
     return [
-        {"pk": {"S": "CPTYDIR"}, "sk": {"S": normalize_name(c)}, "name": {"S": c}}
-        for c in dict.fromkeys(entry.counterparties)
-        if normalize_name(c)
-    ][:MAX_COUNTERPARTIES]
+        {"pk": {"S": directory}, "sk": {"S": normalize_name(c)}, "name": {"S": c}}
+        for directory in ("CPTYDIR", owner_directory)
+        for c in names
+    ]
 
 
 class EnvelopeRepository:
@@ -311,7 +346,11 @@ class EnvelopeRepository:
     def list_for_sender(
         self, sender_id: str, status: EnvelopeStatus | None = None, limit: int = 50, cursor: str | None = None
     ) -> EnvelopePage:
-        """A sender's envelopes, newest change first, optionally of one status."""
+        """A sender's envelopes, newest change first, optionally of one status.
+
+        :raises InvalidCursor: a cursor this listing did not hand out to this sender (malformed, or a
+            start key outside the sender's own envelopes of that status).
+        """
         query: dict[str, Any] = {
             "TableName": self._table,
             "IndexName": GSI1,
@@ -325,14 +364,22 @@ class EnvelopeRepository:
             "Limit": limit,
         }
         if cursor:
-            query["ExclusiveStartKey"] = json.loads(cursor)
+            start = cursors.string_key(cursors.decode(cursor).get("key"), ("pk", "sk", "gsi1pk", "gsi1sk"))
+            prefix = f"{status.value}#" if status else ""
+            if start["gsi1pk"]["S"] != f"SENDER#{sender_id}" or not start["gsi1sk"]["S"].startswith(prefix):
+                raise InvalidCursor("start key outside the sender's envelopes", field="cursor")
+            query["ExclusiveStartKey"] = start
         try:
             response = self._client.query(**query)
-        except (ClientError, BotoCoreError) as e:
+        except ClientError as e:
+            if cursor and e.response.get("Error", {}).get("Code") == "ValidationException":
+                raise InvalidCursor("start key refused by DynamoDB", field="cursor") from e
+            raise storage_error(e, "list envelopes") from e
+        except BotoCoreError as e:
             raise storage_error(e, "list envelopes") from e
         envelopes = [Envelope.model_validate_json(item["doc"]["S"]) for item in response.get("Items", [])]
         last = response.get("LastEvaluatedKey")
-        return EnvelopePage(envelopes=envelopes, cursor=json.dumps(last) if last else None)
+        return EnvelopePage(envelopes=envelopes, cursor=cursors.encode({"key": last}) if last else None)
 
     # --- audit --------------------------------------------------------------------------------
 

@@ -3,9 +3,16 @@ with their keys and why, in :mod:`tachiai.adapters.dynamodb`).
 
 A search picks ONE driving query — the counterparty (directory, then one indexed query per matching
 name, date range in the key), else the date range (gsi2 ``LEDGER``), else the amount range (gsi3), else
-the whole ledger newest first — and filters the rest server-side. :attr:`LedgerPage.items_read` says
-what it cost, so a test can show that a combined query at 10,000+ contracts reads a bounded number of
-items.
+the whole ledger newest first — and filters the rest server-side. A member's search runs the same
+queries in their own partitions (the owner in the key: nothing another member stored is read, counted
+or timed for them); an administrator's in the tenant's. :attr:`LedgerPage.items_read` says what it
+cost, so a test can show that a combined query at 10,000+ contracts reads a bounded number of items
+(it is never returned by the API).
+
+A cursor is base64 JSON bound to its query and caller (a hash of the conditions and the owner): it
+carries only the partitions still to read, which must lie in the caller's scope, and a start key that
+must lie inside them — anything else is :class:`~tachiai.domain.errors.InvalidCursor` (400), never a
+DynamoDB error.
 
 Full text: each contract's text, folded as names are (:func:`normalize_name`: width, case and spaces
 do not matter, so a phrase a PDF wrapped over two lines is still found), is one item ``ENV#<id>`` /
@@ -17,8 +24,7 @@ requests instead of one that times out. Give a date range or a counterparty with
 
 from __future__ import annotations
 
-import base64
-import json
+import hashlib
 import time
 from dataclasses import dataclass, field
 from datetime import date
@@ -27,9 +33,10 @@ from typing import TYPE_CHECKING, Any, Literal
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel, ConfigDict, Field
 
-from tachiai.adapters.dynamodb import GSI2, GSI3, StorageUnavailable, storage_error
+from tachiai.adapters import cursors
+from tachiai.adapters.dynamodb import GSI2, GSI3, StorageUnavailable, owner_partitions, storage_error
 from tachiai.domain.envelope import EnvelopeStatus
-from tachiai.domain.errors import InvalidRequest
+from tachiai.domain.errors import InvalidCursor, InvalidRequest
 from tachiai.domain.ledger import LedgerEntry, normalize_name
 
 if TYPE_CHECKING:
@@ -64,7 +71,8 @@ class LedgerQuery(BaseModel):
     """Words anywhere in the contract's text (full-text search)."""
     status: EnvelopeStatus | None = None
     owner_id: str | None = None
-    """Only this sender's contracts (members); None: the whole ledger (administrators)."""
+    """Only this sender's contracts (members): searched in the owner's own partitions, so nothing
+    about anyone else's contracts can show in the answer; None: the whole ledger (administrators)."""
 
 
 @dataclass
@@ -72,7 +80,8 @@ class LedgerPage:
     entries: list[LedgerEntry]
     cursor: str | None
     items_read: int = 0
-    """Items DynamoDB read to answer (ScannedCount summed over every call, texts included)."""
+    """Items DynamoDB read to answer (ScannedCount summed over every call, texts included). For
+    measurements and tests only: the API never returns it (a count taken before a filter)."""
     calls: int = 0
     texts_read: int = 0
 
@@ -99,20 +108,35 @@ class _Plan:
     high: str
     start_key: dict[str, Any] | None = None
     seen: set[str] = field(default_factory=set)
+    from_cursor: bool = False
+    """``start_key`` came from the caller (a cursor): DynamoDB refusing it is the caller's mistake."""
 
 
-def _encode(cursor: dict[str, Any]) -> str:
-    return base64.urlsafe_b64encode(json.dumps(cursor).encode()).decode()
+@dataclass(frozen=True)
+class _Scope:
+    """Where one query's contracts live: the tenant's partitions or one owner's (see
+    :mod:`tachiai.adapters.dynamodb`)."""
+
+    by_date: str
+    by_amount: str
+    counterparty: str
+    """Prefix of a counterparty's partition (the normalized name follows)."""
+    directory: str
+
+    @classmethod
+    def of(cls, query: LedgerQuery) -> _Scope:
+        if query.owner_id is None:
+            return cls("LEDGER", "AMOUNT", "CPTY#", "CPTYDIR")
+        return cls(*owner_partitions(query.owner_id))
 
 
-def _decode(cursor: str) -> dict[str, Any]:
-    try:
-        value = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-    except ValueError as e:
-        raise InvalidRequest("bad cursor", field="cursor") from e
-    if not isinstance(value, dict):
-        raise InvalidRequest("bad cursor", field="cursor")
-    return value
+_CURSOR_VERSION = 2
+_MAX_SEEN = 500
+
+
+def _query_fingerprint(query: LedgerQuery) -> str:
+    """What a cursor is bound to: the conditions and the caller's scope (the owner)."""
+    return hashlib.sha256(query.model_dump_json().encode()).hexdigest()[:32]
 
 
 class LedgerIndex:
@@ -126,8 +150,11 @@ class LedgerIndex:
         """Contracts matching every condition of ``query``, ``limit`` at most, and where to go on.
 
         Order: newest transaction date first; for a counterparty search, by matching name, then date.
+        A query with an ``owner_id`` reads only that owner's partitions.
 
-        :raises InvalidRequest: a range upside down, or a bad cursor.
+        :raises InvalidRequest: a range upside down.
+        :raises InvalidCursor: a cursor this query did not hand out (malformed, edited, or another
+            query's or another caller's).
         :raises TooVague: the counterparty text matches more than :data:`MAX_MATCHING_NAMES` names.
         :raises StorageUnavailable: DynamoDB did not answer.
         """
@@ -140,7 +167,7 @@ class LedgerIndex:
         ):
             raise InvalidRequest("amount_min is above amount_max", field="amount_min")
         page = LedgerPage(entries=[], cursor=None)
-        plan = self._resume(_decode(cursor)) if cursor else self._plan(query, page)
+        plan = self._resume(query, cursors.decode(cursor)) if cursor else self._plan(query, page)
         filters, values, attribute_names = self._filters(query, plan.index)
         wanted_text = normalize_name(query.text) if query.text else None
         while plan.partitions and len(page.entries) < limit and page.texts_read < MAX_TEXTS_PER_SEARCH:
@@ -166,7 +193,8 @@ class LedgerIndex:
                 request["FilterExpression"] = " AND ".join(filters)
             if plan.start_key:
                 request["ExclusiveStartKey"] = plan.start_key
-            response = self._query(request, page)
+            response = self._query(request, page, caller_key=plan.from_cursor)
+            plan.from_cursor = False
             items = response.get("Items", [])
             containing = self._containing(items, wanted_text, page) if wanted_text else None
             last_returned: dict[str, Any] | None = None
@@ -192,46 +220,82 @@ class LedgerIndex:
                 plan.partitions.pop(0)
                 plan.start_key = None
         if plan.partitions:
-            page.cursor = _encode(
+            # Only what cannot be recomputed from the query: the names still to read, where to start,
+            # what was answered already. Bound to the query (and so to the caller's scope).
+            page.cursor = cursors.encode(
                 {
-                    "index": plan.index,
+                    "v": _CURSOR_VERSION,
+                    "q": _query_fingerprint(query),
                     "partitions": plan.partitions,
-                    "low": plan.low,
-                    "high": plan.high,
                     "key": plan.start_key,
-                    "seen": sorted(plan.seen)[-500:],
+                    "seen": sorted(plan.seen)[-_MAX_SEEN:],
                 }
             )
         return page
 
-    def _plan(self, query: LedgerQuery, page: LedgerPage) -> _Plan:
-        low_date = query.date_from.isoformat() if query.date_from else "0000-00-00"
-        high_date = (query.date_to.isoformat() if query.date_to else "9999-99-99") + "#~"
-        if query.counterparty:
-            names = self._matching_names(normalize_name(query.counterparty), page)
-            return _Plan(GSI2, [f"CPTY#{n}" for n in names], low_date, high_date)
-        if query.date_from or query.date_to or (query.amount_min is None and query.amount_max is None):
-            return _Plan(GSI2, ["LEDGER"], low_date, high_date)
+    def _bounds(self, query: LedgerQuery) -> tuple[str, str, str]:
+        """(index, low, high) of the driving query: the date index unless only an amount range is given."""
+        if (
+            query.counterparty
+            or query.date_from
+            or query.date_to
+            or (query.amount_min is None and query.amount_max is None)
+        ):
+            low = query.date_from.isoformat() if query.date_from else "0000-00-00"
+            high = (query.date_to.isoformat() if query.date_to else "9999-99-99") + "#~"
+            return GSI2, low, high
         low = f"{query.amount_min or 0:015d}"
         high = f"{query.amount_max:015d}#~" if query.amount_max is not None else "~"
-        return _Plan(GSI3, ["AMOUNT"], low, high)
+        return GSI3, low, high
 
-    @staticmethod
-    def _resume(cursor: dict[str, Any]) -> _Plan:
-        try:
-            return _Plan(
-                index=str(cursor["index"]),
-                partitions=[str(p) for p in cursor["partitions"]],
-                low=str(cursor["low"]),
-                high=str(cursor["high"]),
-                start_key=cursor.get("key"),
-                seen=set(cursor.get("seen", [])),
-            )
-        except (KeyError, TypeError) as e:
-            raise InvalidRequest("bad cursor", field="cursor") from e
+    def _plan(self, query: LedgerQuery, page: LedgerPage) -> _Plan:
+        scope = _Scope.of(query)
+        index, low, high = self._bounds(query)
+        if query.counterparty:
+            names = self._matching_names(scope.directory, normalize_name(query.counterparty), page)
+            return _Plan(index, [f"{scope.counterparty}{n}" for n in names], low, high)
+        return _Plan(index, [scope.by_date if index == GSI2 else scope.by_amount], low, high)
+
+    def _resume(self, query: LedgerQuery, cursor: dict[str, Any]) -> _Plan:
+        """The plan a cursor goes on with, checked against ``query``: a member's cursor can only ever
+        name that member's own partitions, and its start key must lie inside them.
+
+        :raises InvalidCursor: anything this search would not have handed out.
+        """
+        if set(cursor) != {"v", "q", "partitions", "key", "seen"} or cursor["v"] != _CURSOR_VERSION:
+            raise InvalidCursor("not a ledger cursor", field="cursor")
+        if cursor["q"] != _query_fingerprint(query):
+            raise InvalidCursor("a cursor of another search or caller", field="cursor")
+        scope = _Scope.of(query)
+        index, low, high = self._bounds(query)
+        partitions, seen = cursor["partitions"], cursor["seen"]
+        if not (
+            isinstance(partitions, list)
+            and 0 < len(partitions) <= MAX_MATCHING_NAMES
+            and all(isinstance(p, str) and len(p) <= cursors.MAX_KEY_CHARS for p in partitions)
+        ):
+            raise InvalidCursor("partitions", field="cursor")
+        if query.counterparty:
+            allowed = all(p.startswith(scope.counterparty) for p in partitions)
+        else:
+            allowed = partitions == [scope.by_date if index == GSI2 else scope.by_amount]
+        if not allowed:
+            raise InvalidCursor("partitions outside the caller's scope", field="cursor")
+        if not (isinstance(seen, list) and len(seen) <= _MAX_SEEN and all(isinstance(i, str) for i in seen)):
+            raise InvalidCursor("seen", field="cursor")
+        start_key = None
+        if cursor["key"] is not None:
+            start_key = cursors.string_key(cursor["key"], ("pk", "sk", f"{index}pk", f"{index}sk"))
+            sort = start_key[f"{index}sk"]["S"]
+            if start_key[f"{index}pk"]["S"] != partitions[0] or not low <= sort <= high:
+                raise InvalidCursor("start key outside the query", field="cursor")
+        return _Plan(
+            index, list(partitions), low, high, start_key, set(seen), from_cursor=start_key is not None
+        )
 
     @staticmethod
     def _filters(query: LedgerQuery, index: str) -> tuple[list[str], dict[str, Any], dict[str, str]]:
+        # The owner is never a filter: it is in the partition key (see _Scope).
         filters: list[str] = []
         values: dict[str, Any] = {}
         attribute_names: dict[str, str] = {}
@@ -251,10 +315,6 @@ class LedgerIndex:
             filters.append("#status = :status")
             attribute_names["#status"] = "status"
             values[":status"] = {"S": query.status.value}
-        if query.owner_id:
-            filters.append("#owner = :owner")
-            attribute_names["#owner"] = "owner"
-            values[":owner"] = {"S": query.owner_id}
         return filters, values, attribute_names
 
     def _containing(self, items: list[dict[str, Any]], wanted: str, page: LedgerPage) -> set[str]:
@@ -308,13 +368,14 @@ class LedgerIndex:
         except (ClientError, BotoCoreError) as e:
             raise storage_error(e, "store the contract's text") from e
 
-    def _matching_names(self, fragment: str, page: LedgerPage) -> list[str]:
+    def _matching_names(self, directory: str, fragment: str, page: LedgerPage) -> list[str]:
+        """The names in ``directory`` (the tenant's, or one owner's) that contain ``fragment``."""
         names: list[str] = []
         request: dict[str, Any] = {
             "TableName": self._table,
             "KeyConditionExpression": "pk = :dir",
             "FilterExpression": "contains(sk, :fragment)",
-            "ExpressionAttributeValues": {":dir": {"S": "CPTYDIR"}, ":fragment": {"S": fragment}},
+            "ExpressionAttributeValues": {":dir": {"S": directory}, ":fragment": {"S": fragment}},
         }
         while True:
             response = self._query(request, page)
@@ -325,10 +386,15 @@ class LedgerIndex:
                 return names
             request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
-    def _query(self, request: dict[str, Any], page: LedgerPage) -> Any:
+    def _query(self, request: dict[str, Any], page: LedgerPage, *, caller_key: bool = False) -> Any:
         try:
             response = self._client.query(**request)
-        except (ClientError, BotoCoreError) as e:
+        except ClientError as e:
+            if caller_key and e.response.get("Error", {}).get("Code") == "ValidationException":
+                # DynamoDB refused the start key a cursor carried: the cursor is wrong, not the storage.
+                raise InvalidCursor("start key refused by DynamoDB", field="cursor") from e
+            raise storage_error(e, "search the ledger") from e
+        except BotoCoreError as e:
             raise storage_error(e, "search the ledger") from e
         page.calls += 1
         page.items_read += int(response.get("ScannedCount", len(response.get("Items", []))))

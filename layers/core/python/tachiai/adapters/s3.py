@@ -6,22 +6,41 @@ Layout, per envelope::
     envelopes/<envelope id>/documents/<document id>/sealed-<n>.pdf     after the n-th seal
     envelopes/<envelope id>/documents/<document id>/final.pdf          with the document timestamp
     envelopes/<envelope id>/certificate.pdf                           the sealed certificate
+    envelopes/<envelope id>/uploads/<document id>/<random>.pdf        where a presigned upload lands
 
 Every version is its own key (never overwritten), so the hash chain of seals can be checked and the
 bucket's Object Lock can keep each one immutable.
+
+A presigned upload (a browser or a client sending a large PDF straight to S3) never targets a document's
+own key: each upload URL gets a fresh random key, recorded on the document, and the service copies it
+to ``original.pdf`` when the document is accepted (at send, or when an import is completed). An upload
+URL is valid for an hour and S3 cannot make it single-use, so this is what closes it: the upload key is
+never read again once its document was accepted, so whatever is uploaded through it afterwards lands on
+a key nothing reads (it is not deleted: Object Lock keeps every version anyway, and the functions' grants
+stay "write, never delete").
+
+Every object the service writes carries its SHA-256 checksum (S3 ``ChecksumSHA256``), and a download URL
+for a file whose envelope records a hash is issued only after the stored bytes are checked against it
+(:meth:`DocumentStore.download_url`): a file that was replaced somehow is refused, not served.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import logging
 from typing import TYPE_CHECKING
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from tachiai.domain.envelope import Document
-from tachiai.domain.errors import NotFound, TachiaiError
+from tachiai.domain.errors import DocumentIntegrityError, NotFound, TachiaiError
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
+
+logger = logging.getLogger(__name__)
+_MISSING = ("NoSuchKey", "404", "NotFound")
 
 
 class DocumentStoreUnavailable(TachiaiError):
@@ -61,17 +80,71 @@ def certificate_key(envelope_id: str) -> str:
     return f"envelopes/{envelope_id}/certificate.pdf"
 
 
+def upload_key(envelope_id: str, document_id: str, nonce: str) -> str:
+    """Where one presigned upload of a document lands (``nonce``: fresh and random for each URL)."""
+    return f"envelopes/{envelope_id}/uploads/{document_id}/{nonce}.pdf"
+
+
 class DocumentStore:
     def __init__(self, client: S3Client, bucket: str) -> None:
         self._client = client
         self._bucket = bucket
 
     def put(self, key: str, data: bytes) -> None:
-        """:raises DocumentStoreUnavailable: S3 failed."""
+        """Store ``data`` under ``key`` with its SHA-256 checksum.
+
+        :raises DocumentStoreUnavailable: S3 failed.
+        """
         try:
-            self._client.put_object(Bucket=self._bucket, Key=key, Body=data, ContentType="application/pdf")
+            self._client.put_object(
+                Bucket=self._bucket,
+                Key=key,
+                Body=data,
+                ContentType="application/pdf",
+                ChecksumAlgorithm="SHA256",
+            )
         except (ClientError, BotoCoreError) as e:
             raise DocumentStoreUnavailable(f"put {key}: {e}") from e
+
+    def accept_upload(self, upload: str, key: str) -> None:
+        """Copy the presigned upload at ``upload`` to the document's own ``key`` (with its SHA-256).
+
+        :raises NotFound: nothing was uploaded there. :raises DocumentStoreUnavailable: S3 failed.
+        """
+        try:
+            self._client.copy_object(
+                Bucket=self._bucket,
+                Key=key,
+                CopySource={"Bucket": self._bucket, "Key": upload},
+                ContentType="application/pdf",
+                MetadataDirective="REPLACE",
+                ChecksumAlgorithm="SHA256",
+            )
+        except ClientError as e:
+            if e.response.get("Error", {}).get("Code") in _MISSING:
+                raise NotFound(f"upload {upload}") from e
+            raise DocumentStoreUnavailable(f"copy {upload} to {key}: {e}") from e
+        except BotoCoreError as e:
+            raise DocumentStoreUnavailable(f"copy {upload} to {key}: {e}") from e
+
+    def sha256(self, key: str) -> str:
+        """The SHA-256 (hex) of the stored ``key``: from S3's checksum when it has a whole-object one,
+        else by reading the bytes (files stored before checksums were recorded).
+
+        :raises NotFound: no such file. :raises DocumentStoreUnavailable: S3 failed.
+        """
+        try:
+            head = self._client.head_object(Bucket=self._bucket, Key=key, ChecksumMode="ENABLED")
+        except ClientError as e:
+            if e.response.get("Error", {}).get("Code") in _MISSING:
+                raise NotFound(f"document {key}") from e
+            raise DocumentStoreUnavailable(f"head {key}: {e}") from e
+        except BotoCoreError as e:
+            raise DocumentStoreUnavailable(f"head {key}: {e}") from e
+        checksum = head.get("ChecksumSHA256")
+        if checksum and "-" not in checksum and head.get("ChecksumType", "FULL_OBJECT") == "FULL_OBJECT":
+            return base64.b64decode(checksum).hex()
+        return hashlib.sha256(self.get(key)).hexdigest()  # a multipart composite or no checksum at all
 
     def get(self, key: str) -> bytes:
         """:raises NotFound: no such file. :raises DocumentStoreUnavailable: S3 failed."""
@@ -84,9 +157,26 @@ class DocumentStore:
         except BotoCoreError as e:
             raise DocumentStoreUnavailable(f"get {key}: {e}") from e
 
-    def download_url(self, key: str, filename: str, expires_in: int) -> str:
-        """A presigned GET URL that downloads as ``filename`` for ``expires_in`` seconds."""
+    def download_url(
+        self, key: str, filename: str, expires_in: int, expected_sha256: str | None = None
+    ) -> str:
+        """A presigned GET URL that downloads as ``filename`` for ``expires_in`` seconds.
+
+        With ``expected_sha256`` (the hash the envelope records), the stored bytes are checked first.
+
+        :raises DocumentIntegrityError: the stored file's SHA-256 is not ``expected_sha256``.
+        :raises NotFound: no such file (checked only with ``expected_sha256``).
+        :raises DocumentStoreUnavailable: S3 failed.
+        """
         from urllib.parse import quote
+
+        if expected_sha256 is not None:
+            actual = self.sha256(key)
+            if actual != expected_sha256:
+                logger.error(
+                    "stored %s has SHA-256 %s, the envelope records %s", key, actual, expected_sha256
+                )
+                raise DocumentIntegrityError(f"{key}: {actual} != {expected_sha256}", name=filename)
 
         disposition = f"attachment; filename*=UTF-8''{quote(filename)}"
         return self._client.generate_presigned_url(
@@ -96,7 +186,8 @@ class DocumentStore:
         )
 
     def upload_url(self, key: str, expires_in: int, max_bytes: int) -> dict[str, object]:
-        """A presigned POST for a browser or client to upload a large PDF directly (size-limited)."""
+        """A presigned POST for a browser or client to upload a large PDF directly (size-limited) to
+        ``key`` — an :func:`upload_key`, never a document's own key."""
         return dict(
             self._client.generate_presigned_post(
                 Bucket=self._bucket,

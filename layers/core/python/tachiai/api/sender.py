@@ -11,12 +11,18 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 
 from tachiai.adapters.ledger_index import LedgerQuery
-from tachiai.api.routing import error_response, json_response, register_routes, validation_response
+from tachiai.api.routing import (
+    RestResolver,
+    error_response,
+    json_response,
+    register_routes,
+    validation_response,
+)
 from tachiai.api.views import envelope_view, upload_view
 from tachiai.domain.envelope import EnvelopeStatus
 from tachiai.domain.errors import TachiaiError
@@ -29,8 +35,8 @@ from tachiai.services.sending import CancelRequest, CreateEnvelopeRequest, Sende
 API_VERSION = "1.0.0"
 
 
-def build_sender_app() -> APIGatewayRestResolver:
-    app = APIGatewayRestResolver(enable_validation=True)
+def build_sender_app() -> RestResolver:
+    app = RestResolver(enable_validation=True)
 
     def caller() -> SenderIdentity:
         return sender_from_claims(services(), app.current_event.request_context.authorizer.claims)
@@ -83,7 +89,8 @@ def build_sender_app() -> APIGatewayRestResolver:
                 {
                     "contracts": [e.model_dump(mode="json") for e in found.entries],
                     "cursor": found.cursor,
-                    "items_read": found.items_read,
+                    # Never a count or cost of the search (items read, calls): DynamoDB counts what it
+                    # read before filtering, which would tell a caller about contracts not theirs.
                 },
             )
         page = sending.list_envelopes(services(), caller(), status, limit, cursor)

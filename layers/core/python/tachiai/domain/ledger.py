@@ -16,10 +16,11 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from tachiai.domain.audit import AuditEntry
+from tachiai.domain.audit import AuditEntry, AuditKind
 from tachiai.domain.envelope import Envelope, EnvelopeStatus
 from tachiai.domain.errors import InvalidRequest
 from tachiai.domain.events import Language, Person
+from tachiai.domain.text import Line
 from tachiai.extract.model import FIELD_NAMES, ContractMetadata, Evidence, notice_deadline
 
 
@@ -29,15 +30,15 @@ class LedgerEntry(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     envelope_id: str
-    title: str
+    title: Line
     status: EnvelopeStatus
     origin: Literal["signed", "imported"]
     owner_id: str
     owner_email: str
-    owner_name: str = ""
+    owner_name: Line = ""
     language: Language = "ja"
     transaction_date: date
-    counterparties: list[str] = Field(default_factory=list)
+    counterparties: list[Line] = Field(default_factory=list)
     amount: int | None = None
     currency: str | None = None
     end_date: date | None = None
@@ -113,13 +114,13 @@ def record_extraction(
         update={"metadata": extracted, "metadata_status": "extracted", "updated_at": at}
     )
     return changed.audited(
-        "metadata.extracted", "system", at, {"engine": extracted.engine, "fields": ",".join(found)}
+        AuditKind.METADATA_EXTRACTED, "system", at, {"engine": extracted.engine, "fields": ",".join(found)}
     )
 
 
 def record_extraction_failure(envelope: Envelope, reason: str, at: datetime) -> tuple[Envelope, AuditEntry]:
     changed = envelope.model_copy(update={"metadata_status": "failed", "updated_at": at})
-    return changed.audited("metadata.extraction_failed", "system", at, {"reason": reason[:200]})
+    return changed.audited(AuditKind.METADATA_EXTRACTION_FAILED, "system", at, {"reason": reason[:200]})
 
 
 def correct_metadata(
@@ -160,7 +161,7 @@ def correct_metadata(
             evidence = [e for e in evidence if e.field != field]
             evidence.append(Evidence(field=field, text=f"corrected by {actor}"[:500], confidence=1.0))
         envelope, entry = envelope.audited(
-            "metadata.corrected",
+            AuditKind.METADATA_CORRECTED,
             actor,
             at,
             {"field": field, "old": _audit_text(old), "new": _audit_text(new), "by": actor},

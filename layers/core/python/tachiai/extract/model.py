@@ -13,6 +13,8 @@ from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from tachiai.domain.text import Line
+
 FieldName = Literal[
     "contract_date",
     "start_date",
@@ -54,8 +56,9 @@ class ContractMetadata(BaseModel):
     """締結日 / "made and entered into as of": the transaction date of the ledger."""
     start_date: date | None = None
     end_date: date | None = None
-    parties: list[str] = Field(default_factory=list)
-    """Legal names as written (株式会社サンプル商事, Acme Corp.), never 甲/乙 or "Licensor"."""
+    parties: list[Line] = Field(default_factory=list)
+    """Legal names as written (株式会社サンプル商事, Acme Corp.), never 甲/乙 or "Licensor"; one clean
+    line each (:mod:`tachiai.domain.text`: a PDF's text can carry any character)."""
     auto_renewal: bool | None = None
     notice_period: str | None = None
     """How long before the end date notice must be given: ``"3 months"``, ``"30 days"``."""

@@ -34,6 +34,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 
+from tachiai.domain import text as text_rule
 from tachiai.domain.errors import InvalidMailContent
 from tachiai.domain.events import Language, Person
 
@@ -132,23 +133,20 @@ class DownloadLink(BaseModel):
 
 # --- untrusted text ---------------------------------------------------------------------------
 
-# C0/C1 controls, bidi embeddings/overrides/isolates and marks (used to disguise text), BOM.
-_INVISIBLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
-_LINE_BREAKS = re.compile(r"\r\n|[\r\n\x0b\x0c\x85\u2028\u2029]")
+# The one cleaning rule (Unicode Cc, Cf, Zl, Zp: controls, bidi overrides, zero-width characters,
+# line separators) lives in tachiai.domain.text; a mail or a page also shows runs of spaces as one.
 _SPACES = re.compile(r"\s+")
 
 
 def single_line(value: str) -> str:
-    """``value`` on one line: line breaks and runs of spaces become one space, controls are dropped."""
-    return _SPACES.sub(" ", _INVISIBLE.sub("", _LINE_BREAKS.sub(" ", value))).strip()
+    """``value`` on one line (:func:`tachiai.domain.text.single_line`), runs of spaces as one space."""
+    return _SPACES.sub(" ", text_rule.single_line(value))
 
 
 def multi_line(value: str) -> str:
     """``value`` with ``\\n`` line breaks only, no other controls, no trailing spaces, at most one
-    empty line in a row."""
-    lines = [_INVISIBLE.sub("", line).replace("\t", " ").rstrip() for line in _LINE_BREAKS.split(value)]
-    text = re.sub(r"\n{3,}", "\n\n", "\n".join(lines))
-    return text.strip("\n")
+    empty line in a row (:func:`tachiai.domain.text.multi_line`)."""
+    return text_rule.multi_line(value)
 
 
 def _link(url: str) -> str:
@@ -458,14 +456,18 @@ def _same_person(a: Person, b: Person) -> bool:
     return a.email.lower() == b.email.lower()
 
 
+def on_behalf_of_name(settings: MailSettings, sender: Person) -> str:
+    """The From name of a mail the service sends for ``sender`` to someone else (``{sender} via
+    {service}``, or the service's name): envelope creation checks it can be mailed."""
+    service = single_line(settings.service_name)
+    return f"{single_line(sender.name)} via {service}" if settings.sender_in_from else service
+
+
 def _on_behalf_of(settings: MailSettings, sender: Person, to: Person) -> tuple[str, Person | None]:
     """From name and Reply-To of a mail the service sends for ``sender``: replies reach the sender."""
-    service = single_line(settings.service_name)
     if _same_person(sender, to):
-        return service, None
-    if settings.sender_in_from:
-        return f"{single_line(sender.name)} via {service}", sender
-    return service, sender
+        return single_line(settings.service_name), None
+    return on_behalf_of_name(settings, sender), sender
 
 
 def _subject_party(person: Person) -> str:

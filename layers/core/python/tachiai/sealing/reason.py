@@ -10,6 +10,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from tachiai.domain.events import EventKind, Language, Person, SealEvent, describe_auth
+from tachiai.domain.text import single_line
 
 _VERB_JA = {EventKind.SENT: "送信しました", EventKind.AGREED: "承認しました"}
 _VERB_EN = {EventKind.SENT: "sent the document", EventKind.AGREED: "approved"}
@@ -27,7 +28,12 @@ def _who(person: Person) -> str:
 
 
 def seal_reason(event: SealEvent, language: Language, zone: ZoneInfo) -> str:
-    """The reason text for ``event`` in ``language``."""
+    """The reason text for ``event`` in ``language``: one clean line (:mod:`tachiai.domain.text`), so
+    no name can reorder it (U+202E), break it (U+2028) or hide part of it in a validator's panel."""
+    return single_line(_reason(event, language, zone))
+
+
+def _reason(event: SealEvent, language: Language, zone: ZoneInfo) -> str:
     when = format_local_time(event.at, zone)
     auth = describe_auth(event.auth_methods, language)
     if language == "ja":

@@ -19,8 +19,9 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from tachiai.adapters.s3 import current_key, original_key
-from tachiai.domain.audit import AuditEntry
+from tachiai.adapters.s3 import current_key, original_key, upload_key
+from tachiai.domain import envelope as rules
+from tachiai.domain.audit import AuditEntry, AuditKind
 from tachiai.domain.envelope import Document, Envelope, EnvelopeStatus
 from tachiai.domain.errors import (
     Conflict,
@@ -31,11 +32,20 @@ from tachiai.domain.errors import (
     TachiaiError,
 )
 from tachiai.domain.ledger import correct_metadata, owner, record_extraction, record_extraction_failure
+from tachiai.domain.tasks import IMPORT_ARRIVAL, parse_task
+from tachiai.domain.text import Line
 from tachiai.domain.uploads import check_upload
 from tachiai.extract.model import FIELD_NAMES, ContractMetadata
 from tachiai.services.changes import save_change
 from tachiai.services.context import Services
-from tachiai.services.sending import ADMIN_GROUP, SenderIdentity, Upload, owned_envelope, presigned_upload
+from tachiai.services.sending import (
+    ADMIN_GROUP,
+    SenderIdentity,
+    Upload,
+    accept_uploads,
+    owned_envelope,
+    presigned_upload,
+)
 
 if TYPE_CHECKING:
     from tachiai.adapters.ledger_index import LedgerPage, LedgerQuery
@@ -56,7 +66,7 @@ class MetadataValues(BaseModel):
     contract_date: date | None = None
     start_date: date | None = None
     end_date: date | None = None
-    parties: list[str] | None = Field(default=None, max_length=20)
+    parties: list[Line] | None = Field(default=None, max_length=20)
     auto_renewal: bool | None = None
     notice_period: str | None = Field(default=None, max_length=20)
     notice_deadline: date | None = None
@@ -70,8 +80,8 @@ class MetadataValues(BaseModel):
 class ImportRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    title: str = Field(min_length=1, max_length=200)
-    file_name: str = Field(min_length=1, max_length=255)
+    title: Line = Field(min_length=1, max_length=200)
+    file_name: Line = Field(min_length=1, max_length=255)
     content_base64: str | None = Field(default=None, min_length=8, max_length=(MAX_IMPORT_BYTES * 4) // 3 + 8)
     """The PDF, base64, up to 4 MiB; omit it for a larger file (a scan): the answer carries a presigned
     upload, and ``POST /v1/imports/{id}/complete`` receives it."""
@@ -191,12 +201,17 @@ def import_contract(svc: Services, sender: SenderIdentity, request: ImportReques
     )
     given = request.metadata.changes() if request.metadata else {}
     if request.content_base64 is None:
+        # The upload lands on a key of its own, copied to original.pdf when the import is completed.
+        staged = envelope.documents[0].model_copy(
+            update={"upload_key": upload_key(envelope.id, "d1", secrets.token_hex(16))}
+        )
+        envelope = envelope.model_copy(update={"documents": [staged]})
         envelope, entry = envelope.audited(
-            "envelope.import_started", sender.email, now, {"name": request.file_name}
+            AuditKind.ENVELOPE_IMPORT_STARTED, sender.email, now, {"name": request.file_name}
         )
         envelope, entries = _with_given_metadata(envelope, entry, given, sender, now)
         stored = svc.envelopes.save(envelope, entries, create=True)
-        return ImportedContract(stored, presigned_upload(svc, stored.id, "d1"))
+        return ImportedContract(stored, presigned_upload(svc, stored.documents[0]))
     try:
         data = base64.b64decode(request.content_base64, validate=True)
     except (binascii.Error, ValueError) as e:
@@ -222,6 +237,8 @@ def complete_import(svc: Services, sender: SenderIdentity, envelope_id: str) -> 
         raise Conflict(f"{envelope_id} is not an import", status=envelope.status.value)
     if envelope.status == EnvelopeStatus.COMPLETED:
         return envelope
+    # The upload becomes the import's file now; its URL, still valid for a while, reaches nothing after.
+    accept_uploads(svc, envelope)
     return _receive(svc, sender, envelope, {}, create=False)
 
 
@@ -237,32 +254,19 @@ def _receive(
         )
     except NotFound as e:
         raise DocumentNotUploaded(document.id, name=document.name) from e
+    received = parse_task(IMPORT_ARRIVAL, arrival)
     now = svc.now()
-    document = document.model_copy(
-        update={
-            "size": arrival["size"],
-            "original_sha256": arrival["sha256"],
-            "current_sha256": arrival["sha256"],
-        }
-    )
-    envelope = envelope.model_copy(
-        update={
-            "documents": [document],
-            "status": EnvelopeStatus.COMPLETED,
-            "completed_at": now,
-            "updated_at": now,
-        }
-    )
+    envelope = rules.complete_import(envelope, received.sha256, received.size, now)
     envelope, entry = envelope.audited(
-        "envelope.imported",
+        AuditKind.ENVELOPE_IMPORTED,
         sender.email,
         now,
         {
             "document": document.id,
             "name": document.name,
-            "sha256": arrival["sha256"],
-            "timestamp_time": str(arrival.get("time")),
-            "timestamp_authority": str(arrival.get("authority")),
+            "sha256": received.sha256,
+            "timestamp_time": received.time,
+            "timestamp_authority": received.authority,
         },
     )
     envelope, entries = _with_given_metadata(envelope, entry, given, sender, now)
