@@ -377,3 +377,15 @@ def test_finalize_refuses_a_form_changed_after_a_seal(kit):
     assert f"{first_seal}: intact, but the document was changed after it: form field(s) changed: party_a" in (
         raised.value.detail
     )
+
+
+def test_a_strangers_reason_and_name_reach_the_panel_without_control_characters(kit):
+    # Given a stranger whose certificate name and reason carry terminal escapes and an RTL override
+    stranger = make_throwaway_identity("Mallory\x1b[2J")
+    sealed = kit.sealer.finalize(kit.sealer.seal_event(simple_pdf(), event()))
+    forged = _sign_as(sealed, stranger, "Tachiai\x07Seal9", "approved\u202e\x1b]0;pwned\x07 by us\u2028")
+    # When the panel is printed
+    panel = format_panel(verify_pdf(forged, [kit.pki.root_cert]))
+    # Then nothing in it can move the cursor, ring the bell or reverse the text
+    assert not any(ch in panel for ch in ("\x1b", "\x07", "\u202e", "\u2028")), repr(panel)
+    assert "Mallory" in panel and "by us" in panel

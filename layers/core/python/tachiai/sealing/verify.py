@@ -49,6 +49,7 @@ from pyhanko_certvalidator.policy_decl import REQUIRE_REVINFO, CertRevTrustPolic
 from pyhanko_certvalidator.registry import SimpleTrustManager
 
 from tachiai.domain.errors import DamagedPdf, TachiaiError
+from tachiai.domain.text import single_line
 
 # Errors pyhanko raises on malformed structures (its own validation errors are ValueErrors). A damaged
 # later revision must not hide the verdict on earlier signatures, so each signature is reported on its own.
@@ -339,6 +340,23 @@ class VerificationReport:
         verdict = _VERDICT_OF[max((f.severity for f in findings), default=Severity.NOTE)]
         return Judgement(verdict=verdict, findings=findings)
 
+    def judge_integrity(self) -> Judgement:
+        """The verdict on integrity alone, decided as :meth:`judge` decides it for every signature:
+        intact, valid, and followed only by later signatures and validation data (else INVALID).
+
+        Trust, LTV and who signed are not judged. This is what preflight asks of the signatures
+        already on an upload: finalize later accepts them as other parties' signatures
+        (``accept_earlier_signers``) when, and only when, they pass this.
+        """
+        last = len(self.signatures) - 1
+        findings = [
+            finding
+            for index, sig in enumerate(self.signatures)
+            for finding in self._integrity_findings(sig, is_last=index == last)
+        ]
+        verdict = _VERDICT_OF[max((f.severity for f in findings), default=Severity.NOTE)]
+        return Judgement(verdict=verdict, findings=findings)
+
     @staticmethod
     def _integrity_findings(sig: SignatureReport, *, is_last: bool) -> list[Finding]:
         name = sig.field_name
@@ -462,7 +480,8 @@ def _name(cert: x509.Certificate | None) -> str:
     subject = cert.subject.native
     cn = subject.get("common_name")
     org = subject.get("organization_name")
-    return ", ".join(str(x) for x in (cn, org) if x) or cert.subject.human_friendly
+    # names come from certificates anyone can make: cleaned like every other text that reaches a terminal
+    return single_line(", ".join(str(x) for x in (cn, org) if x) or cert.subject.human_friendly)
 
 
 def _embedded_roots(reader: PdfFileReader, sigs: Sequence[EmbeddedPdfSignature]) -> list[x509.Certificate]:
@@ -667,7 +686,7 @@ def _report(
             ts_status = validate_pdf_timestamp(sig, validation_context=context, skip_diff=True)
         level, changed, problems = _modification(ts_status, later_fields)
         return SignatureReport(
-            field_name=sig.field_name,
+            field_name=single_line(sig.field_name),
             kind="document_timestamp",
             signer=_name(ts_status.signing_cert),
             reason=None,
@@ -701,7 +720,7 @@ def _report(
     ts = status.timestamp_validity
     signer_cert = status.signing_cert
     return SignatureReport(
-        field_name=sig.field_name,
+        field_name=single_line(sig.field_name),
         kind="signature",
         signer=_name(signer_cert),
         reason=_text(sig.sig_object.get("/Reason")),
@@ -722,7 +741,7 @@ def _report(
 
 
 def _text(value: object) -> str | None:
-    return None if value is None else str(value)
+    return None if value is None else single_line(str(value))
 
 
 def _mark(flag: bool) -> str:
