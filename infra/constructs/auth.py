@@ -8,6 +8,12 @@ routes, ``tachiai-api/envelopes.write`` for the others). An access token carries
 ``cognito:groups`` but no email: the send function reads a staff member's email and name from the pool
 (``cognito-idp:AdminGetUser``), and an integration's envelopes send their notices to the tenant's
 ``integration_email`` (:mod:`tachiai.services.identity`).
+
+Who a staff member is — the email and name every envelope they send, every seal and every audit entry
+carries — is the administrator's to set, not the staff member's: no app client may write ``email`` or
+``name`` (a user's own access token could otherwise rename them, ``UpdateUserAttributes``), a changed
+email stays the old one until the new one is verified (``keep_original``), and the send function acts
+only on a verified email.
 """
 
 from __future__ import annotations
@@ -29,6 +35,9 @@ GROUPS = {
 """Cognito groups; their names reach the sender API in the ``cognito:groups`` claim."""
 
 RESOURCE_SERVER_ID = names.RESOURCE_SERVER_ID
+SELF_WRITABLE = cognito.ClientAttributes().with_standard_attributes(locale=True, timezone=True)
+"""What a signed-in user may change about themselves: preferences only, never who they are. (A client
+without an explicit list may write every standard attribute, and an empty list counts as none given.)"""
 SCOPES = names.API_SCOPES
 
 
@@ -44,6 +53,9 @@ class Auth(Construct):
             self_sign_up_enabled=False,
             sign_in_aliases=cognito.SignInAliases(email=True),
             auto_verify=cognito.AutoVerifiedAttrs(email=True),
+            # A new address takes effect only once its owner proves it (a code sent to it): until then
+            # the verified original stays, for sign-in and for whatever the user sends.
+            keep_original=cognito.KeepOriginalAttrs(email=True),
             standard_attributes=cognito.StandardAttributes(
                 email=cognito.StandardAttribute(required=True, mutable=True),
                 fullname=cognito.StandardAttribute(required=False, mutable=True),
@@ -100,6 +112,7 @@ class Auth(Construct):
         # flows until a web front end exists to register callback URLs.
         self.web_client = self.user_pool.add_client(
             "WebClient",
+            write_attributes=SELF_WRITABLE,
             generate_secret=False,
             auth_flows=cognito.AuthFlow(user_srp=True),
             disable_o_auth=True,
@@ -112,6 +125,7 @@ class Auth(Construct):
         # API integrations (the company's own systems): client credentials with a secret, scoped.
         self.integration_client = self.user_pool.add_client(
             "IntegrationClient",
+            write_attributes=SELF_WRITABLE,
             generate_secret=True,
             auth_flows=cognito.AuthFlow(),
             o_auth=cognito.OAuthSettings(

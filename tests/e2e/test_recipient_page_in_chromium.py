@@ -140,6 +140,31 @@ def test_a_recipient_opens_with_the_access_code_and_agrees_with_javascript_off(r
     assert sender.wait_for(envelope_id, "completed")["status"] == "completed"
 
 
+def test_another_browser_with_the_same_link_must_give_the_access_code_again(runtime, sender, browser):
+    title = "秘密保持契約書（別のブラウザ）"
+    _send(sender, title, HANAKO)
+    link = _link(runtime, HANAKO.email, title)
+    browser.get(link)
+    browser.find_element(By.ID, "access_code").send_keys("4729")
+    browser.find_element(By.ID, "accept_terms").click()
+    _submit(browser, By.CSS_SELECTOR, "form button[type=submit]")
+    assert browser.find_elements(By.XPATH, "//button[contains(., '同意する')]")
+    # Someone else who got hold of the URL (another browser, no cookie) sees the code form, not the
+    # documents, and cannot download them by their address either
+    other = _chromium(javascript=False)
+    try:
+        other.get(link)
+        assert other.find_elements(By.ID, "access_code")
+        assert not other.find_elements(By.XPATH, "//button[contains(., '同意する')]")
+        assert not other.find_elements(By.PARTIAL_LINK_TEXT, "秘密保持契約書.pdf")
+        other.get(f"{link}/documents/d1")
+        assert other.find_elements(By.ID, "access_code")
+    finally:
+        other.quit()
+    # The first browser still reads the document
+    assert browser.find_element(By.PARTIAL_LINK_TEXT, "秘密保持契約書.pdf")
+
+
 def test_a_recipient_declines_with_a_reason_from_the_folded_section(runtime, sender, browser):
     title = "業務委託契約書（ブラウザ却下）"
     envelope_id = _send(sender, title, ALICE)

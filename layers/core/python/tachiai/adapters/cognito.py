@@ -2,7 +2,8 @@
 
 The sender API takes Cognito **access tokens** (scoped methods; see :data:`tachiai.names.USER_SCOPE`),
 which carry ``sub``, ``username`` and ``cognito:groups`` but not the email or the name the envelope
-needs. :class:`UserDirectory` reads them with ``AdminGetUser`` once per user and warm container.
+needs. :class:`UserDirectory` reads them with ``AdminGetUser`` once per user and warm container, and
+only for a verified email: the address every envelope, seal and audit entry names as the sender.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from tachiai.domain.errors import Forbidden, TachiaiError
+from tachiai.domain.errors import EmailNotVerified, Forbidden, TachiaiError
 
 if TYPE_CHECKING:
     from mypy_boto3_cognito_idp import CognitoIdentityProviderClient
@@ -42,6 +43,7 @@ class UserDirectory:
         """The staff member signed in as ``username``.
 
         :raises Forbidden: no such user, disabled, or without an email address.
+        :raises EmailNotVerified: the user's email is not verified (``email_verified`` is not true).
         :raises DirectoryUnavailable: Cognito did not answer.
         """
         if username in self._known:
@@ -60,6 +62,9 @@ class UserDirectory:
         email = attributes.get("email", "")
         if not email:
             raise Forbidden("user without an email")
+        if attributes.get("email_verified", "").lower() != "true":
+            # Not remembered: once the address is verified, the next request goes through.
+            raise EmailNotVerified(f"{username}: email not verified")
         member = StaffMember(username=username, email=email, name=attributes.get("name") or email)
         self._known[username] = member
         return member

@@ -13,15 +13,18 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.shared.cookies import Cookie, SameSite
 from pydantic import ValidationError
 
 from tachiai.api.routing import error_response, json_response, register_routes
 from tachiai.domain.envelope import Envelope, EnvelopeStatus, Participant, ParticipantStatus
 from tachiai.domain.errors import (
+    AuthenticationRequired,
     Conflict,
     EnvelopeCancelled,
     EnvelopeClosed,
@@ -37,7 +40,7 @@ from tachiai.domain.events import Language
 from tachiai.mail.templates import format_mail_time
 from tachiai.services import recipient
 from tachiai.services.context import Services, services
-from tachiai.services.recipient import ForwardRequest, Visit
+from tachiai.services.recipient import ForwardRequest, IssuedSession, Visit
 from tachiai.web.signing_page import (
     DocumentLink,
     PageState,
@@ -95,7 +98,8 @@ def build_recipient_app() -> APIGatewayRestResolver:
 
     def visit() -> Visit:
         identity = app.current_event.request_context.identity
-        return Visit(ip=identity.source_ip, user_agent=identity.user_agent)
+        sessions = session_cookies(app.current_event.headers.get("cookie"))
+        return Visit(ip=identity.source_ip, user_agent=identity.user_agent, sessions=sessions)
 
     def language(envelope: Envelope | None = None, participant: Participant | None = None) -> Language:
         query = (app.current_event.query_string_parameters or {}).get("lang")
@@ -104,11 +108,12 @@ def build_recipient_app() -> APIGatewayRestResolver:
             return negotiate_language(app.current_event.headers.get("accept-language"), query, default)
         return negotiate_language(None, query, default)
 
-    def act(token: str, action: Callable[[Services, dict[str, str]], Any]) -> Response[str]:
-        """Run a POST action; a browser is sent back to the page (with a notice on failure)."""
+    def act(token: str, action: Callable[[Services, dict[str, str]], IssuedSession | None]) -> Response[str]:
+        """Run a POST action; a browser is sent back to the page (with a notice on failure). A new
+        session (the access code was just given) goes back to the client as a cookie."""
         svc = services()
         try:
-            action(svc, form())
+            session = action(svc, form())
         except TachiaiError as e:
             if not wants_html():
                 return error_response(e)
@@ -116,12 +121,16 @@ def build_recipient_app() -> APIGatewayRestResolver:
         if not wants_html():
             view = recipient.lookup(svc, token)
             status = view.participant.status.value if view.participant else None
-            return json_response(200, {"envelope": view.envelope.status.value, "participant": status})
-        # Back to the page, in the language the visitor chose (?lang= on the page the form was on).
-        query = app.current_event.query_string_parameters or {}
-        lang = query.get("lang")
-        location = svc.link_url(token) + (f"?lang={lang}" if lang in ("ja", "en") else "")
-        return Response(status_code=303, headers={"Location": location, **_SECURITY_HEADERS})
+            response = json_response(200, {"envelope": view.envelope.status.value, "participant": status})
+        else:
+            # Back to the page, in the language the visitor chose (?lang= on the page the form was on).
+            query = app.current_event.query_string_parameters or {}
+            lang = query.get("lang")
+            location = svc.link_url(token) + (f"?lang={lang}" if lang in ("ja", "en") else "")
+            response = Response(status_code=303, headers={"Location": location, **_SECURITY_HEADERS})
+        if session is not None:
+            response.cookies.append(session_cookie(svc, token, session))
+        return response
 
     def page(token: str, notice: TachiaiError | None = None) -> Response[str]:
         svc = services()
@@ -153,7 +162,7 @@ def build_recipient_app() -> APIGatewayRestResolver:
         if participant is not None:
             common["recipient_name"] = participant.person.name
         if view.link.purpose == "download":
-            return completed_page(svc, envelope, common)
+            return completed_page(svc, envelope, view.link.expires_at, common)
         assert participant is not None
         notice_text = notice.message(lang) if notice else None
         status = 200 if notice is None else notice.http_status
@@ -161,7 +170,9 @@ def build_recipient_app() -> APIGatewayRestResolver:
             recipient.resolve(svc, token)
         except Conflict as e:
             state = _STATE_OF_PARTICIPANT.get(participant.status) or _state_of(e)
-            return acted_page(svc, state, participant, envelope, common, notice_text), 200
+            # Whom a forward went to is for the client that proved who it is, not for any URL holder.
+            known = recipient.authenticated_methods(svc, participant, visit()) is not None
+            return acted_page(svc, state, participant, envelope, common, notice_text, known), 200
         except TachiaiError as e:
             # The state's own page explains expiry, locks, cancellation...; only an unexpected error
             # needs its message as a notice.
@@ -174,7 +185,13 @@ def build_recipient_app() -> APIGatewayRestResolver:
             if participant.link_expires_at
             else None
         )
-        state = PageState.REVIEW if participant.status == ParticipantStatus.OPENED else PageState.TERMS
+        state = PageState.TERMS
+        if participant.status == ParticipantStatus.OPENED:
+            if recipient.authenticated_methods(svc, participant, visit()) is not None:
+                state = PageState.REVIEW
+            elif notice_text is None:
+                # Opened before, on another client or too long ago: the code again, and why.
+                notice_text = AuthenticationRequired().message(lang)
         return (
             SigningPage(
                 state=state,
@@ -195,18 +212,27 @@ def build_recipient_app() -> APIGatewayRestResolver:
         envelope: Envelope,
         common: dict[str, Any],
         notice: str | None,
+        authenticated: bool,
     ) -> SigningPage:
         lang = common["language"]
         acted = (
             format_mail_time(participant.acted_at, svc.settings.zone, lang) if participant.acted_at else None
         )
         newcomer = next((p for p in envelope.participants if p.forwarded_from == participant.id), None)
-        forwarded_to = f"{newcomer.person.name} <{newcomer.person.email}>" if newcomer else None
+        forwarded_to = None
+        if newcomer is not None and authenticated:
+            forwarded_to = f"{newcomer.person.name} <{newcomer.person.email}>"
         return SigningPage(state=state, acted_at=acted, forwarded_to=forwarded_to, notice=notice, **common)
 
-    def completed_page(svc: Services, envelope: Envelope, common: dict[str, Any]) -> tuple[SigningPage, int]:
+    def completed_page(
+        svc: Services, envelope: Envelope, expires_at: datetime, common: dict[str, Any]
+    ) -> tuple[SigningPage, int]:
         if envelope.status != EnvelopeStatus.COMPLETED:
             return SigningPage(state=PageState.INVALID, **common), 404
+        if svc.now() >= expires_at:
+            # Past its validity the link offers nothing: it says so, and whom to ask (the sender).
+            until = format_mail_time(expires_at, svc.settings.zone, common["language"])
+            return SigningPage(state=PageState.DOWNLOAD_EXPIRED, expires_at=until, **common), 410
         documents = tuple(DocumentLink(d.id, d.name, d.pages) for d in envelope.documents)
         return SigningPage(state=PageState.COMPLETED, documents=documents, **common), 200
 
@@ -214,16 +240,20 @@ def build_recipient_app() -> APIGatewayRestResolver:
         return page(token)
 
     def open_(token: str) -> Response[str]:
-        def run(svc: Services, data: dict[str, str]) -> None:
+        def run(svc: Services, data: dict[str, str]) -> IssuedSession | None:
             accepted = data.get("accept_terms", "").lower() in ("yes", "true", "on", "1")
-            recipient.open_documents(
+            opened = recipient.open_documents(
                 svc, token, accept_terms=accepted, access_code=data.get("access_code") or None, visit=visit()
             )
+            return opened.session
 
         return act(token, run)
 
     def agree(token: str) -> Response[str]:
-        return act(token, lambda svc, _: recipient.agree(svc, token, visit()))
+        def run(svc: Services, _: dict[str, str]) -> None:
+            recipient.agree(svc, token, visit())
+
+        return act(token, run)
 
     def reject(token: str) -> Response[str]:
         def run(svc: Services, data: dict[str, str]) -> None:
@@ -288,3 +318,41 @@ def base_path(svc: Services, token: str) -> str:
     that is not even well-formed is never echoed into the page."""
     prefix = urlsplit(svc.settings.public_url or "").path.rstrip("/")
     return f"{prefix}/s/{token if recipient.is_well_formed(token) else '-'}"
+
+
+SESSION_COOKIE = "tachiai_session"
+"""The cookie of a client that gave a participant's access code (:func:`recipient.open_documents`)."""
+_LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+def session_cookies(header: str | None) -> tuple[str, ...]:
+    """The values of every session cookie in a ``Cookie`` header (a client may hold a stale one
+    beside the live one; a repeated header arrives comma-joined, and no token contains a comma)."""
+    values = []
+    for pair in (header or "").replace(",", ";").split(";"):
+        name, _, value = pair.strip().partition("=")
+        if name == SESSION_COOKIE and value:
+            values.append(value.strip('"'))
+    return tuple(values)
+
+
+def session_cookie(svc: Services, token: str, session: IssuedSession) -> Cookie:
+    """The session as a cookie for this link only (its path), out of scripts' reach (HttpOnly), not
+    sent by other sites' forms (SameSite=Lax: the mail's link, a top-level GET, still carries it),
+    gone when the session ends. Secure, except where tachiai's own URL is plain HTTP on loopback
+    (``tachiai local``): browsers and HTTP clients would never send a Secure cookie back there."""
+    seconds = int((session.expires_at - svc.now()).total_seconds())
+    return Cookie(
+        name=SESSION_COOKIE,
+        value=session.token,
+        path=base_path(svc, token),
+        secure=_needs_secure_cookies(svc.settings.public_url),
+        http_only=True,
+        max_age=max(seconds, 1),
+        same_site=SameSite.LAX_MODE,
+    )
+
+
+def _needs_secure_cookies(public_url: str | None) -> bool:
+    url = urlsplit(public_url or "")
+    return not (url.scheme == "http" and url.hostname in _LOOPBACK_HOSTS)

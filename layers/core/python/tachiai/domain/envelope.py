@@ -21,7 +21,7 @@ from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
-from tachiai.domain.audit import GENESIS_HASH, AuditEntry, AuditValue, next_entry
+from tachiai.domain.audit import GENESIS_HASH, AuditEntry, AuditKind, AuditValue, next_entry
 from tachiai.domain.errors import Conflict, InvalidRequest, LinkExpired, NotYourTurn, TooManyReminders
 from tachiai.domain.events import AuthMethod, EventKind, Language, Person
 from tachiai.domain.text import Line, Lines
@@ -242,7 +242,7 @@ class Envelope(BaseModel):
         return None
 
     def audited(
-        self, kind: str, actor: str, at: datetime, data: dict[str, AuditValue] | None = None
+        self, kind: AuditKind, actor: str, at: datetime, data: dict[str, AuditValue] | None = None
     ) -> tuple[Envelope, AuditEntry]:
         """This envelope with the audit head moved to a new entry describing a change, and the entry."""
         entry = next_entry(self.id, self.audit_seq, self.audit_head, kind, actor, at, data)

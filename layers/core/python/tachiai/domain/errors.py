@@ -151,6 +151,39 @@ class SigningForbidden(InvalidDocument):
     message_en = "This PDF does not allow signatures to be added ({reason_en})."
 
 
+class SignedPdfModified(InvalidDocument):
+    """The upload carries another party's signature, and the document was changed after it beyond
+    signing (a form filled, an annotation added, a page changed). Validators report that signature as
+    followed by changes, and so does the verdict finalize applies: refused at upload, not after every
+    party agreed."""
+
+    code = "signed_pdf_modified"
+    message_ja = (
+        "このPDFは署名された後に変更されています（フォームの入力、注釈の追加、ページの変更など）。"
+        "署名した方から、署名された時点の元のファイルを入手してアップロードしてください。"
+    )
+    message_en = (
+        "This PDF was changed after it was signed (a form filled in, an annotation added, a page "
+        "changed, ...). Please ask the signer for the original signed file and upload that."
+    )
+
+
+class ExistingSignatureInvalid(InvalidDocument):
+    """A signature already on the upload is broken: the signed bytes were altered (digest mismatch),
+    its value does not verify, or it cannot be read. Sealing it would put the company's seal beside
+    a signature every validator reports as invalid."""
+
+    code = "existing_signature_invalid"
+    message_ja = (
+        "このPDFに付いている署名が壊れています（署名後に内容が改変されたか、署名を検証できません）。"
+        "署名した方から、署名された時点の元のファイルを入手してアップロードしてください。"
+    )
+    message_en = (
+        "A signature on this PDF is broken (the signed content was altered, or the signature cannot "
+        "be verified). Please ask the signer for the original signed file and upload that."
+    )
+
+
 class PdfTooComplex(InvalidDocument):
     """The PDF decodes to more data (or needs more memory to read) than tachiai allows: typically a
     decompression bomb, a few kilobytes that expand to gigabytes. 422: the upload itself is small."""

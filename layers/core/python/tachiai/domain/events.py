@@ -8,6 +8,8 @@ from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field
 
+from tachiai.domain.text import Line
+
 Language = Literal["ja", "en"]
 
 
@@ -45,10 +47,10 @@ SEALED_EVENT_KINDS = frozenset({EventKind.SENT, EventKind.FORWARDED, EventKind.A
 class Person(BaseModel):
     model_config = ConfigDict(frozen=True)
 
-    name: str = Field(min_length=1, max_length=200)
-    """Display name as the person or the sender wrote it."""
+    name: Line = Field(min_length=1, max_length=200)
+    """Display name as the person or the sender wrote it (one line, :mod:`tachiai.domain.text`)."""
     email: EmailStr
-    organization: str | None = Field(default=None, max_length=200)
+    organization: Line | None = Field(default=None, max_length=200)
     """Company name, when known."""
 
 
@@ -70,7 +72,7 @@ class SealEvent(BaseModel):
     auth_methods: list[AuthMethod] = Field(min_length=1)
     forwarded_to: Person | None = None
     """The new participant, for a forward."""
-    reason: str | None = Field(default=None, max_length=500)
+    reason: Line | None = Field(default=None, max_length=500)
     """The forwarder's stated reason, for a forward."""
 
 
@@ -84,7 +86,7 @@ class ParticipantEvent(BaseModel):
     auth_methods: list[AuthMethod] = Field(default_factory=list)
     ip_address: str | None = None
     user_agent: str | None = None
-    note: str | None = None
+    note: Line | None = None
     """Free text, e.g. to whom a forward went."""
 
 
@@ -101,7 +103,7 @@ class ParticipantRecord(BaseModel):
 class DocumentRecord(BaseModel):
     model_config = ConfigDict(frozen=True)
 
-    name: str
+    name: Line
     pages: int = Field(ge=1)
     original_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
     """SHA-256 of the file exactly as uploaded."""
@@ -117,7 +119,7 @@ class AgreementRecord(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     envelope_id: str
-    title: str
+    title: Line
     documents: list[DocumentRecord] = Field(min_length=1)
     participants: list[ParticipantRecord] = Field(min_length=1)
     completed_at: datetime

@@ -1,7 +1,8 @@
 """Recipient link tokens and access codes.
 
 A link token is 256 random bits, sent only in the email; tachiai stores its SHA-256 and nothing that
-could rebuild it. Access codes are set by the sender and told to the recipient separately; only a
+could rebuild it. A session token (the cookie of a client that passed the access code) is made and
+stored the same way. Access codes are set by the sender and told to the recipient separately; only a
 salted scrypt hash is stored, compared in constant time.
 """
 
@@ -23,6 +24,17 @@ def new_link_token() -> tuple[str, str]:
 
 def link_token_sha256(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_session_token() -> tuple[str, str]:
+    """A fresh client-session token (the cookie a client gets when it passes the access code) and the
+    SHA-256 (hex) stored with the participant in its place: 256 random bits, like a link token."""
+    return new_link_token()
+
+
+def session_token_sha256(token: str) -> str:
+    """The SHA-256 (hex) a session token is stored as."""
+    return link_token_sha256(token)
 
 
 def hash_access_code(code: str) -> str:

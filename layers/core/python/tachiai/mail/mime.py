@@ -12,6 +12,13 @@ Header injection: display names and the subject are flattened to one line and st
 characters before they reach a header, addresses are checked against a conservative ASCII grammar, and
 the finished header block is parsed back and refused unless it has exactly the headers and the one
 recipient this module wrote (so a bug here, or in the ``email`` package, fails closed).
+
+Each address header (From, To, Reply-To) is built by :func:`mail_address`, which also parses the header
+back and refuses a display name that does not read back as exactly that one address (quotes, angle
+brackets, backslashes and encoded-word look-alikes can fold into something else, or into a second
+address). :func:`require_mailable` applies the same rule where a name and an address come in — envelope
+creation, a forward — so what can never be mailed is refused there (a 400 naming the participant and
+the field), not found at the first mail after the envelope was sent.
 """
 
 from __future__ import annotations
@@ -24,10 +31,10 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, getaddresses, make_msgid
 
-from tachiai.domain.errors import InvalidMailAddress, MailError
+from tachiai.domain.errors import InvalidDisplayName, InvalidMailAddress, MailError, UnmailableParticipant
 from tachiai.mail.templates import MailMessage, single_line
 
-__all__ = ["build_mime", "normalize_address"]
+__all__ = ["build_mime", "mail_address", "normalize_address", "require_mailable"]
 
 _POLICY = email_policy.SMTP
 _LOCAL_PART = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
@@ -75,10 +82,47 @@ def _display_name(name: str) -> str:
     return single_line(name)[:_MAX_DISPLAY_NAME]
 
 
-def _address(name: str, address: str) -> Address:
+def mail_address(name: str, address: str) -> Address:
+    """``name <address>`` as every mail header carries it (From, To, Reply-To).
+
+    The address is normalized (:func:`normalize_address`); the display name is flattened to one line
+    and shortened, and the header is written and parsed back: it must read back as exactly this one
+    address, or it is refused.
+
+    :raises InvalidMailAddress: the address cannot be mailed (see :func:`normalize_address`).
+    :raises InvalidDisplayName: the name does not survive a header as a name for this one address.
+    """
     addr_spec = normalize_address(address)
     local, _, domain = addr_spec.partition("@")
-    return Address(display_name=_display_name(name), username=local, domain=domain)
+    result = Address(display_name=_display_name(name), username=local, domain=domain)
+    probe = EmailMessage(policy=_POLICY)
+    try:
+        probe["To"] = result
+        head = probe.as_bytes()
+    except (ValueError, TypeError, IndexError) as e:  # the email package refuses to fold it at all
+        raise InvalidDisplayName(f"{type(e).__name__} writing the name", address=addr_spec) from e
+    parsed = message_from_bytes(head, policy=email_policy.compat32)
+    read_back = [addr for _, addr in getaddresses([str(v) for v in parsed.get_all("To", [])])]
+    if read_back != [addr_spec]:
+        raise InvalidDisplayName(f"reads back as {len(read_back)} address(es)", address=addr_spec)
+    return result
+
+
+def require_mailable(name: str, address: str, *, participant: str, field_prefix: str = "") -> None:
+    """Refuse a person no mail could ever reach as given, with the rule the mailer itself uses
+    (:func:`mail_address`).
+
+    ``participant`` names the person in the error (their position or address as the request gave
+    it); ``field_prefix`` goes before ``name`` / ``email`` in the error's field (``participants[0].``).
+
+    :raises UnmailableParticipant: the address or the name cannot be put in a mail header.
+    """
+    try:
+        mail_address(name, address)
+    except InvalidMailAddress as e:
+        raise UnmailableParticipant(e.detail, participant=participant, field=f"{field_prefix}email") from e
+    except InvalidDisplayName as e:
+        raise UnmailableParticipant(e.detail, participant=participant, field=f"{field_prefix}name") from e
 
 
 def _check_headers(raw: bytes, recipient: str) -> None:
@@ -99,13 +143,13 @@ def build_mime(message: MailMessage, *, now: datetime | None = None) -> bytes:
     :raises InvalidMailAddress: an address that is malformed or not 7-bit ASCII.
     :raises MailError: the header block came out different from what was written (never expected).
     """
-    sender = _address(message.from_name, message.from_address)
-    recipient = _address(message.to.name, message.to.email)
+    sender = mail_address(message.from_name, message.from_address)
+    recipient = mail_address(message.to.name, message.to.email)
     mail = EmailMessage(policy=_POLICY)
     mail["From"] = sender
     mail["To"] = recipient
     if message.reply_to is not None:
-        mail["Reply-To"] = _address(message.reply_to.name, message.reply_to.email)
+        mail["Reply-To"] = mail_address(message.reply_to.name, message.reply_to.email)
     mail["Subject"] = single_line(message.subject)
     mail["Date"] = format_datetime(now or datetime.now(UTC))
     mail["Message-ID"] = make_msgid(domain=sender.domain)

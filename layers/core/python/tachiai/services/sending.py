@@ -17,15 +17,18 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 from tachiai.adapters.dynamodb import EnvelopePage, LinkRecord
-from tachiai.adapters.s3 import certificate_key, current_key, original_key, timestamp_key
+from tachiai.adapters.s3 import certificate_key, current_key, original_key, timestamp_key, upload_key
 from tachiai.adapters.sfn import CANCELLED
 from tachiai.domain import envelope as rules
-from tachiai.domain.audit import AuditEntry
+from tachiai.domain.audit import AuditEntry, AuditKind
 from tachiai.domain.envelope import Document, Envelope, EnvelopeStatus, Participant, ParticipantStatus
-from tachiai.domain.errors import Conflict, InvalidRequest, NotFound
+from tachiai.domain.errors import Conflict, DocumentNotUploaded, InvalidRequest, NotFound
 from tachiai.domain.events import AuthMethod, Language, Person
+from tachiai.domain.text import Line, Lines
 from tachiai.domain.tokens import hash_access_code, new_link_token
 from tachiai.domain.uploads import check_upload
+from tachiai.mail.mime import require_mailable
+from tachiai.mail.templates import on_behalf_of_name
 from tachiai.services.context import Services
 from tachiai.services.mails import signing_request_mail
 
@@ -58,9 +61,9 @@ class SenderIdentity:
 class ParticipantRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=200)
+    name: Line = Field(min_length=1, max_length=200)
     email: EmailStr
-    organization: str | None = Field(default=None, max_length=200)
+    organization: Line | None = Field(default=None, max_length=200)
     language: Language = "ja"
     """Language of this person's mails and signing page."""
     access_code: str | None = Field(default=None, min_length=4, max_length=32, pattern=r"^\S+$")
@@ -70,7 +73,7 @@ class ParticipantRequest(BaseModel):
 class DocumentRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=255)
+    name: Line = Field(min_length=1, max_length=255)
     content_base64: str | None = None
     """The PDF, base64, for files up to 4 MiB; omit it to get a presigned upload instead."""
 
@@ -78,8 +81,8 @@ class DocumentRequest(BaseModel):
 class CreateEnvelopeRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    title: str = Field(min_length=1, max_length=200)
-    message: str = Field(default="", max_length=2000)
+    title: Line = Field(min_length=1, max_length=200)
+    message: Lines = Field(default="", max_length=2000)
     language: Language = "ja"
     """Language of the sender's own mails (rejection, expiry)."""
     link_validity_seconds: int = Field(default=7 * 86400, ge=1, le=180 * 86400)
@@ -92,7 +95,7 @@ class CreateEnvelopeRequest(BaseModel):
 class CancelRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    reason: str | None = Field(default=None, max_length=1000)
+    reason: Lines | None = Field(default=None, max_length=1000)
 
 
 @dataclass(frozen=True)
@@ -130,8 +133,19 @@ def create_envelope(svc: Services, sender: SenderIdentity, request: CreateEnvelo
     """A draft envelope with its documents (stored now, or uploaded later through the returned URLs).
 
     :raises InvalidRequest: the same address twice, bad base64.
+    :raises UnmailableParticipant: a participant's (or the sender's) name or address cannot be mailed.
     :raises InvalidDocument: an inline document that is empty, too large or not a PDF.
     """
+    # Every mail of the envelope carries these names and addresses in its headers: refuse now what no
+    # mail could carry, rather than fail the envelope at its first mail after sending.
+    # The sender is in Reply-To as themselves, and in From as "{sender} via {service}".
+    require_mailable(sender.person.name, sender.email, participant=sender.email, field_prefix="sender.")
+    from_name = on_behalf_of_name(svc.mail_settings, sender.person)
+    require_mailable(
+        from_name, svc.mail_settings.from_address, participant=sender.email, field_prefix="sender."
+    )
+    for i, p in enumerate(request.participants):
+        require_mailable(p.name, str(p.email), participant=str(p.email), field_prefix=f"participants[{i}].")
     now = svc.now()
     envelope_id = new_envelope_id()
     participants = [
@@ -156,7 +170,9 @@ def create_envelope(svc: Services, sender: SenderIdentity, request: CreateEnvelo
                 raise InvalidRequest(str(e), field=f"documents[{i - 1}].content_base64") from e
             check_upload(data, min(INLINE_DOCUMENT_LIMIT, svc.settings.max_document_bytes))
             inline[document_id] = data
-        documents.append(Document(id=document_id, name=d.name))
+        nonce = secrets.token_hex(16)  # a fresh key per upload URL: never reused
+        staged = None if document_id in inline else upload_key(envelope_id, document_id, nonce)
+        documents.append(Document(id=document_id, name=d.name, upload_key=staged))
     try:
         envelope = Envelope(
             id=envelope_id,
@@ -176,27 +192,45 @@ def create_envelope(svc: Services, sender: SenderIdentity, request: CreateEnvelo
     for document_id, data in inline.items():
         svc.documents.put(original_key(envelope_id, document_id), data)
     envelope, entry = envelope.audited(
-        "envelope.created",
+        AuditKind.ENVELOPE_CREATED,
         sender.email,
         now,
         {"participants": len(participants), "documents": len(documents)},
     )
     stored = svc.envelopes.save(envelope, [entry], create=True)
-    uploads = [presigned_upload(svc, envelope_id, d.id) for d in documents if d.id not in inline]
+    uploads = [presigned_upload(svc, d) for d in stored.documents if d.upload_key]
     return CreatedEnvelope(stored, uploads)
 
 
-def presigned_upload(svc: Services, envelope_id: str, document_id: str) -> Upload:
-    """A presigned POST for a document's original PDF (size-limited, :data:`UPLOAD_URL_SECONDS`)."""
-    post = svc.documents.upload_url(
-        original_key(envelope_id, document_id), UPLOAD_URL_SECONDS, svc.settings.max_document_bytes
-    )
+def presigned_upload(svc: Services, document: Document) -> Upload:
+    """A presigned POST for a document's PDF (size-limited, :data:`UPLOAD_URL_SECONDS`), to the
+    document's own upload key (:attr:`Document.upload_key`), never to where the document is kept."""
+    if document.upload_key is None:
+        raise Conflict(f"document {document.id} takes no upload")
+    post = svc.documents.upload_url(document.upload_key, UPLOAD_URL_SECONDS, svc.settings.max_document_bytes)
     return Upload(
-        document_id=document_id,
+        document_id=document.id,
         url=str(post["url"]),
         fields=dict(post["fields"]),  # type: ignore[call-overload]
         expires_at=svc.now() + timedelta(seconds=UPLOAD_URL_SECONDS),
     )
+
+
+def accept_uploads(svc: Services, envelope: Envelope) -> None:
+    """Copy each document's presigned upload to the document's own key: what is checked, sealed or
+    timestamped next is exactly that copy. Only for a draft: once the envelope leaves it (sent, an
+    import completed) the upload keys are never read again, which is what closes their upload URLs.
+
+    :raises DocumentNotUploaded: nothing was uploaded for a document.
+    """
+    if envelope.status != EnvelopeStatus.DRAFT:
+        return  # accepted already: the upload keys are never read again
+    for document in envelope.documents:
+        if document.upload_key:
+            try:
+                svc.documents.accept_upload(document.upload_key, original_key(envelope.id, document.id))
+            except NotFound as e:
+                raise DocumentNotUploaded(document.id, name=document.name) from e
 
 
 def owned_envelope(svc: Services, sender: SenderIdentity, envelope_id: str) -> Envelope:
@@ -231,6 +265,7 @@ def send_envelope(svc: Services, sender: SenderIdentity, envelope_id: str) -> En
     """
     envelope = owned_envelope(svc, sender, envelope_id)
     if envelope.status == EnvelopeStatus.DRAFT:
+        accept_uploads(svc, envelope)
         svc.functions.call(
             svc.settings.require("seal_function"), {"task": "prepare", "envelopeId": envelope_id}
         )
@@ -285,7 +320,7 @@ def remind(svc: Services, sender: SenderIdentity, envelope_id: str) -> Envelope:
     changed = rules.remind(envelope, current.id, token_sha256, now)
     participant = changed.participant(current.id)
     changed, entry = changed.audited(
-        "participant.reminded",
+        AuditKind.PARTICIPANT_REMINDED,
         sender.email,
         now,
         {"participant": current.id, "reminders": participant.reminders},
@@ -305,7 +340,7 @@ def cancel(svc: Services, sender: SenderIdentity, envelope_id: str, reason: str 
     envelope = owned_envelope(svc, sender, envelope_id)
     now = svc.now()
     changed = rules.end(envelope, "cancelled", now, reason)
-    changed, entry = changed.audited("envelope.cancelled", sender.email, now, {"reason": reason})
+    changed, entry = changed.audited(AuditKind.ENVELOPE_CANCELLED, sender.email, now, {"reason": reason})
     stored = svc.envelopes.save(changed, [entry])
     waiting = [
         p for p in envelope.participants if p.status in (ParticipantStatus.NOTIFIED, ParticipantStatus.OPENED)
@@ -322,15 +357,19 @@ def cancel(svc: Services, sender: SenderIdentity, envelope_id: str, reason: str 
 
 def downloads(svc: Services, sender: SenderIdentity, envelope_id: str) -> list[Download]:
     """Short-lived URLs of the current version of each document, the RFC 3161 token an import got on
-    arrival (``<name>.tsr``) and, once issued, the certificate.
+    arrival (``<name>.tsr``) and, once issued, the certificate. A file whose envelope records its hash
+    is checked against it first: a stored file that differs is refused, never served.
 
     :raises NotFound: not readable by the caller.
+    :raises DocumentIntegrityError: a stored file is not the one the envelope records.
     """
     envelope = readable_envelope(svc, sender, envelope_id)
     expires_at = svc.now() + timedelta(seconds=DOWNLOAD_URL_SECONDS)
     result: list[Download] = []
     for d in envelope.documents:
-        url = svc.documents.download_url(current_key(envelope_id, d), d.name, DOWNLOAD_URL_SECONDS)
+        url = svc.documents.download_url(
+            current_key(envelope_id, d), d.name, DOWNLOAD_URL_SECONDS, expected_sha256=d.current_sha256
+        )
         result.append(Download(d.name, url, expires_at, d.current_sha256))
         if envelope.origin == "imported" and envelope.status == EnvelopeStatus.COMPLETED:
             token_name = f"{d.name}.tsr"
@@ -340,7 +379,10 @@ def downloads(svc: Services, sender: SenderIdentity, envelope_id: str) -> list[D
             result.append(Download(token_name, url, expires_at))
     if envelope.certificate_sha256:
         name = certificate_file_name(envelope)
-        url = svc.documents.download_url(certificate_key(envelope_id), name, DOWNLOAD_URL_SECONDS)
+        expected = envelope.certificate_sha256
+        url = svc.documents.download_url(
+            certificate_key(envelope_id), name, DOWNLOAD_URL_SECONDS, expected_sha256=expected
+        )
         result.append(Download(name, url, expires_at, envelope.certificate_sha256))
     return result
 

@@ -66,6 +66,8 @@ class PageState(StrEnum):
     """Anything else: a calm message and a code, never a stack trace."""
     COMPLETED = "completed"
     """A completion (download) link: everyone agreed; the signed documents and the certificate."""
+    DOWNLOAD_EXPIRED = "download_expired"
+    """A completion (download) link past its validity: nothing is offered; the sender is named to ask."""
 
 
 @dataclass(frozen=True)
@@ -748,6 +750,34 @@ def _completed(v: _View) -> _Content:
     return _Content(v.t("締結が完了しました", "The agreement is complete"), body)
 
 
+def _download_expired(v: _View) -> _Content:
+    what = v.quoted_title()
+    who = v.sender_phrase()
+    body = (
+        v.greeting()
+        + v.p(
+            f"{what}の締結済み書類をダウンロードするためのリンクは、有効期限を過ぎたため使えなくなりました。"
+            if what
+            else "締結済み書類をダウンロードするためのリンクは、有効期限を過ぎたため使えなくなりました。",
+            f"The link to download the signed {what} has expired and can no longer be used."
+            if what
+            else "The link to download the signed documents has expired and can no longer be used.",
+        )
+        + v.p(
+            f"書類や合意締結証明書が必要な場合は、送信者の{who}にお問い合わせください。"
+            if who
+            else "書類や合意締結証明書が必要な場合は、送信者にお問い合わせください。",
+            f"If you need the documents or the certificate of agreement, please ask the sender, {who}."
+            if who
+            else "If you need the documents or the certificate of agreement, please ask the sender.",
+        )
+        + v.facts([v.title_fact(), (v.t("有効期限", "Valid until"), v.expires_at)])
+        + v.contact()
+    )
+    heading = v.t("ダウンロード用リンクの有効期限が切れています", "This download link has expired")
+    return _Content(heading, body)
+
+
 _STATES: dict[PageState, Callable[[_View], _Content]] = {
     PageState.TERMS: _terms,
     PageState.REVIEW: _review,
@@ -762,6 +792,7 @@ _STATES: dict[PageState, Callable[[_View], _Content]] = {
     PageState.INVALID: _invalid,
     PageState.ERROR: _error,
     PageState.COMPLETED: _completed,
+    PageState.DOWNLOAD_EXPIRED: _download_expired,
 }
 
 
