@@ -335,14 +335,6 @@ def test_recipient_routes_never_answer_a_server_error_to_forms_and_json(client, 
     call()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "api/recipient.py form() (owned by another helper): a JSON lone surrogate escape (UnicodeEncodeError "
-        "when the access code is hashed or the reason stored), JSON nested too deeply (RecursionError) and a "
-        "non-UTF-8 body of a binary media type (UnicodeDecodeError in decoded_body) each give 502"
-    ),
-)
 def test_recipient_routes_never_answer_a_server_error_to_hostile_bodies(client, tokens):
     @settings(FUZZ, max_examples=60)
     @given(request=recipient_requests(tokens, hostile=True))
@@ -367,9 +359,6 @@ RECIPIENT_HOSTILE_BODIES = [
 ]
 
 
-@pytest.mark.xfail(
-    strict=True, reason="api/recipient.py form(): see the hostile-bodies test above (502 today)"
-)
 @pytest.mark.parametrize(("action", "content_type", "body"), RECIPIENT_HOSTILE_BODIES)
 def test_recipient_route_answers_a_hostile_body_without_a_server_error(
     client, untouched, action, content_type, body

@@ -17,11 +17,11 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.shared.cookies import Cookie, SameSite
 from pydantic import ValidationError
 
-from tachiai.api.routing import error_response, json_response, register_routes
+from tachiai.api.routing import RestResolver, error_response, json_response, parse_json_body, register_routes
 from tachiai.domain.envelope import Envelope, EnvelopeStatus, Participant, ParticipantStatus
 from tachiai.domain.errors import (
     AuthenticationRequired,
@@ -76,8 +76,8 @@ _STATE_OF_PARTICIPANT = {
 }
 
 
-def build_recipient_app() -> APIGatewayRestResolver:
-    app = APIGatewayRestResolver()
+def build_recipient_app() -> RestResolver:
+    app = RestResolver()
 
     def wants_html() -> bool:
         content_type = (app.current_event.headers.get("content-type") or "").lower()
@@ -88,7 +88,7 @@ def build_recipient_app() -> APIGatewayRestResolver:
         body = app.current_event.decoded_body or ""
         if not wants_html():
             try:
-                data = json.loads(body or "{}")
+                data = parse_json_body(body or "{}")
             except ValueError as e:
                 raise InvalidRequest("body is not JSON", field="body") from e
             if not isinstance(data, dict):

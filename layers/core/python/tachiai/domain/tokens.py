@@ -53,5 +53,9 @@ def access_code_matches(code: str, stored: str) -> bool:
         return False
     if scheme != "scrypt":
         return False
-    actual = hashlib.scrypt(code.encode(), salt=salt, **_SCRYPT)
+    try:
+        typed = code.encode()
+    except UnicodeEncodeError:  # a lone surrogate: no code anyone was given
+        return False
+    actual = hashlib.scrypt(typed, salt=salt, **_SCRYPT)
     return hmac.compare_digest(actual, expected)
