@@ -16,7 +16,7 @@ from moto import mock_aws
 from tachiai import names
 from tachiai.adapters.dynamodb import TABLE_SCHEMA, EnvelopeRepository
 from tachiai.config import settings_from
-from tachiai.domain.audit import verify_chain
+from tachiai.domain.audit import AuditKind, verify_chain
 from tachiai.domain.envelope import Document, Envelope, EnvelopeStatus, Participant
 from tachiai.domain.events import Person
 from tachiai.services import ledger
@@ -41,7 +41,9 @@ class ChainWritesFirst:
         if not self.raced:
             self.raced = True
             current = self._repository.get(envelope.id)
-            noted, entry = current.audited("mail.sent", "system", T0, {"template": "completed"})
+            noted, entry = current.audited(
+                AuditKind.ENVELOPE_COMPLETION_MAILED, "system", T0, {"template": "completed"}
+            )
             self._repository.save(noted, [entry])
         return self._repository.save(envelope, entries, **kwargs)
 
@@ -83,7 +85,7 @@ def test_a_correction_made_while_the_chain_writes_is_applied_to_the_fresh_envelo
     assert racing.raced
     assert corrected.metadata is not None and corrected.metadata.amount == 450000
     kinds = [entry.kind for entry in svc.envelopes.audit_trail("env1")]
-    assert "mail.sent" in kinds  # the chain's change is kept
+    assert AuditKind.ENVELOPE_COMPLETION_MAILED in kinds  # the chain's change is kept
     assert kinds.count("metadata.corrected") == 2  # amount and currency, once each
     verify_chain(svc.envelopes.audit_trail("env1"))
 

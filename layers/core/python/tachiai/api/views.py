@@ -71,7 +71,7 @@ def envelope_view(envelope: Envelope, trail: list[AuditEntry] | None = None) -> 
             {
                 "seq": e.seq,
                 "at": e.at.isoformat(),
-                "kind": e.kind,
+                "kind": e.kind.value,
                 "actor": e.actor,
                 "data": e.data,
                 "hash": e.hash,

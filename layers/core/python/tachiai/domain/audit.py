@@ -11,6 +11,7 @@ import hashlib
 import json
 from collections.abc import Iterable, Mapping
 from datetime import datetime
+from enum import StrEnum
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
@@ -20,6 +21,46 @@ GENESIS_HASH = "0" * 64
 """The ``prev_hash`` of an envelope's first entry."""
 
 AuditValue = str | int | bool | None
+
+
+class AuditKind(StrEnum):
+    """What an audit entry records.
+
+    The values are stored in DynamoDB, hashed into the chain and exported (envelope.json, the API's
+    ``events``): they never change. A new kind is a new member; an old one is never renamed.
+    """
+
+    ENVELOPE_CREATED = "envelope.created"
+    ENVELOPE_SENT = "envelope.sent"
+    ENVELOPE_CANCELLED = "envelope.cancelled"
+    ENVELOPE_EXPIRED = "envelope.expired"
+    ENVELOPE_FAILED = "envelope.failed"
+    ENVELOPE_COMPLETED = "envelope.completed"
+    ENVELOPE_COMPLETION_MAILED = "envelope.completion_mailed"
+    ENVELOPE_NOTICE_UNDELIVERED = "envelope.notice_undelivered"
+    """A final notice (completed, rejected, expired, failed) could not be mailed to the sender."""
+    ENVELOPE_IMPORT_STARTED = "envelope.import_started"
+    ENVELOPE_IMPORTED = "envelope.imported"
+
+    PARTICIPANT_NOTIFIED = "participant.notified"
+    PARTICIPANT_REMINDED = "participant.reminded"
+    PARTICIPANT_OPENED = "participant.opened"
+    PARTICIPANT_AUTHENTICATED = "participant.authenticated"
+    PARTICIPANT_ACCESS_CODE_WRONG = "participant.access_code_wrong"
+    PARTICIPANT_LOCKED = "participant.locked"
+    PARTICIPANT_AGREED = "participant.agreed"
+    PARTICIPANT_REJECTED = "participant.rejected"
+    PARTICIPANT_FORWARDED = "participant.forwarded"
+
+    DOCUMENT_PREPARED = "document.prepared"
+    DOCUMENT_SEALED = "document.sealed"
+    DOCUMENT_TIMESTAMPED = "document.timestamped"
+    DOCUMENT_DOWNLOADED = "document.downloaded"
+    CERTIFICATE_DOWNLOADED = "certificate.downloaded"
+
+    METADATA_EXTRACTED = "metadata.extracted"
+    METADATA_EXTRACTION_FAILED = "metadata.extraction_failed"
+    METADATA_CORRECTED = "metadata.corrected"
 
 
 class AuditChainBroken(TachiaiError):
@@ -35,8 +76,8 @@ class AuditEntry(BaseModel):
     seq: int
     """1 for the first entry of an envelope, then +1."""
     at: AwareDatetime
-    kind: str
-    """What happened: ``envelope.sent``, ``participant.agreed``, ``document.sealed`` ..."""
+    kind: AuditKind
+    """What happened (stored and hashed as its string value: ``envelope.sent`` ...)."""
     actor: str
     """Who did it: an email address, a sender id, or ``system``."""
     data: dict[str, AuditValue]
@@ -52,7 +93,7 @@ def _digest(
     envelope_id: str,
     seq: int,
     at: datetime,
-    kind: str,
+    kind: AuditKind,
     actor: str,
     data: Mapping[str, AuditValue],
     prev_hash: str,
@@ -62,7 +103,7 @@ def _digest(
             "envelope_id": envelope_id,
             "seq": seq,
             "at": at.isoformat(),
-            "kind": kind,
+            "kind": str(kind),  # its plain value: the hashes of entries written before the enum still hold
             "actor": actor,
             "data": dict(data),
             "prev_hash": prev_hash,
@@ -78,7 +119,7 @@ def next_entry(
     envelope_id: str,
     head_seq: int,
     head_hash: str,
-    kind: str,
+    kind: AuditKind,
     actor: str,
     at: datetime,
     data: Mapping[str, AuditValue] | None = None,

@@ -24,7 +24,7 @@ from tachiai.adapters.s3 import (
     timestamp_key,
 )
 from tachiai.domain import envelope as rules
-from tachiai.domain.audit import AuditEntry
+from tachiai.domain.audit import AuditEntry, AuditKind
 from tachiai.domain.envelope import Envelope, EnvelopeStatus, ParticipantStatus
 from tachiai.domain.errors import (
     Conflict,
@@ -94,7 +94,10 @@ def prepare(svc: Services, envelope_id: str) -> dict[str, Any]:
             normalized_sha256=prepared.normalized_sha256,
         )
         envelope, entry = envelope.audited(
-            "document.prepared", envelope.sender.email, now, {"document": document.id, **prepared.to_dict()}
+            AuditKind.DOCUMENT_PREPARED,
+            envelope.sender.email,
+            now,
+            {"document": document.id, **prepared.to_dict()},
         )
         entries.append(entry)
         sealed = svc.sealer.seal_event(
@@ -105,7 +108,7 @@ def prepare(svc: Services, envelope_id: str) -> dict[str, Any]:
     envelope = rules.mark_sealed(envelope, rules.SENT_EVENT, now)
     envelope = rules.send(envelope, now)
     envelope, entry = envelope.audited(
-        "envelope.sent", envelope.sender.email, now, {"documents": len(prepared_docs)}
+        AuditKind.ENVELOPE_SENT, envelope.sender.email, now, {"documents": len(prepared_docs)}
     )
     entries.append(entry)
     stored = svc.envelopes.save(envelope, entries)
@@ -121,7 +124,7 @@ def _store_seal(
     sealed_sha256 = _sha256(sealed)
     changed = rules.record_seal(envelope, document_id, sealed_sha256, at)
     return changed.audited(
-        "document.sealed",
+        AuditKind.DOCUMENT_SEALED,
         SYSTEM,
         at,
         {"document": document_id, "event": event, "seal": number, "sha256": sealed_sha256},
@@ -194,7 +197,7 @@ def finalize(svc: Services, envelope_id: str) -> dict[str, Any]:
         final_sha256 = _sha256(final)
         envelope = rules.record_finalized(envelope, document.id, final_sha256, now)
         envelope, entry = envelope.audited(
-            "document.timestamped", SYSTEM, now, {"document": document.id, "sha256": final_sha256}
+            AuditKind.DOCUMENT_TIMESTAMPED, SYSTEM, now, {"document": document.id, "sha256": final_sha256}
         )
         entries.append(entry)
     envelope = rules.complete(envelope, now)
@@ -205,7 +208,7 @@ def finalize(svc: Services, envelope_id: str) -> dict[str, Any]:
     svc.documents.put(certificate_key(envelope_id), certificate)
     envelope = rules.record_certificate(envelope, _sha256(certificate), now)
     envelope, entry = envelope.audited(
-        "envelope.completed", SYSTEM, now, {"certificate_sha256": envelope.certificate_sha256}
+        AuditKind.ENVELOPE_COMPLETED, SYSTEM, now, {"certificate_sha256": envelope.certificate_sha256}
     )
     entries.append(entry)
     svc.envelopes.save(envelope, entries)
@@ -216,7 +219,7 @@ def agreement_record(
     envelope: Envelope, trail: list[AuditEntry], completed_at: datetime, svc: Services
 ) -> AgreementRecord:
     """What the certificate states, from the envelope and its audit trail (who opened from where)."""
-    visits: dict[tuple[str, str], AuditEntry] = {}
+    visits: dict[tuple[AuditKind, str], AuditEntry] = {}
     for entry in trail:
         participant = entry.data.get("participant")
         if isinstance(participant, str):
@@ -238,9 +241,9 @@ def agreement_record(
     for p in sorted(envelope.participants, key=lambda p: (p.order, p.forwarded_from is not None)):
         events = []
         for kind, audit_kind in (
-            (EventKind.OPENED, "participant.opened"),
-            (EventKind.AGREED, "participant.agreed"),
-            (EventKind.FORWARDED, "participant.forwarded"),
+            (EventKind.OPENED, AuditKind.PARTICIPANT_OPENED),
+            (EventKind.AGREED, AuditKind.PARTICIPANT_AGREED),
+            (EventKind.FORWARDED, AuditKind.PARTICIPANT_FORWARDED),
         ):
             visit = visits.get((audit_kind, p.id))
             if visit is None:

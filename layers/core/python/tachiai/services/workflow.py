@@ -17,7 +17,7 @@ from datetime import timedelta
 
 from tachiai.adapters.dynamodb import LinkRecord
 from tachiai.domain import envelope as rules
-from tachiai.domain.audit import AuditEntry
+from tachiai.domain.audit import AuditEntry, AuditKind
 from tachiai.domain.envelope import Envelope, EnvelopeStatus, ParticipantStatus
 from tachiai.domain.errors import (
     Conflict,
@@ -65,7 +65,7 @@ def notify(svc: Services, envelope_id: str, participant_id: str, task_token: str
     participant = changed.participant(participant_id)
     assert participant.link_expires_at is not None
     changed, entry = changed.audited(
-        "participant.notified",
+        AuditKind.PARTICIPANT_NOTIFIED,
         SYSTEM,
         now,
         {
@@ -150,7 +150,7 @@ def announce(
         expired = envelope.current()
         if not envelope.is_terminal:
             changed, entry = rules.end(envelope, "expired", now).audited(
-                "envelope.expired", SYSTEM, now, {"participant": expired.id if expired else None}
+                AuditKind.ENVELOPE_EXPIRED, SYSTEM, now, {"participant": expired.id if expired else None}
             )
             envelope = svc.envelopes.save(changed, [entry])
         messages = mails.expired_mails(svc, envelope, expired, now) if expired else []
@@ -158,7 +158,7 @@ def announce(
         code = _error_code(error)
         if not envelope.is_terminal:
             changed, entry = rules.end(envelope, "failed", now, code).audited(
-                "envelope.failed", SYSTEM, now, {"error": code}
+                AuditKind.ENVELOPE_FAILED, SYSTEM, now, {"error": code}
             )
             envelope = svc.envelopes.save(changed, [entry])
         messages = [mails.failed_mail(svc, envelope, code, now)]
@@ -193,7 +193,7 @@ def notice_undelivered(
         now = svc.now()
         changed = rules.record_undelivered_notice(envelope, outcome, now, code)
         changed, entry = changed.audited(
-            "envelope.notice_undelivered", SYSTEM, now, {"outcome": outcome, "error": code}
+            AuditKind.ENVELOPE_NOTICE_UNDELIVERED, SYSTEM, now, {"outcome": outcome, "error": code}
         )
         return changed, [entry]
 
@@ -221,7 +221,7 @@ def _completion(svc: Services, envelope: Envelope) -> tuple[Envelope, list[MailM
         records.append(LinkRecord(token_sha256, envelope.id, owner, expires_at, purpose="download"))
         urls[person.email.lower()] = svc.link_url(token)
     changed, entry = envelope.audited(
-        "envelope.completion_mailed",
+        AuditKind.ENVELOPE_COMPLETION_MAILED,
         SYSTEM,
         now,
         {"parties": len(parties), "links_expire_at": expires_at.isoformat()},
