@@ -182,7 +182,7 @@ def test_each_page_asks_for_no_referrer_no_index_and_a_phone_viewport(
     meta = {m.get("name"): m.get("content") for m in _doc(_page(state, language)).all("meta")}
 
     assert meta["viewport"] == "width=device-width, initial-scale=1"
-    assert meta["referrer"] == "no-referrer"
+    assert meta["referrer"] == "same-origin"
     assert meta["robots"] == "noindex"
 
 

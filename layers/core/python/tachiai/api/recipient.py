@@ -6,7 +6,9 @@ which then shows what happened — an agreement, a wrong access code, an expired
 sends JSON gets JSON. Every failure is a page (or a JSON error) with a clear message in the
 participant's language; nothing a visitor can send produces a stack trace.
 
-The token is in the path, so every response says ``Referrer-Policy: no-referrer`` and ``no-store``.
+The token is in the path, so every response says ``no-store`` and ``Referrer-Policy: same-origin``: the
+URL never leaves for another site, while the page's own form posts still carry a real ``Origin`` (under
+``no-referrer`` browsers send ``Origin: null``, which cannot be told apart from a sandboxed foreign page).
 """
 
 from __future__ import annotations
@@ -51,7 +53,7 @@ from tachiai.web.signing_page import (
 
 _SECURITY_HEADERS = {
     "Cache-Control": "no-store",
-    "Referrer-Policy": "no-referrer",
+    "Referrer-Policy": "same-origin",
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
     "Content-Security-Policy": (

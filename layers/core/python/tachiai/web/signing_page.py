@@ -834,7 +834,7 @@ def render_signing_page(page: SigningPage) -> str:
         "<head>\n"
         '<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        '<meta name="referrer" content="no-referrer">\n'
+        '<meta name="referrer" content="same-origin">\n'
         '<meta name="robots" content="noindex">\n'
         '<meta name="format-detection" content="telephone=no">\n'
         # No favicon request: API Gateway answers a path it has no route for with 403, which the
