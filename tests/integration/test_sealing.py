@@ -327,3 +327,38 @@ def test_a_library_failure_while_sealing_is_a_sealing_error_not_a_builtin(kit, m
     with pytest.raises(SealingError) as caught:
         kit.sealer.seal_event(simple_pdf(), event())
     assert "AttributeError" in caught.value.detail
+
+
+@pytest.mark.parametrize(
+    "raised", [KeyError("/Fields"), AttributeError("'NullObject' has no attribute 'get'")]
+)
+def test_an_unexpected_failure_while_judging_the_finalized_file_is_a_seal_validation_failure(
+    kit, monkeypatch, raised
+):
+    from tachiai.domain.errors import SealValidationFailed
+    from tachiai.sealing import seal as module
+
+    # Given verify raises something it did not foresee (a builtin from deep inside pyHanko)
+    def explode(*args, **kwargs):
+        raise raised
+
+    sealed = kit.sealer.seal_event(simple_pdf(), event())
+    monkeypatch.setattr(module, "verify_pdf", explode)
+    # Then finalize fails as sealing fails -- typed, never stored -- and no builtin escapes it
+    with pytest.raises(SealValidationFailed) as caught:
+        kit.sealer.finalize(sealed)
+    assert type(raised).__name__ in caught.value.detail
+
+
+def test_an_unexpected_failure_reading_the_seals_before_finalizing_is_a_sealing_error(kit, monkeypatch):
+    from tachiai.domain.errors import SealingError
+
+    sealed = kit.sealer.seal_event(simple_pdf(), event())
+
+    def explode(self, reader):
+        raise TypeError("'IndirectObject' object is not subscriptable")
+
+    monkeypatch.setattr(type(kit.sealer), "_locked_by_last_seal", explode)
+    with pytest.raises(SealingError) as caught:
+        kit.sealer.finalize(sealed)
+    assert "TypeError" in caught.value.detail

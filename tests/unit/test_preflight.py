@@ -23,7 +23,9 @@ from tachiai.domain.errors import (
     DocumentTooLarge,
     EmptyDocument,
     EncryptedPdf,
+    ExistingSignatureInvalid,
     NotPdf,
+    SignedPdfModified,
     SigningForbidden,
     TachiaiError,
 )
@@ -120,8 +122,45 @@ def test_refuses_a_pdf_without_pages_as_damaged():
     assert "no pages" in e.detail
 
 
-def test_refuses_a_page_tree_cycle_without_recursing_forever():
-    refused("page_tree_cycle", DamagedPdf)
+def test_a_page_tree_loop_is_dropped_and_the_file_normalized():
+    # Given a page tree whose /Kids lists the tree itself (qpdf: "Loop detected in /Pages")
+    prepared = accepted("page_tree_cycle")
+    # Then the back edge is gone, the one real page stays, and /Count says so
+    assert prepared.normalized and prepared.pages == 1
+    with pikepdf.open(io.BytesIO(prepared.pdf)) as pdf:
+        assert len(pdf.pages) == 1 and pdf.Root.Pages.Count == 1
+        assert b"Contract" in pdf.pages[0].Contents.read_bytes()
+    assert PdfFileReader(io.BytesIO(prepared.pdf), strict=True).root["/Pages"]["/Count"] == 1
+
+
+def test_a_loop_back_to_the_root_deeper_in_the_tree_keeps_every_page_and_what_it_inherits():
+    prepared = accepted("page_tree_grandchild_points_back_to_the_root")
+    assert prepared.normalized and prepared.pages == 2
+    with pikepdf.open(io.BytesIO(prepared.pdf)) as pdf:
+        inner = pdf.Root.Pages.Kids[0]
+        assert len(inner.Kids) == 2 and inner.Count == 2 and pdf.Root.Pages.Count == 2
+        # the pages still inherit their size and font from the inner node (nothing flattened away)
+        assert [list(page.MediaBox) for page in pdf.pages] == [[0, 0, 595, 842]] * 2
+        assert all("/F1" in page.Resources.Font for page in pdf.pages)
+
+
+def test_a_page_tree_loop_in_a_signed_pdf_is_refused_since_repairing_it_breaks_the_signature():
+    signed = _sign_with_throwaway_key(odd_pdf("page_tree_cycle").data, strict=False)
+    with pytest.raises(SigningForbidden) as caught:
+        preflight(signed)
+    assert "page-tree loop" in caught.value.detail
+
+
+@pytest.mark.parametrize(
+    "name", ["object_stream_extends_chain", "object_stream_length_in_another_object_stream"]
+)
+def test_object_streams_that_depend_on_other_object_streams_are_sealed_as_uploaded(name):
+    prepared = accepted(name)
+    assert not prepared.normalized and prepared.pdf == odd_pdf(name).data
+
+
+def test_an_object_stream_whose_length_is_inside_itself_is_refused_as_damaged():
+    refused("object_stream_length_inside_itself", DamagedPdf)
 
 
 def test_refuses_deeply_nested_arrays_without_a_recursion_error():
@@ -522,3 +561,79 @@ def test_preflight_rehearses_the_real_signing_path(monkeypatch):
     # Then preflight does not accept it
     with pytest.raises(DamagedPdf):
         preflight(minimal_pdf())
+
+
+# --- uploads already signed by another party: finalize's verdict, decided at upload ---------------
+
+
+def test_refuses_a_signed_pdf_whose_form_was_filled_after_signing():
+    e = refused("signed_then_form_filled", SignedPdfModified)
+    assert "Approver" in e.detail and "party_a" in e.detail
+    assert "original signed file" in e.message("en") and "元のファイル" in e.message("ja")
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "signed_then_annotation_added",
+        "signed_then_page_content_changed",
+        "signed_then_empty_signature_field_added",
+        "certified_form_filling_p2_then_form_filled",
+    ],
+)
+def test_refuses_a_signed_pdf_changed_after_signing(name):
+    refused(name, SignedPdfModified)
+
+
+def test_refuses_a_signed_pdf_whose_signature_is_broken():
+    e = refused("signed_with_a_broken_digest", ExistingSignatureInvalid)
+    assert "digest mismatch" in e.detail
+
+
+def test_refuses_a_signed_pdf_whose_signature_cannot_be_verified_as_invalid(monkeypatch):
+    from tachiai.sealing import preflight as module
+    from tachiai.sealing.verify import VerificationError
+
+    def unverifiable(data: bytes) -> None:
+        raise VerificationError("Approver: ValueError: malformed CMS")
+
+    monkeypatch.setattr(module, "verify_pdf", unverifiable)
+    with pytest.raises(ExistingSignatureInvalid) as caught:
+        preflight(odd_pdf("already_signed_approval").data)
+    assert "malformed CMS" in caught.value.detail
+
+
+def test_refuses_a_signed_pdf_carrying_another_services_document_timestamp():
+    e = refused("signed_with_a_document_timestamp_of_another_service", SigningForbidden)
+    assert "document timestamp" in e.message("en") and "文書タイムスタンプ" in e.message("ja")
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "already_signed_approval",
+        "already_signed_twice",
+        "certified_form_filling_p2",
+        "signed_with_a_signature_timestamp_of_another_service",
+    ],
+)
+def test_accepts_another_partys_intact_signature_whose_trust_is_unknown(name):
+    prepared = accepted(name)
+    assert not prepared.normalized
+
+
+def test_an_unsigned_upload_skips_the_signature_verdict(monkeypatch):
+    from tachiai.sealing import preflight as module
+
+    def not_expected(data: bytes) -> None:
+        raise AssertionError("verify_pdf must not run for an unsigned upload")
+
+    monkeypatch.setattr(module, "verify_pdf", not_expected)
+    assert preflight(minimal_pdf()).pages == 1
+
+
+def _sign_with_throwaway_key(data: bytes, *, strict: bool = True) -> bytes:
+    writer = IncrementalPdfFileWriter(io.BytesIO(data), strict=strict)
+    identity = make_throwaway_identity("signer of a looped page tree (throwaway)")
+    signer = signers.PdfSigner(signers.PdfSignatureMetadata(field_name="Approver"), signer=identity.signer)
+    return bytes(signer.sign_pdf(writer).getvalue())

@@ -12,9 +12,11 @@ How a file is judged, cheapest first:
 2. **qpdf** (pikepdf, C++, fuzzed, fast even for 5,000 pages) opens the file with recovery, parses every
    object and walks the page tree. Any encryption (also owner-password-only) -> :class:`EncryptedPdf`.
    Recovery that *lost content* (a stream replaced by an empty one, an object dropped, a lost trailer,
-   a page-tree loop, ...) or no pages -> :class:`DamagedPdf`. Only repairs that keep every object
-   (a rebuilt cross-reference table, a recovered stream ``/Length``, ...) are tolerated; they merely
-   mean the file has to be rewritten (step 5).
+   ...) or no pages -> :class:`DamagedPdf`. Only repairs that keep every object (a rebuilt
+   cross-reference table, a recovered stream ``/Length``, ...) are tolerated; they merely mean the
+   file has to be rewritten (step 5). So is a page-tree loop (a ``/Kids`` entry pointing back to an
+   ancestor): every page stays reachable without that entry, which only makes readers walk the tree
+   forever or give up (qpdf does), so it is dropped and the file rewritten.
 3. **Signing restrictions** (read with qpdf, so they are found even in files needing repair):
    a certification signature with ``/P 1``, a usage-rights signature (``/Perms /UR`` or ``/UR3``), a
    signed field whose lock or ``/FieldMDP`` transform carries ``/P 1`` (the whole document locked),
@@ -23,7 +25,12 @@ How a file is judged, cheapest first:
    Certification with ``/P 2`` or ``/P 3`` allows adding a signature, so it is accepted, as is a
    field lock with ``/Action /Include`` (it locks the named fields only). Active content --
    JavaScript, a Launch action or an embedded executable, wherever it hides -> :class:`ActiveContent`
-   (see :mod:`tachiai.sealing.active_content`).
+   (see :mod:`tachiai.sealing.active_content`). The signatures already on a signed upload are judged
+   by finalize's own verdict (integrity only, trust not required, see
+   :meth:`~tachiai.sealing.verify.VerificationReport.judge_integrity`): a broken one ->
+   :class:`ExistingSignatureInvalid`, a document changed after one (form filled, annotation added,
+   page changed) -> :class:`SignedPdfModified`, another service's document timestamp (after which no
+   seal can be shown long-term valid) -> :class:`SigningForbidden`. Unsigned uploads skip this.
 4. **Strict check** with pyHanko's ``PdfFileReader(strict=True)`` -- the reader the sealing engine
    uses: the cross-reference sections and trailer parse strictly, the file is not a hybrid-reference
    file (pyHanko refuses to sign those in strict mode), nothing but whitespace follows the last
@@ -64,12 +71,21 @@ import pikepdf
 from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.pdf_utils.reader import PdfFileReader
 
-from tachiai.domain.errors import ActiveContent, DamagedPdf, EncryptedPdf, SigningForbidden, TachiaiError
+from tachiai.domain.errors import (
+    ActiveContent,
+    DamagedPdf,
+    EncryptedPdf,
+    ExistingSignatureInvalid,
+    SignedPdfModified,
+    SigningForbidden,
+    TachiaiError,
+)
 from tachiai.domain.uploads import DEFAULT_MAX_BYTES, PDF_WHITESPACE, check_upload
 from tachiai.pdf_limits import check_decoded_size
 from tachiai.sealing.active_content import LABELS, ActiveKind, find_active_content
 from tachiai.sealing.dangling import dangling_references, direct_entries, make_entries_indirect
 from tachiai.sealing.incremental import rehearse_seal
+from tachiai.sealing.verify import Verdict, VerificationError, verify_pdf
 
 __all__ = ["DEFAULT_MAX_BYTES", "PreparedDocument", "preflight"]
 
@@ -252,6 +268,13 @@ _REASON_SIGNED_NEEDS_REPAIR = (
 )
 
 
+_REASON_DOCUMENT_TIMESTAMP = (
+    "他のサービスの文書タイムスタンプが付いており、その後に押す電子印の長期検証ができなくなります",
+    "it carries another service's document timestamp, after which a seal cannot be shown to be "
+    "long-term valid",
+)
+
+
 def _prepare(data: bytes) -> tuple[bytes, int, bool]:
     """(bytes to seal, pages, whether they were normalized); raises typed errors only on purpose."""
     # before qpdf or pyHanko decode anything: a decompression bomb is refused on its raw bytes
@@ -265,6 +288,8 @@ def _prepare(data: bytes) -> tuple[bytes, int, bool]:
             found_ja="、".join(LABELS[kind][0] for kind in view.active),
             found_en=", ".join(LABELS[kind][1] for kind in view.active),
         )
+    if view.signed:
+        _check_existing_signatures(data)
     # the strict check runs even when qpdf already asks for a rewrite: it is where pyHanko and qpdf
     # are compared on hybrid-reference files
     problem = "; ".join(filter(None, [*view.repairs, _strict_problem(data, view)])) or None
@@ -282,6 +307,39 @@ def _prepare(data: bytes) -> tuple[bytes, int, bool]:
     if remaining:
         raise DamagedPdf(f"still not clean after normalization ({problem}): {remaining}"[:_MAX_DETAIL])
     return normalized, again.pages, True
+
+
+def _check_existing_signatures(data: bytes) -> None:
+    """Step 3b: judge the signatures already on a signed upload with finalize's own verdict.
+
+    Finalize accepts another party's earlier signature without requiring its trust, but only when it
+    is intact, valid and followed by nothing but signing (:meth:`VerificationReport.judge_integrity`,
+    the integrity half of the verdict finalize applies). What fails that here would fail finalize
+    after every party agreed, so it is refused now. Unsigned uploads never get here.
+
+    The upload is judged as it is, so a change after its last signature counts even where, at
+    finalize, the seals that follow it would have excused it (a form change no signature followed):
+    the rare disagreement refuses at upload, never fails after agreement.
+    """
+    try:
+        report = verify_pdf(data)
+    except VerificationError as e:
+        raise ExistingSignatureInvalid(e.detail[:_MAX_DETAIL]) from e
+    judgement = report.judge_integrity()
+    if judgement.verdict is not Verdict.VALID:
+        broken = any(f.code in ("altered", "signature_invalid") for f in judgement.findings)
+        error = ExistingSignatureInvalid if broken else SignedPdfModified
+        raise error(judgement.summary()[:_MAX_DETAIL])
+    # A document timestamp by another TSA starts pyHanko's chain of proofs of existence (AdES LTA): it
+    # does not chain to tachiai's roots, the chain breaks, and no seal added after it validates as
+    # long-term (finalize requires it). Refused until finalize can judge such a file.
+    foreign_timestamps = [s.field_name for s in report.signatures if s.kind == "document_timestamp"]
+    if foreign_timestamps:
+        raise SigningForbidden(
+            f"document timestamp(s) already present: {', '.join(foreign_timestamps)}"[:_MAX_DETAIL],
+            reason_ja=_REASON_DOCUMENT_TIMESTAMP[0],
+            reason_en=_REASON_DOCUMENT_TIMESTAMP[1],
+        )
 
 
 def _open(data: bytes) -> pikepdf.Pdf:
@@ -303,6 +361,8 @@ def _inspect_with_qpdf(data: bytes) -> _QpdfView:
         if pdf.is_encrypted:
             raise EncryptedPdf("the PDF is encrypted (no password needed to open it)")
         len(pdf.objects)  # makes qpdf parse every object, so damage anywhere is seen now
+        # before anything walks the pages: qpdf's page walk raises on a loop
+        loops = _break_page_tree_loops(pdf)
         pages = len(pdf.pages)
         forbidden, signed = _signing_restrictions(pdf)
         objects = frozenset(pdf.get_xref_table())
@@ -318,7 +378,7 @@ def _inspect_with_qpdf(data: bytes) -> _QpdfView:
         raise DamagedPdf("the PDF has no pages")
     return _QpdfView(
         pages=pages,
-        repairs=tuple(dict.fromkeys(warnings)),
+        repairs=tuple(dict.fromkeys([*warnings, *loops])),
         signed=signed or b"/ByteRange" in data,
         forbidden=forbidden,
         objects=objects,
@@ -326,6 +386,79 @@ def _inspect_with_qpdf(data: bytes) -> _QpdfView:
         dangling=dangling,
         direct=direct,
     )
+
+
+def _break_page_tree_loops(pdf: pikepdf.Pdf) -> list[str]:
+    """Remove every ``/Kids`` entry that points back to an ancestor in the page tree (in memory).
+
+    Such an entry adds no page: everything below the ancestor is reached through the ancestor
+    already. Readers either walk it forever or stop (qpdf raises "Loop detected in /Pages"), while
+    pyHanko only walks down to the page it signs on. A node reached twice by different paths (the same
+    page listed twice) is not a loop and is left alone: qpdf handles it. The walk is iterative and
+    visits each node once, so a deep or wide tree costs no recursion and linear time.
+
+    :returns: one description per removed entry (empty for a tree without loops).
+    """
+    top = pdf.Root.get("/Pages")
+    if not isinstance(top, pikepdf.Dictionary) or not top.is_indirect:
+        return []
+    removed: list[str] = []
+    seen = {top.objgen}
+    ancestors = {top.objgen}
+    stack: list[tuple[pikepdf.Dictionary, int]] = [(top, 0)]
+    while stack:
+        node, index = stack[-1]
+        kids = node.get("/Kids")
+        if not isinstance(kids, pikepdf.Array) or index >= len(kids):
+            stack.pop()
+            ancestors.discard(node.objgen)
+            continue
+        kid = kids[index]
+        if isinstance(kid, pikepdf.Dictionary) and kid.is_indirect and kid.objgen in ancestors:
+            del kids[index]  # the next entry moves to ``index``: look at it next
+            removed.append(
+                "page-tree loop: /Kids of {} {} R points back to {} {} R".format(*node.objgen, *kid.objgen)
+            )
+            continue
+        stack[-1] = (node, index + 1)
+        if not isinstance(kid, pikepdf.Dictionary) or not kid.is_indirect or kid.objgen in seen:
+            continue
+        seen.add(kid.objgen)
+        if isinstance(kid.get("/Kids"), pikepdf.Array):
+            ancestors.add(kid.objgen)
+            stack.append((kid, 0))
+    return removed
+
+
+def _recount_pages(pdf: pikepdf.Pdf) -> None:
+    """Set ``/Count`` of every intermediate page-tree node to the pages below it (tree without loops).
+
+    After :func:`_break_page_tree_loops` the counts still include the removed entries; pyHanko checks
+    ``/Count`` against the tree, so the rewrite must carry the true numbers.
+    """
+    top = pdf.Root.get("/Pages")
+    if not isinstance(top, pikepdf.Dictionary):
+        return
+    counts: dict[tuple[int, int], int] = {}
+    pending: set[tuple[int, int]] = set()
+    stack: list[tuple[pikepdf.Dictionary, bool]] = [(top, False)]
+    while stack:
+        node, expanded = stack.pop()
+        kids = [
+            (kid, isinstance(kid.get("/Kids"), pikepdf.Array))
+            for kid in node.get("/Kids", pikepdf.Array())
+            if isinstance(kid, pikepdf.Dictionary)
+        ]
+        if not expanded:
+            stack.append((node, True))
+            for kid, inner in kids:
+                if inner and kid.objgen not in counts and kid.objgen not in pending:
+                    pending.add(kid.objgen)
+                    stack.append((kid, False))
+            continue
+        total = sum(counts.get(kid.objgen, 0) if inner else 1 for kid, inner in kids)
+        node.Count = total
+        counts[node.objgen] = total
 
 
 def _strip_source(message: str) -> str:
@@ -491,6 +624,8 @@ def _normalize(data: bytes) -> bytes:
     """Step 5: rewrite ``data`` once with qpdf into a plain, deterministic file."""
     out = io.BytesIO()
     with _open(data) as pdf:
+        if _break_page_tree_loops(pdf):
+            _recount_pages(pdf)
         make_entries_indirect(pdf)
         pdf.save(
             out,

@@ -154,15 +154,19 @@ class Sealer:
         certificate) and the document timestamp must be intact, valid, trusted and LTV-complete, with
         nothing but signatures and validation data added after each.
 
-        :raises SealingError: ``pdf`` has no signature to finalize.
+        :raises SealingError: ``pdf`` has no signature to finalize, or pyHanko cannot finalize it
+            (never a builtin exception).
         :raises TimestampUnavailable: no TSA gave a timestamp (retryable).
         :raises RevocationInfoUnavailable: validation data could not be fetched (retryable).
         :raises SealValidationFailed: the result is not valid under that verdict (never stored).
         """
         reader = _read(pdf)
-        if not reader.embedded_signatures:
+        with _translate_signing_errors("finalize"):
+            signed = bool(reader.embedded_signatures)
+            needs_lock = signed and lock and not self._locked_by_last_seal(reader)
+        if not signed:
             raise SealingError("finalize needs at least one seal")
-        if lock and not self._locked_by_last_seal(reader):
+        if needs_lock:
             pdf = self.seal(pdf, COMPLETION_REASON, lock=True)
         output = BytesIO()
         with _translate_signing_errors("document timestamp"):
@@ -181,11 +185,24 @@ class Sealer:
         return finalized
 
     def _check_finalized(self, finalized: bytes) -> None:
+        """Judge the finalized file (see :meth:`finalize`); nothing but a TachiaiError leaves here.
+
+        :raises SealValidationFailed: the verdict is not VALID, or the file could not be judged at all
+            (a typed error of verify, or anything pyHanko raised that verify did not expect: the
+            file is then not shown to be valid, so it is never stored).
+        """
         try:
             report = verify_pdf(finalized, self.trust_roots, seal_certificates=[self.signer.signing_cert])
+            judgement = report.judge(accept_earlier_signers=True)
         except TachiaiError as e:
             raise SealValidationFailed(f"the finalized file cannot be verified: {e}") from e
-        judgement = report.judge(accept_earlier_signers=True)
+        # verify reports what it expects per signature; a builtin from deeper in pyHanko (a malformed
+        # structure it did not foresee, RecursionError, ...) must still end as this sealing failing,
+        # never as a builtin escaping finalize into the state machine. BaseException is not caught.
+        except Exception as e:
+            raise SealValidationFailed(
+                f"the finalized file cannot be verified: {type(e).__name__}: {e}"
+            ) from e
         if judgement.verdict is not Verdict.VALID:
             raise SealValidationFailed(judgement.summary())
 
