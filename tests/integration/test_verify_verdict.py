@@ -95,11 +95,15 @@ def files(kit, tmp_path_factory) -> dict[str, Path]:
     """A sealed + finalized contract, the same with a stranger's signature appended, the test root,
     the seal certificate, a wrong root and the stranger's certificate."""
     work = tmp_path_factory.mktemp("verdict")
-    sealed = kit.sealer.finalize(kit.sealer.seal_event(simple_pdf(), event()))
+    seal = kit.sealer.seal_event(simple_pdf(), event())
+    sealed = kit.sealer.finalize(seal)
+    # Without the completion lock, so that who signed and trust are what decide, not the lock
+    unlocked = kit.sealer.finalize(seal, lock=False)
     stranger = make_throwaway_identity("Mallory")
     paths = {
         "sealed": sealed,
-        "stranger": _sign_as(sealed, stranger, "TachiaiSeal3", FORGED_REASON),
+        "stranger": _sign_as(unlocked, stranger, "TachiaiSeal3", FORGED_REASON),
+        "stranger_after_completion": _sign_as(sealed, stranger, "TachiaiSeal9", FORGED_REASON),
         "noted": _add_note(sealed),
         "root": _pem(kit.pki.root_cert),
         "seal": _pem(kit.pki.seal_cert),
@@ -130,6 +134,15 @@ def test_a_strangers_signature_named_like_a_seal_is_not_valid(files):
     assert "TachiaiSeal3: signed by Mallory, which does NOT chain to the trusted roots" in headline[1]
     assert "すべての署名が有効です" not in result.stdout
     assert "Traceback" not in result.stderr
+
+
+def test_a_strangers_signature_after_completion_breaks_the_completion_lock(files):
+    # Given a completed (locked) contract to which a stranger appended a signature
+    result = tachiai("verify", str(files["stranger_after_completion"]), "--trust", str(files["root"]))
+    # Then the verdict is invalid (1): the document was changed after the completion seal locked it
+    assert result.returncode == 1, result.stdout
+    assert "changed after" in result.stdout.splitlines()[0]
+    assert "すべての署名が有効です" not in result.stdout
 
 
 def test_with_seal_cert_a_trusted_signer_other_than_the_seal_is_named(files):
