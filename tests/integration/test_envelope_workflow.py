@@ -135,12 +135,12 @@ def test_two_parties_in_order_agree_and_everyone_gets_the_sealed_contract(runtim
     # And the sealed PDF carries sent + two agreements + the document timestamp, LTV complete
     report = verify_pdf(sealed_pdf(sender, envelope_id), [runtime.pki.root_cert])  # type: ignore[union-attr]
     assert report.ok and report.ltv_complete
-    assert len(report.signatures) == 4
+    assert len(report.signatures) == 5  # sent, two agreements, the completion lock, the document timestamp
     assert "山﨑花子 (hanako@takahashizaki.example)" in (report.signatures[2].reason or "")
     assert "アクセスコード" in (report.signatures[2].reason or "")
 
 
-def test_three_parties_validate_with_four_seals_and_a_document_timestamp_in_pyhanko_and_pdfsig(
+def test_three_parties_validate_with_five_seals_and_a_document_timestamp_in_pyhanko_and_pdfsig(
     runtime, sender, nda, tmp_path
 ):
     title = "業務委託契約書（三者）"
@@ -151,8 +151,8 @@ def test_three_parties_validate_with_four_seals_and_a_document_timestamp_in_pyha
     pdf = sealed_pdf(sender, envelope_id)
     report = verify_pdf(pdf, [runtime.pki.root_cert])  # type: ignore[union-attr]
     assert report.ok and report.ltv_complete and not report.modified_after_last_signature
-    assert [s.kind for s in report.signatures] == ["signature"] * 4 + ["document_timestamp"]
-    assert len(report.signatures) == 5
+    assert [s.kind for s in report.signatures] == ["signature"] * 5 + ["document_timestamp"]
+    assert len(report.signatures) == 6
     # An English participant's mails are in English (the seals' reasons in the envelope's language)
     request = mails_to(runtime, ALICE.email, title)[0]
     assert request.language == "en" and request.subject == f"Signature request from 山田太郎: {title}"
@@ -380,7 +380,7 @@ def test_the_link_page_works_in_a_browser_with_forms_and_redirects(runtime, send
     # The first visit shows the terms and asks for the access code, in Japanese
     first = browser.get(link, timeout=10)
     assert first.status_code == 200 and 'lang="ja"' in first.text and 'name="access_code"' in first.text
-    assert first.headers["Referrer-Policy"] == "no-referrer" and "no-store" in first.headers["Cache-Control"]
+    assert first.headers["Referrer-Policy"] == "same-origin" and "no-store" in first.headers["Cache-Control"]
     # A wrong code comes back as the same page with a notice, not an error page
     wrong = browser.post(f"{link}/open", data={"accept_terms": "yes", "access_code": "0000"}, timeout=10)
     assert wrong.status_code == 403 and "アクセスコードが違います" in wrong.text
