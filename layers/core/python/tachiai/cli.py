@@ -202,8 +202,10 @@ def cmd_import(args: argparse.Namespace) -> int:
     if args.json:
         _print_json(envelope)
         return EXIT_OK
+    from tachiai.domain.audit import AuditKind
+
     arrival: dict[str, Any] = next(
-        (e["data"] for e in envelope.get("events", []) if e["kind"] == "envelope.imported"), {}
+        (e["data"] for e in envelope.get("events", []) if e["kind"] == AuditKind.ENVELOPE_IMPORTED), {}
     )
     print(f"imported:    {envelope['id']}  「{envelope['title']}」")
     print(f"sha256:      {arrival.get('sha256', '')}")
@@ -284,6 +286,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_seal(args: argparse.Namespace) -> int:
+    import shlex
+
     from tachiai.domain.events import AuthMethod, EventKind, Person, SealEvent
     from tachiai.local.sealing_kit import local_sealing_kit
     from tachiai.sealing.preflight import preflight
@@ -302,9 +306,17 @@ def cmd_seal(args: argparse.Namespace) -> int:
         if not args.no_finalize:
             sealed = kit.sealer.finalize(sealed)
     out.write_bytes(sealed)
+    root_pem, seal_pem = pki_dir / "root.pem", pki_dir / "seal-chain.pem"
+    check = [_self_command(), "verify", shlex.quote(str(out)), "--trust", shlex.quote(str(root_pem))]
+    # --seal-cert makes the check strict: every signature must be this seal's, not just anyone's under
+    # the root. The local seal key is new on every run, so the file holds the latest run's certificate.
+    if seal_pem.is_file():
+        check += ["--seal-cert", shlex.quote(str(seal_pem))]
     print(f"sealed:      {out}")
-    print(f"trust root:  {pki_dir / 'root.pem'}")
-    print(f"check with:  {_self_command()} verify {out} --trust {pki_dir / 'root.pem'}")
+    print(f"trust root:  {root_pem}")
+    print(f"check with:  {' '.join(check)}")
+    if seal_pem.is_file():
+        print("             (--seal-cert is this run's seal; the next `seal` with this PKI issues a new one)")
     return EXIT_OK
 
 
@@ -431,6 +443,13 @@ def cmd_local(args: argparse.Namespace) -> int:
         print(f"  Root to trust:   {runtime.root_pem}")
         print(f"  Sender token:    {_self_command()} local token --state-dir {state_dir}   (valid 12 h)")
         print(f"  Deadline alerts: daily at {_alert_time()} UTC; now: {_self_command()} local alerts")
+        restored = f"restored; {len(runtime.resumed)} signing chain(s) resumed" if runtime.restored else "new"
+        print(f"  Data:            {runtime.state_dir / 'data'}   ({restored})")
+        print(
+            "                   kept across restarts (snapshot 2 s after each change and at Ctrl-C);"
+            " a crash or kill -9 loses the last seconds"
+        )
+        print("  Reachable from:  this machine only (loopback; pages of other sites are refused)")
         print(f"\nexport TACHIAI_URL={runtime.url}")
         print(f"export TACHIAI_TOKEN={token}")
         print(f'curl -H "Authorization: Bearer $TACHIAI_TOKEN" {runtime.url}/v1/envelopes')
@@ -644,7 +663,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_keys_self_issue)
 
     p = sub.add_parser("local", help="run the whole service on this machine (moto as AWS)")
-    p.add_argument("--state-dir", default=".tachiai-local", help="test PKI keys and the token secret")
+    p.add_argument(
+        "--state-dir",
+        default=".tachiai-local",
+        help="the data (kept across restarts), test PKI keys, token secret",
+    )
     p.add_argument("--port", type=int, default=8080, help="HTTP port of the API (0: any free port)")
     p.add_argument("--email", default="sender@tachiai.example", help="the sender the printed token is for")
     p.add_argument("--name", default="送信者")

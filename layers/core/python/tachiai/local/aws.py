@@ -1,7 +1,10 @@
 """The local AWS runtime's core: a moto server on loopback that executes Step Functions state machines
 and runs Lambda functions in this process.
 
-:class:`LocalAws` starts moto's ``ThreadedMotoServer`` on ``127.0.0.1`` (a free port), points every boto3
+:class:`LocalAws` starts moto's server (the application ``ThreadedMotoServer`` runs, behind
+:class:`~tachiai.local.guard.MotoGuard`: loopback ``Host`` only, no foreign ``Origin``, no CORS,
+SDK-signed requests only, one lock per service because moto's backends are not thread-safe) on
+``127.0.0.1`` (a free port; loopback only), points every boto3
 client of the process at it (``AWS_ENDPOINT_URL``, ``AWS_DEFAULT_REGION``/``AWS_REGION``, dummy
 credentials and ``MOTO_PORT`` in ``os.environ``, all restored by :meth:`LocalAws.stop`) and turns on
 moto's Step Functions interpreter (the ASL engine vendored from LocalStack). The state machine is the
@@ -96,6 +99,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final, Self
 from unittest import mock
 
+from tachiai.local.guard import MotoGuard, ServiceLocks, is_loopback
 from tachiai.local.lambda_dispatch import (
     DEFAULT_ACCOUNT_ID,
     DEFAULT_REGION,
@@ -194,8 +198,14 @@ class LocalAws:
         self._environment = dict(environment or {})
         self._quiet = quiet
         self._fix_known_gaps = fix_known_gaps
+        if not is_loopback(host):
+            raise LocalAwsError(f"the local AWS stand-in listens on loopback only, not {host}")
         self._server: Any = None
+        self._server_thread: threading.Thread | None = None
         self._port: int | None = None
+        self.locks = ServiceLocks()
+        """moto is not thread-safe: one lock per service (:class:`~tachiai.local.guard.MotoGuard`)."""
+        self.guard: MotoGuard | None = None
         self._patches = contextlib.ExitStack()
         self._saved_env: dict[str, str | None] = {}
         self._created_functions: set[str] = set()
@@ -226,13 +236,27 @@ class LocalAws:
             LocalAws._active = self
         began = time.perf_counter()
         try:
-            from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+            from moto.moto_server.werkzeug_app import (
+                DomainDispatcherApplication,
+                MotoRequestHandler,
+                create_backend_app,
+            )
+            from werkzeug.serving import make_server
 
             self._install_moto_patches()
-            server = ThreadedMotoServer(ip_address=self._host, port=self._requested_port, verbose=False)
-            server.start()
+            # moto's own ThreadedMotoServer, with the guard in front of its application.
+            self.guard = MotoGuard(DomainDispatcherApplication(create_backend_app), self.locks)
+            server = make_server(
+                self._host,
+                self._requested_port,
+                self.guard,
+                threaded=True,
+                request_handler=MotoRequestHandler,
+            )
             self._server = server
-            self._port = int(server.get_host_and_port()[1])
+            self._port = self.guard.port = int(server.server_port)
+            self._server_thread = threading.Thread(target=server.serve_forever, name="moto", daemon=True)
+            self._server_thread.start()
             self._set_environment()
         except BaseException:
             self.stop()
@@ -246,8 +270,12 @@ class LocalAws:
             if self._server is not None:
                 self._cleanup_created()
                 with contextlib.suppress(Exception):
-                    self._server.stop()
+                    self._server.shutdown()
+                    self._server.server_close()
+                if self._server_thread is not None:
+                    self._server_thread.join(timeout=5)
         finally:
+            self._server_thread = None
             self._server = None
             self._port = None
             self._restore_environment()
@@ -415,10 +443,12 @@ class LocalAws:
         from moto.core.config import default_user_config
         from moto.core.exceptions import AWSError
         from moto.core.responses import EmptyResult
+        from moto.moto_server import werkzeug_app
         from moto.stepfunctions.parser.models import StepFunctionsParserBackend
         from moto.stepfunctions.responses import StepFunctionResponse
 
         dispatcher = self.dispatcher
+        locks = self.locks
         original_simple_invoke = LambdaSimpleBackend.invoke
 
         def function_invoke(fn: Any, body: str | None, request_headers: Any, response_headers: Any) -> bytes:
@@ -434,7 +464,12 @@ class LocalAws:
             if invocation_type == "DryRun":
                 return b""
             event = json.loads(body) if body else {}
-            invocation = dispatcher.invoke(fn.function_arn, event, region=fn.region, account_id=fn.account_id)
+            # The function's own AWS calls come back to this server on other threads: while its code
+            # runs, the Lambda service's lock is not ours to hold.
+            with locks.released():
+                invocation = dispatcher.invoke(
+                    fn.function_arn, event, region=fn.region, account_id=fn.account_id
+                )
             response_headers["x-amz-executed-version"] = str(fn.version)
             if invocation_type == "Event":
                 return b""
@@ -490,6 +525,8 @@ class LocalAws:
             return EmptyResult()
 
         patches = self._patches
+        # moto answers every origin (Access-Control-Allow-Origin: *); the guard strips it as well.
+        patches.enter_context(mock.patch.object(werkzeug_app, "DISABLE_GLOBAL_CORS", True))
         patches.enter_context(
             mock.patch.dict(default_user_config, {key: dict(value) for key, value in MOTO_CONFIG.items()})
         )

@@ -123,7 +123,7 @@ class SenderClient:
     def search(
         self, conditions: Mapping[str, str | int | None], cursor: str | None = None, limit: int = 50
     ) -> dict[str, Any]:
-        """One page of the ledger: ``{"contracts": [...], "cursor": ..., "items_read": ...}``.
+        """One page of the ledger: ``{"contracts": [...], "cursor": ...}``.
 
         ``conditions``: ``date_from``, ``date_to``, ``counterparty``, ``amount_min``, ``amount_max``,
         ``title``, ``status`` (``None`` values are left out); none at all lists the whole ledger.

@@ -15,6 +15,13 @@ runtime produces (``{"errorMessage", "errorType", "requestId", "stackTrace"}``) 
 ``FunctionError: Unhandled``. ``errorType`` is the exception's class name, which is what Step
 Functions ``Retry``/``Catch`` match on.
 
+Concurrency: in Lambda each invocation has an execution environment (a process) to itself; here the
+invocations of all functions share one process and its module-level caches. Most handlers are
+thread-safe, but the PDF libraries are not (asn1crypto parses shared certificate objects lazily —
+concurrent seals raised ``KeyError: No field numbered 2 ... x509.Extension`` — and PDFium is not
+thread-safe at all), so functions given the same :attr:`LocalFunction.exclusive_group` run one at a time
+(a function that synchronously invokes another of its own group would wait forever: none does).
+
 Environment variables are *not* handled here: the process environment is set once by whoever starts
 the local runtime, and never swapped per call (handlers run on several threads at once). Function
 timeouts are not enforced (a Python thread cannot be killed); ``get_remaining_time_in_millis`` still
@@ -46,6 +53,7 @@ DEFAULT_ACCOUNT_ID: Final = "123456789012"
 MODULE_PREFIX: Final = "tachiai_local_fn_"
 
 Handler = Callable[[Any, Any], Any]
+Interceptor = Callable[["LocalFunction", Any], Any]
 
 _ARN_RE: Final = re.compile(
     r"^arn:aws[a-zA-Z-]*:lambda:(?P<region>[^:]*):(?P<account>\d*):function:(?P<name>[^:]+)(?::(?P<qualifier>[^:]+))?$"
@@ -69,6 +77,8 @@ class LocalFunction:
     handler: str
     timeout_seconds: int = 60
     memory_mb: int = 512
+    exclusive_group: str | None = None
+    """Functions of one group never run at the same time (see :class:`LambdaDispatcher`)."""
 
     def __post_init__(self) -> None:
         if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", self.name):
@@ -152,6 +162,10 @@ class LambdaDispatcher:
         self._functions: dict[str, LocalFunction] = {}
         self._handlers: dict[str, Handler] = {}
         self._lock = threading.Lock()
+        self._interceptors: list[Interceptor] = []
+        self._group_locks: dict[str, threading.Lock] = {}
+        self._running = 0
+        self._idle = threading.Condition()
         for function in functions:
             self.register(function)
 
@@ -165,6 +179,26 @@ class LambdaDispatcher:
                     clash = f"{function.name!r} and {other.name!r} would share a module name"
                     raise LocalFunctionError(clash)
             self._functions[function.name] = function
+
+    def intercept(self, interceptor: Interceptor) -> None:
+        """Answer some invocations without running the handler.
+
+        ``interceptor(function, event)`` returns the result to give instead, or ``None`` to let the
+        handler run. The local runtime uses it to resume a signing chain after a restart without
+        mailing a participant a second link (:mod:`tachiai.local.runtime`).
+        """
+        with self._lock:
+            self._interceptors.append(interceptor)
+
+    @property
+    def running(self) -> int:
+        """How many invocations are running now."""
+        return self._running
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait until no invocation runs; whether that happened within ``timeout`` seconds."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self._running == 0, timeout)
 
     @property
     def functions(self) -> list[LocalFunction]:
@@ -222,6 +256,27 @@ class LambdaDispatcher:
             deadline_monotonic=time.monotonic() + function.timeout_seconds,
             log_group_name=f"/aws/lambda/{function.name}",
         )
+        with self._idle:
+            self._running += 1
+        try:
+            if function.exclusive_group is None:
+                return self._invoke(function, event, context, request_id)
+            with self._lock:
+                group = self._group_locks.setdefault(function.exclusive_group, threading.Lock())
+            with group:
+                return self._invoke(function, event, context, request_id)
+        finally:
+            with self._idle:
+                self._running -= 1
+                self._idle.notify_all()
+
+    def _invoke(
+        self, function: LocalFunction, event: Any, context: LambdaContext, request_id: str
+    ) -> Invocation:
+        for interceptor in list(self._interceptors):
+            answer = interceptor(function, event)
+            if answer is not None:
+                return Invocation(answer, None, request_id)
         try:
             handler = self.handler(function.name)
         except HandlerNotFound as exc:

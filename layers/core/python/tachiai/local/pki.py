@@ -171,6 +171,9 @@ class LocalPki:
     directory: Path
     seal_public_key: asn1_keys.PublicKeyInfo
     organization: str = "tachiai local test PKI"
+    port: int = 0
+    """Loopback port to serve on (0: any free port). Certificates carry the URL, so a runtime that
+    keeps its data across restarts asks for the same port again."""
     _server: BaseWSGIServer | None = field(default=None, init=False, repr=False)
     _arch: Any = field(default=None, init=False, repr=False)
 
@@ -184,7 +187,7 @@ class LocalPki:
         _ensure_issuing_keys(key_dir)
         (key_dir / "seal.pub.pem").write_bytes(bytes(pem.armor("PUBLIC KEY", self.seal_public_key.dump())))
 
-        self._server, dispatcher = serve_in_thread("127.0.0.1", 0, "local-pki")
+        self._server, dispatcher = serve_in_thread("127.0.0.1", self.port, "local-pki")
         url = f"http://127.0.0.1:{self._server.server_port}"
         config = CertomancerConfig(
             _architecture_config(url, key_dir, self.organization), key_search_dir=str(key_dir)

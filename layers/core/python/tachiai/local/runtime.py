@@ -16,11 +16,20 @@
 * with ``schedule_alerts``, the daily schedule of the deadline alerts (:mod:`tachiai.local.schedule`).
 
 The environment the functions read (``TACHIAI_*``) is set once, before the first request.
+
+Everything listens on loopback only, behind :mod:`tachiai.local.guard` (no foreign ``Host`` or
+``Origin``; moto only for SDK-signed requests, one lock per service). With ``persist`` (the default)
+the data is kept in ``state_dir`` (:mod:`tachiai.local.persistence`): a restart on the same state
+directory finds every envelope, document, audit entry and mail, and the signing chains of envelopes
+under way start again where they were (:mod:`tachiai.local.resume`). The ports the PKI's URLs and
+the mailed links carry are kept too (the API's when ``port`` is 0, the PKI's always).
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
+import logging
 import time
 from dataclasses import dataclass, field
 from datetime import date
@@ -30,13 +39,16 @@ from typing import Any
 from tachiai import names
 from tachiai.adapters.dynamodb import TABLE_SCHEMA
 from tachiai.adapters.kms import kms_public_key
+from tachiai.local import persistence
 from tachiai.local.api_gateway import ApiGatewayAdapter
-from tachiai.local.aws import LocalAws
+from tachiai.local.aws import LocalAws, LocalAwsError
+from tachiai.local.guard import LoopbackGuard, is_loopback, loopback_origins
 from tachiai.local.http_server import LateBoundApp, serve_in_thread, stop_server
 from tachiai.local.lambda_dispatch import LambdaDispatcher, LocalFunction
 from tachiai.local.local_auth import LocalTokens, authorize_header, load_or_create_secret
 from tachiai.local.outbox import Outbox, outbox_app
 from tachiai.local.pki import LocalPki
+from tachiai.local.resume import ChainResumer, resume_plan
 from tachiai.local.schedule import ALERTS_PATH, DailySchedule, alerts_app, cron_time
 
 REPO_ROOT = Path(__file__).resolve().parents[5]
@@ -51,6 +63,14 @@ INTEGRATION_EMAIL = f"integrations@{MAIL_DOMAIN}"
 CHAIN_PARAMETER = "/tachiai/seal/certificate-chain"
 ROOTS_PARAMETER = "/tachiai/seal/trust-roots"
 STATE_MACHINE = "tachiai-signing-chain"
+PDF_FUNCTIONS = frozenset({"seal", "certificate", "ai_extract"})
+"""Functions whose PDF libraries are not thread-safe run one at a time (:mod:`.lambda_dispatch`)."""
+PORTS_FILE = "ports.json"
+"""The API's and the PKI's ports of the last run (mailed links and certificates carry them)."""
+QUIET_SECONDS = 60.0
+"""How long :meth:`LocalRuntime.stop` waits for running functions to finish before the last snapshot."""
+
+logger = logging.getLogger(__name__)
 
 
 def function_name(name: names.FunctionName) -> str:
@@ -60,7 +80,13 @@ def function_name(name: names.FunctionName) -> str:
 def local_functions(root: Path = REPO_ROOT) -> list[LocalFunction]:
     """The functions of :data:`tachiai.names.FUNCTIONS` whose code exists in this checkout."""
     functions = [
-        LocalFunction(function_name(spec.name), root / spec.code_dir, spec.handler, timeout_seconds=900)
+        LocalFunction(
+            function_name(spec.name),
+            root / spec.code_dir,
+            spec.handler,
+            timeout_seconds=900,
+            exclusive_group="pdf" if spec.name in PDF_FUNCTIONS else None,
+        )
         for spec in names.FUNCTIONS.values()
     ]
     return [function for function in functions if function.module_path.is_file()]
@@ -71,10 +97,16 @@ class LocalRuntime:
     """The running local service. Use as a context manager, or :meth:`start` / :meth:`stop`."""
 
     state_dir: Path
-    """Keeps the test PKI's keys (``pki/root.pem`` is the root to trust) and the token secret."""
+    """Keeps the test PKI's keys (``pki/root.pem`` is the root to trust), the token secret, the seal
+    key and, with ``persist``, the data (``data/``)."""
     host: str = "127.0.0.1"
+    """Loopback only: the local runtime is not a server for a network."""
     port: int = 0
-    """HTTP port of the API (0: any free port)."""
+    """HTTP port of the API (0: the port of the last run on this state directory, else any free one)."""
+    persist: bool = True
+    """Keep the data in ``state_dir`` across restarts (:mod:`tachiai.local.persistence`)."""
+    snapshot_delay: float = 2.0
+    """Seconds between a change and the snapshot that keeps it."""
     schedule_alerts: bool = False
     """Run the deadline alerts daily, at the time the EventBridge rule does (``tachiai local``: on)."""
     aws: LocalAws | None = field(default=None, init=False)
@@ -83,6 +115,12 @@ class LocalRuntime:
     outbox: Outbox = field(default_factory=Outbox, init=False)
     state_machine_arn: str = field(default="", init=False)
     startup_seconds: float = field(default=0.0, init=False)
+    restored: bool = field(default=False, init=False)
+    """Whether this run started from the data of an earlier one."""
+    resumed: list[str] = field(default_factory=list, init=False)
+    """Envelopes whose signing chain was started again at start-up."""
+    _snapshots: persistence.Snapshotter | None = field(default=None, init=False, repr=False)
+    _ready: bool = field(default=False, init=False, repr=False)
     _server: Any = field(default=None, init=False, repr=False)
     _app_slot: LateBoundApp | None = field(default=None, init=False, repr=False)
     _schedule: DailySchedule | None = field(default=None, init=False, repr=False)
@@ -91,15 +129,28 @@ class LocalRuntime:
 
     def start(self) -> LocalRuntime:
         began = time.perf_counter()
+        if not is_loopback(self.host):
+            raise LocalAwsError(f"tachiai local listens on loopback only, not {self.host}")
         self.state_dir = self.state_dir.resolve()
         self.state_dir.mkdir(parents=True, exist_ok=True)
         try:
-            self.aws = LocalAws(LambdaDispatcher(local_functions())).start()
+            snapshot = persistence.load(self.state_dir) if self.persist else None
+            self.aws = LocalAws(LambdaDispatcher(local_functions()), host=self.host).start()
             self.outbox = Outbox(self.aws.account_id, self.aws.region)
             self.tokens = LocalTokens(load_or_create_secret(self.state_dir / "token-secret"))
             self._serve_http()
             environment = self._create_resources()
+            if snapshot is not None:
+                persistence.restore(self.aws, self.state_dir, snapshot, TABLE, BUCKET)
+                self.restored = True
             self._set_environment(environment)
+            self._ready = True
+            if self.persist:
+                self._snapshots = persistence.Snapshotter(self._write_snapshot, self.snapshot_delay).start()
+                assert self.aws.guard is not None
+                self.aws.guard.on_change = self._snapshots.changed
+            if snapshot is not None:
+                self._resume_chains(snapshot)
             if self.schedule_alerts:
                 self._schedule = DailySchedule(cron_time(names.ALERTS_SCHEDULE_CRON), self.run_alerts).start()
         except BaseException:
@@ -114,6 +165,14 @@ class LocalRuntime:
             self._schedule = None
         stop_server(self._server)
         self._server = None
+        if self._snapshots is not None:
+            self._snapshots.stop()
+            self._snapshots = None
+            # Only a runtime that got its data back may write it (a failed start must not overwrite it).
+            if self._ready:
+                self._wait_until_quiet()
+                self._write_snapshot()
+        self._ready = False
         if self.aws is not None:
             self._delete_resources()
             self.aws.stop()
@@ -192,7 +251,96 @@ class LocalRuntime:
         return result
 
     def _serve_http(self) -> None:
-        self._server, self._app_slot = serve_in_thread(self.host, self.port, "tachiai-local-api")
+        ports = self._last_ports()
+        port = self.port or ports.get("api", 0)
+        try:
+            self._server, self._app_slot = serve_in_thread(self.host, port, "tachiai-local-api")
+        except OSError:
+            if self.port:
+                raise
+            # The last run's port is taken: links mailed then will not reach this run.
+            logger.warning("port %s is in use; the API listens on another port", port)
+            self._server, self._app_slot = serve_in_thread(self.host, 0, "tachiai-local-api")
+
+    def _last_ports(self) -> dict[str, int]:
+        path = self.state_dir / PORTS_FILE
+        if not self.persist or not path.exists():
+            return {}
+        try:
+            ports = json.loads(path.read_text())
+            return {name: int(ports[name]) for name in ("api", "pki") if name in ports}
+        except (OSError, ValueError, TypeError):
+            return {}
+
+    def _start_pki(self, public_key: Any) -> LocalPki:
+        wanted = self._last_ports().get("pki", 0)
+        try:
+            pki = LocalPki(self.state_dir / "pki", public_key, port=wanted).start()
+        except OSError:
+            logger.warning(
+                "the PKI's port %s is in use; earlier seals' OCSP/CRL URLs do not reach it", wanted
+            )
+            pki = LocalPki(self.state_dir / "pki", public_key).start()
+        if self.persist:
+            assert self._server is not None and pki._server is not None
+            ports = {"api": self._server.server_port, "pki": pki._server.server_port}
+            (self.state_dir / PORTS_FILE).write_text(json.dumps(ports))
+        return pki
+
+    def _write_snapshot(self) -> None:
+        assert self.aws is not None
+        snapshot, contents = persistence.capture(self.aws, TABLE, BUCKET)
+        persistence.write(self.state_dir, snapshot, contents)
+
+    def _wait_until_quiet(self) -> None:
+        """Let running functions (a seal, a finalize) finish, so the last snapshot has no half step."""
+        if self.aws is None:
+            return
+        deadline = time.monotonic() + QUIET_SECONDS
+        dispatcher = self.aws.dispatcher
+        while time.monotonic() < deadline:
+            if dispatcher.wait_idle(max(0.0, deadline - time.monotonic())):
+                time.sleep(0.3)  # the chain's next state starts within moments of the last one
+                if dispatcher.running == 0:
+                    return
+        logger.warning(
+            "functions still running after %ss; the last snapshot may miss their work", QUIET_SECONDS
+        )
+
+    def _resume_chains(self, snapshot: persistence.Snapshot) -> None:
+        """Start the chain of every envelope under way again (:mod:`tachiai.local.resume`)."""
+        from tachiai.adapters.dynamodb import EnvelopeRepository
+
+        assert self.aws is not None
+        aws = self.aws
+        repository = EnvelopeRepository(aws.client("dynamodb"), TABLE)
+        sfn = aws.sfn()
+
+        def answer(token: str, output: dict[str, str]) -> None:
+            sfn.send_task_success(taskToken=token, output=json.dumps(output))
+
+        resumer = ChainResumer(function_name("send"), lambda: repository, answer)
+        aws.dispatcher.intercept(resumer)
+        envelope_ids = [
+            item["pk"]["S"].removeprefix("ENV#")
+            for item in snapshot.items
+            if item.get("sk", {}).get("S") == "META" and item.get("pk", {}).get("S", "").startswith("ENV#")
+        ]
+        for envelope_id in envelope_ids:
+            envelope = repository.get(envelope_id)
+            plan = resume_plan(envelope)
+            if plan is None:
+                continue
+            resumer.expect(envelope_id, plan)
+            execution_input = {
+                "envelopeId": envelope_id,
+                "participantIds": plan.participant_ids,
+                "linkTimeoutSeconds": int(envelope.link_validity.total_seconds()),
+            }
+            sfn.start_execution(
+                stateMachineArn=self.state_machine_arn, name=envelope_id, input=json.dumps(execution_input)
+            )
+            self.resumed.append(envelope_id)
 
     def _create_resources(self) -> dict[str, str]:
         assert self.aws is not None
@@ -201,7 +349,9 @@ class LocalRuntime:
         key_id = kms.create_key(KeyUsage="SIGN_VERIFY", KeySpec="RSA_2048", Description="tachiai local seal")[
             "KeyMetadata"
         ]["KeyId"]
-        self.pki = LocalPki(self.state_dir / "pki", kms_public_key(kms, key_id)).start()
+        if self.persist:
+            persistence.seal_key(aws, self.state_dir, key_id)
+        self.pki = self._start_pki(kms_public_key(kms, key_id))
         roots = (self.state_dir / "pki" / "root.pem").read_text()
         ssm = aws.client("ssm")
         ssm.put_parameter(
@@ -263,4 +413,8 @@ class LocalRuntime:
         assert self.aws is not None and self._app_slot is not None
         self.aws.update_environment(values)  # restored by LocalAws.stop()
         reset_services()
-        self._app_slot.app = self.app()
+        assert self._server is not None and self.aws.guard is not None
+        port = self._server.server_port
+        # Pages of the API may call moto (a browser's direct upload); no other page may.
+        self.aws.guard.origins = set(loopback_origins(port))
+        self._app_slot.app = LoopbackGuard(self.app(), port)
