@@ -265,6 +265,40 @@ def bench_envelope(runs: int = 3) -> dict[str, Any]:
     }
 
 
+def bench_load(count: int = 25, click_envelopes: int = 50, clicks: int = 200) -> dict[str, Any]:
+    """The local runtime under a small team's load (issue 10 §5, §6): ``count`` two-party envelopes at
+    once over HTTP, against one envelope alone (time ratio to ``count`` x one); then ``clicks``
+    simultaneous clicks on agree across ``click_envelopes`` envelopes (one agreement, one seal each)."""
+    from tachiai.local.load import double_clicks, run_envelopes
+    from tachiai.local.runtime import LocalRuntime
+
+    with tempfile.TemporaryDirectory() as tmp, LocalRuntime(Path(tmp)) as runtime:
+        run_envelopes(runtime, 1)  # warm: handlers imported, first seal done
+        one = run_envelopes(runtime, 1)
+        many = run_envelopes(runtime, count)
+        burst = double_clicks(runtime, click_envelopes, clicks)
+    once = all(e.agreements == 1 and e.sealed_events == ["sent", "agreed:p1"] for e in burst.envelopes)
+    return {
+        "envelopes": count,
+        "completed": many.completed,
+        "evidence_valid": many.all_evidence_valid,
+        "one_envelope_s": round(one.seconds, 2),
+        "all_at_once_s": round(many.seconds, 2),
+        "ratio_to_n_times_one": round(many.seconds / (count * one.seconds), 2),
+        "server_errors": len(many.server_errors) + len(many.failures),
+        "moto_errors": many.moto_errors,
+        "double_clicks": {
+            "envelopes": click_envelopes,
+            "clicks": clicks,
+            "completed": sum(1 for e in burst.envelopes if e.status == "completed"),
+            "one_agreement_and_one_seal_each": once,
+            "answers": {str(status): n for status, n in sorted(burst.answers.items())},
+            "server_errors": len(burst.server_errors) + len(burst.failures),
+            "moto_errors": burst.moto_errors,
+        },
+    }
+
+
 def _wait_for_link(runtime: Any, address: str, title: str, completed: bool = False) -> str:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -282,6 +316,14 @@ def bench_extraction() -> dict[str, Any]:
     from tachiai.extract.rules import RuleEngine
 
     return evaluate(RuleEngine())
+
+
+def bench_faults() -> dict[str, Any]:
+    """The fault-injection suite run as the tests run it (scenarios passed and failed, envelopes run,
+    faults injected, invariants checked): see benchmarks/fault_suite.py."""
+    from fault_suite import bench_faults as run_fault_suite
+
+    return run_fault_suite()
 
 
 # VmHWM (this process's peak RSS), not getrusage's ru_maxrss: Linux carries ru_maxrss over from the
@@ -344,6 +386,86 @@ def bench_memory() -> dict[str, Any]:
     }
 
 
+_BOMB_WORKER = """
+import re, resource, sys, tempfile, time
+sys.path.insert(0, {repo!r})
+from tests.fixtures import bombs
+from tachiai.domain.errors import TachiaiError
+import tachiai.sealing.preflight, tachiai.extract.text, tachiai.sealing.seal, tachiai.domain.uploads
+def peak_mb():
+    own = int(re.search(r"VmHWM:\\s+(\\d+) kB", open("/proc/self/status").read()).group(1)) // 1024
+    # text extraction runs PDFium in a child process: its peak counts too (ru_maxrss is in KiB)
+    return max(own, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024)
+data = {builder}
+kit = None
+if {path!r} == "seal":
+    from datetime import UTC, datetime
+    from pathlib import Path
+    from tachiai.domain.events import AuthMethod, EventKind, Person, SealEvent
+    from tachiai.local.sealing_kit import local_sealing_kit
+    event = SealEvent(kind=EventKind.AGREED, actor=Person(name="a", email="a@example.jp"),
+                      at=datetime.now(UTC), auth_methods=[AuthMethod.EMAIL_LINK])
+    kit_context = local_sealing_kit(Path(tempfile.mkdtemp()))  # kept: collecting it stops the test PKI
+    kit = kit_context.__enter__()
+base = peak_mb()
+started = time.perf_counter()
+try:
+    if {path!r} == "preflight":
+        tachiai.sealing.preflight.preflight(data)
+    elif {path!r} == "text":
+        tachiai.extract.text.pdf_text(data)
+    elif {path!r} == "import":  # what an import runs on its upload: the cheap check, then extraction
+        tachiai.domain.uploads.check_upload(data)
+        tachiai.extract.text.document_text(data)
+    else:  # the sealing engine given the bomb directly, as if preflight had been skipped
+        kit.sealer.seal_event(data, event)
+    outcome = "accepted"
+except TachiaiError as e:
+    outcome = e.code
+print(base, peak_mb(), round(time.perf_counter() - started, 2), outcome)
+if kit is not None:
+    kit_context.__exit__(None, None, None)  # stops the test PKI's server thread, so the process ends
+"""
+
+BOMBS = {
+    "content 1 GiB (Flate)": "bombs.content_bomb(bombs.GiB)",
+    "content 1 GiB (Flate x2, ~3 KB)": "bombs.content_bomb(bombs.GiB, layers=2)",
+    "object stream 1 GiB": "bombs.object_stream_bomb(bombs.GiB)",
+    "xref stream 1 GiB": "bombs.xref_stream_bomb(bombs.GiB)",
+    "XMP metadata 1 GiB": "bombs.metadata_bomb(bombs.GiB)",
+}
+
+
+def bench_bombs() -> dict[str, dict[str, Any]]:
+    """Peak memory (RSS high-water mark, MB) of preflight, sealing, text extraction and an import's
+    extraction for each decompression bomb, each in a fresh process (PDFium's child included).
+
+    DESIGN.md: memory is bounded for any decompression bomb; every bomb must be refused
+    (``pdf_too_complex``) with a peak near the process's size after imports.
+    """
+    results: dict[str, dict[str, Any]] = {}
+    for label, builder in BOMBS.items():
+        for path in ("preflight", "seal", "text", "import"):
+            code = _BOMB_WORKER.format(repo=str(ROOT.parent), builder=builder, path=path)
+            done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+            if done.returncode != 0:
+                results[f"{label} / {path}"] = {"outcome": f"died (status {done.returncode})"}
+                continue
+            base, peak, seconds, outcome = done.stdout.split()[-4:]
+            results[f"{label} / {path}"] = {
+                "base_mb": int(base),
+                "peak_mb": int(peak),
+                "seconds": float(seconds),
+                "outcome": outcome,
+            }
+    print("\nDecompression bombs: peak RSS (MB) in a fresh process")
+    for case, r in results.items():
+        print(
+            f"  {case:48} {r.get('peak_mb', '-'):>6} (after imports {r.get('base_mb', '-')})  {r['outcome']}"
+        )
+    return results
+
+
 def main() -> None:
     results = {
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -353,7 +475,10 @@ def main() -> None:
         "memory": bench_memory(),
         "handlers": bench_handlers(),
         "envelope": bench_envelope(),
+        "load": bench_load(),
         "extraction": bench_extraction(),
+        "bombs": bench_bombs(),
+        "faults": bench_faults(),
     }
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
     print_table(results)
@@ -391,10 +516,27 @@ def print_table(results: dict[str, Any]) -> None:
         f"\n{e['signers']}-signer envelope end to end on the local runtime: {e['envelope_s']}s median"
         f" (runs {e['runs_s']}; budget {e['budget_s']}s; runtime start-up {e['runtime_startup_s']}s)"
     )
+    if "load" in results:
+        lo, dc = results["load"], results["load"]["double_clicks"]
+        print(
+            f"\n{lo['envelopes']} two-party envelopes at once on the local runtime: {lo['completed']} completed"
+            f" (evidence valid: {lo['evidence_valid']}) in {lo['all_at_once_s']}s ="
+            f" {lo['ratio_to_n_times_one']}x {lo['envelopes']} x one ({lo['one_envelope_s']}s);"
+            f" 5xx/failures {lo['server_errors']}, moto errors {lo['moto_errors']}"
+        )
+        print(
+            f"{dc['clicks']} simultaneous agree clicks on {dc['envelopes']} envelopes: {dc['completed']} completed,"
+            f" one agreement and one seal each: {dc['one_agreement_and_one_seal_each']}; answers {dc['answers']};"
+            f" 5xx/failures {dc['server_errors']}, moto errors {dc['moto_errors']}"
+        )
     if "extraction" in results:
         from extraction import print_table as print_extraction
 
         print_extraction(results["extraction"])
+    if "faults" in results:
+        from fault_suite import print_table as print_faults
+
+        print_faults(results["faults"])
     print(f"\nwritten to {RESULTS.relative_to(ROOT.parent)}")
 
 

@@ -4,6 +4,11 @@ PDFium reads the text of CID-keyed Japanese fonts through their ToUnicode maps, 
 with the bundled IPAexGothic gives back 髙 and 﨑 as written. pypdfium2 is imported on first use only:
 the functions that import this module must not pay for PDFium at cold start.
 
+PDFium decodes whatever a page needs, whole and without limits, so a PDF is first measured with
+:func:`tachiai.pdf_limits.check_decoded_size` and then read in a child process with a memory cap
+(:mod:`tachiai.pdfium_text`): a decompression bomb is refused as
+:class:`~tachiai.domain.errors.PdfTooComplex` instead of taking the calling process down.
+
 The text is normalised just enough for offsets to be stable: line ends become ``\\n``, pages are
 joined by :data:`PAGE_BREAK`. Nothing else is changed (full-width digits, spaces and kana stay as they
 are), so the evidence an engine quotes can be found again in it.
@@ -12,21 +17,40 @@ are), so the evidence an engine quotes can be found again in it.
 from __future__ import annotations
 
 import codecs
+import json
+import os
 import re
-from typing import Any
+import signal
+import subprocess
+import sys
 
-from tachiai.domain.errors import DamagedPdf, EmptyDocument, EncryptedPdf, NotPdf, UnreadableDocument
+from tachiai.domain.errors import (
+    DamagedPdf,
+    EmptyDocument,
+    ExtractionError,
+    NotPdf,
+    PdfTooComplex,
+    UnreadableDocument,
+    error_from_report,
+)
+from tachiai.pdf_limits import check_decoded_size
+from tachiai.pdfium_text import LINE_ENDS, PAGE_BREAK
 
-PAGE_BREAK = "\n\f\n"
-"""Between the text of two pages."""
+__all__ = ["PAGE_BREAK", "document_text", "is_pdf", "pdf_text"]
+
 
 _PDF_HEADER = b"%PDF-"
 _HEADER_WINDOW = 1024
 """Where the ``%PDF-`` header may be: within the first 1024 bytes, as preflight and PDF readers allow."""
-_ENCRYPT_KEY = re.compile(rb"/Encrypt[\s/<\[]")
 _BINARY = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
 """Control characters no text file has (tab, line ends, vertical tab and form feed are allowed)."""
-_LINE_ENDS = re.compile(r"\r\n?")
+
+PDFIUM_MEMORY_LIMIT = 768 * 1024 * 1024
+"""Address space of the child process PDFium reads a PDF in. PDFium needs about twice a content
+stream's decoded size, and :mod:`tachiai.pdf_limits` lets one stream decode to 256 MiB: 768 MiB holds
+that, and with the calling process (~200 MB) stays inside a 1 GB function."""
+PDFIUM_TIMEOUT_S = 240
+"""Seconds PDFium may take over one file (the extract function has five minutes)."""
 
 
 def is_pdf(data: bytes) -> bool:
@@ -44,49 +68,58 @@ def pdf_text(data: bytes) -> str:
     :raises EncryptedPdf: the PDF is encrypted, also when no password is needed to open it: such a
         file is refused for signing too, and its permissions usually forbid copying the text.
     :raises DamagedPdf: PDFium cannot read the file, or it has no pages.
+    :raises PdfTooComplex: its streams decode to more than :mod:`tachiai.pdf_limits` allows, or
+        PDFium needs more than :data:`PDFIUM_MEMORY_LIMIT` bytes or :data:`PDFIUM_TIMEOUT_S` seconds.
     """
     if not data.strip():
         raise EmptyDocument()
     if not is_pdf(data):
         raise NotPdf("no %PDF- header in the first 1024 bytes")
-    import pypdfium2 as pdfium
-    import pypdfium2.raw as pdfium_c
-
-    try:
-        document = pdfium.PdfDocument(data)
-    except pdfium.PdfiumError as e:
-        if e.err_code in (pdfium_c.FPDF_ERR_PASSWORD, pdfium_c.FPDF_ERR_SECURITY):
-            raise EncryptedPdf(f"PDFium: {e}") from e
-        # PDFium reports some encryption it does not implement as a format error; the /Encrypt key
-        # tells that it is encryption rather than damage (the same test as preflight's).
-        if _ENCRYPT_KEY.search(data):
-            raise EncryptedPdf(f"PDFium: {e}") from e
-        raise DamagedPdf(f"PDFium: {e}") from e
-    try:
-        if pdfium_c.FPDF_GetSecurityHandlerRevision(document.raw) != -1:
-            raise EncryptedPdf("the PDF is encrypted (no password needed to open it)")
-        if len(document) == 0:
-            raise DamagedPdf("the PDF has no pages")
-        return PAGE_BREAK.join(_page_text(document[index]) for index in range(len(document)))
-    except pdfium.PdfiumError as e:
-        raise DamagedPdf(f"PDFium: {e}") from e
-    finally:
-        document.close()
+    # bounded first, on the raw bytes: PDFium itself would decode a bomb whole
+    check_decoded_size(data)
+    return _text_in_child(data)
 
 
-def _page_text(page: Any) -> str:
-    """The text of one page (a pypdfium2 ``PdfPage``, which is closed after)."""
+def _text_in_child(data: bytes) -> str:
+    """The text of ``data`` read by PDFium in a child process capped at :data:`PDFIUM_MEMORY_LIMIT`.
+
+    PDFium cannot be told to stop at a memory limit, and in the same process an allocation it cannot
+    make aborts the whole process -- a function invocation, or ``tachiai local`` with everything it
+    serves. In a child, that abort is one refused file.
+    """
+    command = [sys.executable, "-m", "tachiai.pdfium_text", str(PDFIUM_MEMORY_LIMIT)]
+    # the child finds tachiai where this process did (an editable install, a layer, a test run)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(path for path in sys.path if path)}
     try:
-        textpage = page.get_textpage()
-        try:
-            text: str = textpage.get_text_range()
-        finally:
-            textpage.close()
-    finally:
-        page.close()
-    # PDFium takes a hyphen that ends a line for a word broken in two: it joins the lines and gives
-    # U+FFFE for the hyphen. The hyphen is drawn and the line break is there, so both are restored.
-    return _LINE_ENDS.sub("\n", text).replace("\ufffe", "-\n")
+        done = subprocess.run(  # noqa: S603 -- our own module, run by this interpreter; no shell
+            command, input=data, capture_output=True, timeout=PDFIUM_TIMEOUT_S, env=env, check=False
+        )
+    except subprocess.TimeoutExpired as e:
+        raise PdfTooComplex(f"PDFium took more than {PDFIUM_TIMEOUT_S} s") from e
+    except OSError as e:
+        raise ExtractionError(f"cannot start the PDF text reader: {e}") from e
+    if done.returncode < 0:
+        # SIGABRT (PDFium's allocator when an allocation fails) or SIGKILL: out of memory at the cap
+        signal_name = _signal_name(-done.returncode)
+        raise PdfTooComplex(
+            f"PDFium stopped by {signal_name} at a memory limit of {PDFIUM_MEMORY_LIMIT} bytes"
+        )
+    try:
+        answer = json.loads(done.stdout)
+    except ValueError as e:
+        tail = done.stderr.decode("utf-8", "replace")[-300:]
+        raise DamagedPdf(f"PDFium exited with status {done.returncode}: {tail}") from e
+    if "error" in answer:
+        raise error_from_report(answer["error"])
+    text: str = answer["text"]
+    return text
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
 
 
 def document_text(data: bytes) -> str:
@@ -113,4 +146,4 @@ def document_text(data: bytes) -> str:
         raise UnreadableDocument(
             f"neither a PDF nor text (control character U+{ord(binary.group()):04X} at {binary.start()})"
         )
-    return _LINE_ENDS.sub("\n", text)
+    return LINE_ENDS.sub("\n", text)
