@@ -24,11 +24,13 @@ from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.context import CertValidationPolicySpec
 from pyhanko_certvalidator.policy_decl import REQUIRE_REVINFO, CertRevTrustPolicy
 from pyhanko_certvalidator.registry import SimpleTrustManager
+from tachiai.domain.errors import PdfTooComplex
 from tachiai.domain.events import AuthMethod, EventKind, Person, SealEvent
 from tachiai.sealing.incremental import COMPLETION_REASON
 from tachiai.sealing.verify import verify_pdf
 
 from tests.conftest import require_tool
+from tests.fixtures.bombs import object_stream_bomb
 from tests.fixtures.events import event
 from tests.fixtures.pdfs import simple_pdf
 
@@ -362,3 +364,10 @@ def test_an_unexpected_failure_reading_the_seals_before_finalizing_is_a_sealing_
     with pytest.raises(SealingError) as caught:
         kit.sealer.finalize(sealed)
     assert "TypeError" in caught.value.detail
+
+
+def test_a_bomb_that_reaches_the_sealer_without_preflight_is_refused_as_too_complex(kit):
+    # Given an object stream that inflates to 1 GiB, handed to the sealer directly (preflight skipped)
+    # When it is sealed, Then pyHanko's own decode bound is the same typed refusal preflight gives
+    with pytest.raises(PdfTooComplex):
+        kit.sealer.seal_event(object_stream_bomb(1 << 30), event())

@@ -22,6 +22,7 @@ from io import BytesIO
 from zoneinfo import ZoneInfo
 
 from asn1crypto import x509
+from pyhanko.pdf_utils.misc import PdfDecodeLimitError
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import fields, signers
 from pyhanko.sign.fields import FieldMDPAction, MDPPerm
@@ -33,6 +34,7 @@ from pyhanko_certvalidator.errors import PathBuildingError, PathValidationError
 
 from tachiai.domain.errors import (
     DocumentChangedSinceLastSeal,
+    PdfTooComplex,
     RevocationInfoUnavailable,
     SealingError,
     SealValidationFailed,
@@ -238,6 +240,8 @@ def _read(pdf: bytes) -> PdfFileReader:
         return PdfFileReader(BytesIO(pdf), strict=True)
     # any failure of the strict reader on these bytes (they passed preflight) means this seal cannot
     # be made: a typed error, never a builtin
+    except PdfDecodeLimitError as e:
+        raise PdfTooComplex(f"cannot read PDF: {e}") from e
     except Exception as e:
         raise SealingError(f"cannot read PDF: {type(e).__name__}: {e}") from e
 
@@ -266,6 +270,9 @@ def _translate_signing_errors(what: str) -> Iterator[None]:
         raise UntrustedChain(f"{what}: {exc}") from exc
     except PathValidationError as exc:
         raise RevocationInfoUnavailable(f"{what}: {exc}") from exc
+    except PdfDecodeLimitError as exc:
+        # pyHanko's own bound on decoded bytes: the same refusal preflight gives (pdf_limits)
+        raise PdfTooComplex(f"{what}: {exc}") from exc
     except Exception as exc:
         # pyhanko wraps errors raised inside signers and timestampers: surface ours when wrapped.
         # Anything else -- SigningError, PdfError, or a builtin from a PDF pyhanko did not expect
