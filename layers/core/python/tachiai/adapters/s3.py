@@ -29,6 +29,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -85,6 +87,20 @@ def upload_key(envelope_id: str, document_id: str, nonce: str) -> str:
     return f"envelopes/{envelope_id}/uploads/{document_id}/{nonce}.pdf"
 
 
+@contextmanager
+def _s3_errors(what: str, *, missing: str) -> Iterator[None]:
+    """S3's failures as the project's: a missing object is :class:`NotFound` (``missing`` says which),
+    anything else :class:`DocumentStoreUnavailable`."""
+    try:
+        yield
+    except ClientError as e:
+        if e.response.get("Error", {}).get("Code") in _MISSING:
+            raise NotFound(missing) from e
+        raise DocumentStoreUnavailable(f"{what}: {e}") from e
+    except BotoCoreError as e:
+        raise DocumentStoreUnavailable(f"{what}: {e}") from e
+
+
 class DocumentStore:
     def __init__(self, client: S3Client, bucket: str) -> None:
         self._client = client
@@ -111,7 +127,7 @@ class DocumentStore:
 
         :raises NotFound: nothing was uploaded there. :raises DocumentStoreUnavailable: S3 failed.
         """
-        try:
+        with _s3_errors(f"copy {upload} to {key}", missing=f"upload {upload}"):
             self._client.copy_object(
                 Bucket=self._bucket,
                 Key=key,
@@ -120,12 +136,6 @@ class DocumentStore:
                 MetadataDirective="REPLACE",
                 ChecksumAlgorithm="SHA256",
             )
-        except ClientError as e:
-            if e.response.get("Error", {}).get("Code") in _MISSING:
-                raise NotFound(f"upload {upload}") from e
-            raise DocumentStoreUnavailable(f"copy {upload} to {key}: {e}") from e
-        except BotoCoreError as e:
-            raise DocumentStoreUnavailable(f"copy {upload} to {key}: {e}") from e
 
     def sha256(self, key: str) -> str:
         """The SHA-256 (hex) of the stored ``key``: from S3's checksum when it has a whole-object one,
@@ -133,14 +143,8 @@ class DocumentStore:
 
         :raises NotFound: no such file. :raises DocumentStoreUnavailable: S3 failed.
         """
-        try:
+        with _s3_errors(f"head {key}", missing=f"document {key}"):
             head = self._client.head_object(Bucket=self._bucket, Key=key, ChecksumMode="ENABLED")
-        except ClientError as e:
-            if e.response.get("Error", {}).get("Code") in _MISSING:
-                raise NotFound(f"document {key}") from e
-            raise DocumentStoreUnavailable(f"head {key}: {e}") from e
-        except BotoCoreError as e:
-            raise DocumentStoreUnavailable(f"head {key}: {e}") from e
         checksum = head.get("ChecksumSHA256")
         if checksum and "-" not in checksum and head.get("ChecksumType", "FULL_OBJECT") == "FULL_OBJECT":
             return base64.b64decode(checksum).hex()
@@ -148,14 +152,8 @@ class DocumentStore:
 
     def get(self, key: str) -> bytes:
         """:raises NotFound: no such file. :raises DocumentStoreUnavailable: S3 failed."""
-        try:
+        with _s3_errors(f"get {key}", missing=f"document {key}"):
             return self._client.get_object(Bucket=self._bucket, Key=key)["Body"].read()
-        except ClientError as e:
-            if e.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
-                raise NotFound(f"document {key}") from e
-            raise DocumentStoreUnavailable(f"get {key}: {e}") from e
-        except BotoCoreError as e:
-            raise DocumentStoreUnavailable(f"get {key}: {e}") from e
 
     def download_url(
         self, key: str, filename: str, expires_in: int, expected_sha256: str | None = None
