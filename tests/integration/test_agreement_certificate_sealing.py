@@ -44,14 +44,15 @@ def _record() -> AgreementRecord:
 
 
 def test_certificate_is_sealed_timestamped_and_ltv_enabled(kit):
+    # as the finalize task issues it: the issuing seal locks the certificate itself
     sealed = kit.sealer.finalize(
-        kit.sealer.seal(render_agreement_certificate(_record()), "合意締結証明書を発行しました")
+        kit.sealer.seal(render_agreement_certificate(_record()), "合意締結証明書を発行しました", lock=True)
     )
     report = verify_pdf(sealed, [kit.pki.root_cert])
     assert report.ok
     assert report.ltv_complete
-    # the certificate's seal, the completion seal that locks it, the document timestamp
-    assert [s.kind for s in report.signatures] == ["signature", "signature", "document_timestamp"]
+    # the certificate's seal (which locks it, so finalize adds no completion seal), the document timestamp
+    assert [s.kind for s in report.signatures] == ["signature", "document_timestamp"]
 
 
 def test_sealed_certificate_text_still_extracts_exactly(kit):

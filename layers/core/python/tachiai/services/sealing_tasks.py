@@ -204,7 +204,7 @@ def finalize(svc: Services, envelope_id: str) -> dict[str, Any]:
     record = agreement_record(envelope, svc.envelopes.audit_trail(envelope_id), now, svc)
     certificate = svc.render_certificate(record)
     reason = "合意締結証明書を発行しました / Certificate of agreement issued"
-    certificate = svc.sealer.finalize(svc.sealer.seal(certificate, reason))
+    certificate = svc.sealer.finalize(svc.sealer.seal(certificate, reason, lock=True))
     svc.documents.put(certificate_key(envelope_id), certificate)
     envelope = rules.record_certificate(envelope, _sha256(certificate), now)
     envelope, entry = envelope.audited(
