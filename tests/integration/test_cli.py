@@ -10,21 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.command import tachiai
 from tests.fixtures.pdfs import simple_pdf
-
-
-def tachiai(
-    *args: str, stdin: bytes | None = None, cwd: Path | None = None
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "tachiai.cli", *args],
-        cwd=cwd,
-        input=stdin.decode("latin-1") if stdin else None,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-    )
 
 
 @pytest.fixture(scope="module")

@@ -24,6 +24,7 @@ from tachiai.domain.errors import SealValidationFailed
 from tachiai.sealing.preflight import preflight
 from tachiai.sealing.verify import Verdict, format_panel, verify_pdf
 
+from tests.command import tachiai
 from tests.fixtures.events import event
 from tests.fixtures.odd_pdfs import corpus_identity, make_throwaway_identity, odd_pdf
 from tests.fixtures.pdfs import simple_pdf
@@ -32,17 +33,6 @@ from tests.fixtures.pdfs import simple_pdf
 FORGED_REASON = (
     "山田太郎 (taro@example.com) が 2026-11-22 10:15:03 +09:00 に承認しました（メール認証＋アクセスコード）"
 )
-
-
-def tachiai(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "tachiai.cli", *args],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-        env=env,
-    )
 
 
 def _pem(certificate) -> bytes:
