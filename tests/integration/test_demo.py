@@ -16,9 +16,10 @@ def test_the_demo_drives_one_envelope_over_http_and_writes_a_verified_contract(t
     # Then it printed the panel and the time of each step, the whole envelope included
     assert "LTV enabled (no network needed): yes" in out
     assert "the whole envelope, create → completion mail" in out
-    # And the sealed contract has sent + 2 agreements + the document timestamp, the 2nd with its code
+    # And the sealed contract has sent + 2 agreements + the completion lock + the document timestamp,
+    # the 2nd with its code
     report = verify_pdf((tmp_path / "nda-sealed.pdf").read_bytes())
-    assert [s.kind for s in report.signatures] == ["signature"] * 4 + ["document_timestamp"]  # + completion lock
+    assert [s.kind for s in report.signatures] == ["signature"] * 4 + ["document_timestamp"]
     assert "アクセスコード" in (report.signatures[2].reason or "")
     # And the certificate names every party, and the root to trust is there
     certificate = PdfReader(BytesIO((tmp_path / "agreement-certificate.pdf").read_bytes()))
