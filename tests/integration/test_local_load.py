@@ -2,7 +2,8 @@
 
 Many envelopes at once over HTTP, and many double clicks at once on agree. Before the moto guard,
 moto's DynamoDB raced under concurrent requests (``dictionary changed size during iteration``), which
-moto logged and answered with errors the service turned into ``503 storage_unavailable``. ``make
+moto logged and answered with errors the service turned into ``503 storage_unavailable``. The PDF
+functions run in worker processes (:mod:`tachiai.local.workers`), so envelopes seal in parallel. ``make
 bench`` runs the larger case (25 envelopes; 200 clicks on 50 envelopes) and reports the time ratio.
 """
 
@@ -22,7 +23,12 @@ def runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRuntime]:
 
 
 def test_ten_two_party_envelopes_at_once_all_complete_with_valid_evidence(runtime: LocalRuntime) -> None:
+    assert runtime.aws is not None and runtime.aws.dispatcher.workers is not None
+    workers = runtime.aws.dispatcher.workers
+    before = workers.invocations
     result = run_envelopes(runtime, 10, parties=2)
+    # Their PDF work (at least each one's prepare and two agreement seals) ran in worker processes.
+    assert workers.invocations - before >= 10 * 3 and workers.replaced == 0
     assert result.failures == []
     assert result.server_errors == []  # no 5xx on any request
     assert result.moto_errors == 0  # moto never raced

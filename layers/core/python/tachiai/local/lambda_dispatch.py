@@ -6,8 +6,11 @@ resolved the way the Lambda Python runtime resolves it: everything before the la
 (``/`` or ``.`` separating sub-directories), the last part is the attribute. The module is loaded from
 its *file* with :mod:`importlib` under a name unique to the function (``tachiai_local_fn_<name>``), so
 two functions built from the same file get two module instances, exactly as two Lambda functions get
-two processes. Nothing is added to ``sys.path``: a handler module imports installed packages only
-(the ``tachiai`` layer, boto3...), never a sibling file.
+two processes; and, as each execution environment runs one invocation at a time, invocations of one
+function that run at the same time each get their own instance of its module (``<name>__<n>``; see
+:meth:`LambdaDispatcher.run_here`), reused afterwards as warm environments are. Nothing is added
+to ``sys.path``: a handler module imports installed packages only (the ``tachiai`` layer, boto3...),
+never a sibling file.
 
 :meth:`LambdaDispatcher.invoke` calls ``handler(event, context)`` and returns what Lambda's Invoke
 API would return: the JSON result, or — when the handler raises — the error payload the Python
@@ -16,16 +19,26 @@ runtime produces (``{"errorMessage", "errorType", "requestId", "stackTrace"}``) 
 Functions ``Retry``/``Catch`` match on.
 
 Concurrency: in Lambda each invocation has an execution environment (a process) to itself; here the
-invocations of all functions share one process and its module-level caches. Most handlers are
-thread-safe, but the PDF libraries are not (asn1crypto parses shared certificate objects lazily —
-concurrent seals raised ``KeyError: No field numbered 2 ... x509.Extension`` — and PDFium is not
-thread-safe at all), so functions given the same :attr:`LocalFunction.exclusive_group` run one at a time
-(a function that synchronously invokes another of its own group would wait forever: none does).
+invocations of most functions share one process, on threads. Most handlers are thread-safe, but the
+PDF libraries are not (asn1crypto parses shared certificate objects lazily — concurrent seals raised
+``KeyError: No field numbered 2 ... x509.Extension`` — and PDFium is not thread-safe at all). Functions
+given an :attr:`LocalFunction.exclusive_group` are therefore either
+
+* run in worker processes (:meth:`LambdaDispatcher.start_workers`, :mod:`tachiai.local.workers`): one
+  invocation per process at a time, so they run in parallel on as many cores as there are workers; a
+  worker that dies or times out answers ``Lambda.Unknown`` (what the signing chain retries); or
+* without workers, run in this process one at a time per group (a function that synchronously invokes
+  another of its own group would then wait forever: none does).
+
+Interceptors (:meth:`LambdaDispatcher.intercept`) are asked first, in this process, whichever way the
+function would run: an intercepted invocation never reaches a worker.
 
 Environment variables are *not* handled here: the process environment is set once by whoever starts
-the local runtime, and never swapped per call (handlers run on several threads at once). Function
-timeouts are not enforced (a Python thread cannot be killed); ``get_remaining_time_in_millis`` still
-counts down from ``timeout_seconds`` so code that budgets its time behaves as in Lambda.
+the local runtime, and never swapped per call (handlers run on several threads at once); workers get
+that environment as it is when they start. In this process function timeouts are not enforced (a
+Python thread cannot be killed); ``get_remaining_time_in_millis`` still counts down from
+``timeout_seconds`` so code that budgets its time behaves as in Lambda. A worker is killed at its
+invocation's timeout.
 """
 
 from __future__ import annotations
@@ -42,9 +55,14 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Final, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 from tachiai.names import handler_module_file
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from tachiai.local.workers import WorkerPool
 
 DEFAULT_REGION: Final = "ap-northeast-1"
 DEFAULT_ACCOUNT_ID: Final = "123456789012"
@@ -78,7 +96,8 @@ class LocalFunction:
     timeout_seconds: int = 60
     memory_mb: int = 512
     exclusive_group: str | None = None
-    """Functions of one group never run at the same time (see :class:`LambdaDispatcher`)."""
+    """Functions whose libraries are not thread-safe: run in worker processes when the dispatcher has
+    them, else one at a time per group in this process (see :class:`LambdaDispatcher`)."""
 
     def __post_init__(self) -> None:
         if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", self.name):
@@ -156,7 +175,7 @@ def error_payload(exc: BaseException, request_id: str) -> dict[str, Any]:
 
 
 class LambdaDispatcher:
-    """A registry of :class:`LocalFunction` by name; loads each handler once and invokes it."""
+    """A registry of :class:`LocalFunction` by name; loads the handlers and invokes them."""
 
     def __init__(self, functions: Iterable[LocalFunction] = ()) -> None:
         self._functions: dict[str, LocalFunction] = {}
@@ -166,6 +185,10 @@ class LambdaDispatcher:
         self._group_locks: dict[str, threading.Lock] = {}
         self._running = 0
         self._idle = threading.Condition()
+        self._workers: WorkerPool | None = None
+        self._idle_instances: dict[str, list[Handler]] = {}
+        self._instance_locks: dict[str, threading.Lock] = {}
+        self._instances_loaded = 0
         for function in functions:
             self.register(function)
 
@@ -189,6 +212,40 @@ class LambdaDispatcher:
         """
         with self._lock:
             self._interceptors.append(interceptor)
+
+    def start_workers(self, count: int, environment: Mapping[str, str]) -> WorkerPool | None:
+        """Run the functions of every exclusive group in ``count`` worker processes from now on.
+
+        ``environment`` is the workers' whole environment, set when each starts (the runtime's, once
+        complete). The workers start at once and import their handlers in the background. ``count`` 0
+        starts none: those functions keep running here, one at a time per group.
+
+        :raises LocalFunctionError: workers are running already.
+        """
+        if count <= 0:
+            return None
+        from tachiai.local.workers import WorkerPool
+
+        isolated = [function for function in self._functions.values() if function.exclusive_group]
+        if not isolated:
+            return None
+        with self._lock:
+            if self._workers is not None:
+                raise LocalFunctionError("the worker processes are running already")
+            self._workers = WorkerPool(isolated, count, environment).start()
+            return self._workers
+
+    def stop_workers(self, grace: float = 5.0) -> None:
+        """Stop the worker processes (a busy one gets ``grace`` seconds to finish, then is killed)."""
+        with self._lock:
+            pool, self._workers = self._workers, None
+        if pool is not None:
+            pool.close(grace)
+
+    @property
+    def workers(self) -> WorkerPool | None:
+        """The worker processes of the exclusive groups' functions, if started."""
+        return self._workers
 
     @property
     def running(self) -> int:
@@ -227,7 +284,7 @@ class LambdaDispatcher:
             return cached
 
     def module(self, name_or_arn: str) -> ModuleType:
-        """The function's own instance of its handler module, loaded on first use."""
+        """The function's own (first) instance of its handler module, loaded on first use."""
         function = self.get(name_or_arn)
         if function is None:
             raise LocalFunctionError(f"no local function registered for {name_or_arn!r}")
@@ -259,26 +316,31 @@ class LambdaDispatcher:
         with self._idle:
             self._running += 1
         try:
+            for interceptor in list(self._interceptors):
+                answer = interceptor(function, event)
+                if answer is not None:
+                    return Invocation(answer, None, request_id)
             if function.exclusive_group is None:
-                return self._invoke(function, event, context, request_id)
+                return self.run_here(function, event, context)
+            workers = self._workers
+            if workers is not None and workers.runs(function.name):
+                return workers.invoke(context, event)
             with self._lock:
                 group = self._group_locks.setdefault(function.exclusive_group, threading.Lock())
             with group:
-                return self._invoke(function, event, context, request_id)
+                return self.run_here(function, event, context)
         finally:
             with self._idle:
                 self._running -= 1
                 self._idle.notify_all()
 
-    def _invoke(
-        self, function: LocalFunction, event: Any, context: LambdaContext, request_id: str
-    ) -> Invocation:
-        for interceptor in list(self._interceptors):
-            answer = interceptor(function, event)
-            if answer is not None:
-                return Invocation(answer, None, request_id)
+    def run_here(self, function: LocalFunction, event: Any, context: LambdaContext) -> Invocation:
+        """Run the handler in this process and thread, now (no interceptor, no group lock, no worker),
+        on an instance of its module no other invocation is using; Lambda's answer for it. A worker
+        process runs its invocations through this."""
+        request_id = context.aws_request_id
         try:
-            handler = self.handler(function.name)
+            handler = self._check_out(function)
         except HandlerNotFound as exc:
             return self._runtime_error("Runtime.HandlerNotFound", str(exc), request_id)
         except Exception as exc:  # noqa: BLE001 - Lambda reports a failed import as an invocation error
@@ -288,6 +350,9 @@ class LambdaDispatcher:
             result = handler(event, context)
         except Exception as exc:  # noqa: BLE001 - every handler error becomes Lambda's error payload
             return Invocation(error_payload(exc, request_id), "Unhandled", request_id)
+        finally:
+            with self._lock:
+                self._idle_instances.setdefault(function.name, []).append(handler)
         try:
             json.dumps(result)
         except (TypeError, ValueError) as exc:
@@ -295,26 +360,56 @@ class LambdaDispatcher:
             return self._runtime_error("Runtime.MarshalError", message, request_id)
         return Invocation(result, None, request_id)
 
+    def _check_out(self, function: LocalFunction) -> Handler:
+        """A handler no other invocation is running: an idle instance of the function's module, or a
+        new one (the first is the cached :meth:`handler`).
+
+        In Lambda an execution environment runs one invocation at a time, so a handler module may keep
+        per-request state in its globals — the API functions' resolver holds the current event, and
+        two requests sharing it answered each other (one sender's create ran with another's body).
+        Here every concurrent invocation gets its own instance of the module, as it would its own
+        environment; instances are reused, as warm environments are.
+
+        :raises HandlerNotFound, LocalFunctionError, Exception: the module cannot be loaded.
+        """
+        with self._lock:
+            idle = self._idle_instances.get(function.name)
+            if idle:
+                return idle.pop()
+            lock = self._instance_locks.setdefault(function.name, threading.Lock())
+        with lock:  # one load at a time per function: the first instance is loaded only once
+            if function.name not in self._handlers:
+                return self.handler(function.name)
+            with self._lock:
+                self._instances_loaded += 1
+                module_name = f"{function.module_name}__{self._instances_loaded}"
+            return self._load(function, module_name)
+
     @staticmethod
     def _runtime_error(error_type: str, message: str, request_id: str) -> Invocation:
         payload = {"errorMessage": message, "errorType": error_type, "requestId": request_id}
         return Invocation(payload, "Unhandled", request_id)
 
     @staticmethod
-    def _load(function: LocalFunction) -> Handler:
+    def _load(function: LocalFunction, module_name: str | None = None) -> Handler:
+        """Load a new instance of the handler module (under ``module_name``, default the function's).
+
+        :raises HandlerNotFound, LocalFunctionError, Exception: whatever the module's import raises.
+        """
+        module_name = module_name or function.module_name
         path = function.module_path
         if not path.is_file():
             raise LocalFunctionError(f"{function.name}: handler module {path} does not exist")
-        spec = importlib.util.spec_from_file_location(function.module_name, path)
+        spec = importlib.util.spec_from_file_location(module_name, path)
         if spec is None or spec.loader is None:
             raise LocalFunctionError(f"{function.name}: cannot load {path}")
         module = importlib.util.module_from_spec(spec)
         # Registered before it runs, as `import` does (dataclasses and pickling look modules up here).
-        sys.modules[function.module_name] = module
+        sys.modules[module_name] = module
         try:
             spec.loader.exec_module(module)
         except BaseException:
-            sys.modules.pop(function.module_name, None)
+            sys.modules.pop(module_name, None)
             raise
         handler = getattr(module, function.attribute, None)
         if not callable(handler):

@@ -3,8 +3,9 @@
 :class:`LocalRuntime` starts, in this process:
 
 * :class:`~tachiai.local.aws.LocalAws` — moto's server on loopback, with the Step Functions interpreter
-  and the Lambda functions of :data:`tachiai.names.FUNCTIONS` dispatched in process to the same
-  handler files and strings as in the cloud;
+  and the Lambda functions of :data:`tachiai.names.FUNCTIONS` dispatched to the same handler files
+  and strings as in the cloud — in this process, or, for the PDF functions, in worker processes started
+  once the environment is complete (:mod:`tachiai.local.workers`; ``workers``);
 * the resources, created by API calls from the same definitions CDK uses: the DynamoDB table
   (:data:`~tachiai.adapters.dynamodb.TABLE_SCHEMA`), the bucket, an asymmetric KMS key, the seal
   certificate chain and trust roots in SSM, a verified SES identity, the state machine from
@@ -30,6 +31,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import os
 import time
 from dataclasses import dataclass, field
 from datetime import date
@@ -64,7 +66,8 @@ CHAIN_PARAMETER = "/tachiai/seal/certificate-chain"
 ROOTS_PARAMETER = "/tachiai/seal/trust-roots"
 STATE_MACHINE = "tachiai-signing-chain"
 PDF_FUNCTIONS = frozenset({"seal", "certificate", "ai_extract"})
-"""Functions whose PDF libraries are not thread-safe run one at a time (:mod:`.lambda_dispatch`)."""
+"""Functions whose PDF libraries are not thread-safe: they run in worker processes
+(:mod:`tachiai.local.workers`), or one at a time in this one with ``workers=0``."""
 PORTS_FILE = "ports.json"
 """The API's and the PKI's ports of the last run (mailed links and certificates carry them)."""
 QUIET_SECONDS = 60.0
@@ -109,6 +112,9 @@ class LocalRuntime:
     """Seconds between a change and the snapshot that keeps it."""
     schedule_alerts: bool = False
     """Run the deadline alerts daily, at the time the EventBridge rule does (``tachiai local``: on)."""
+    workers: int | None = None
+    """Worker processes for the PDF functions (``None``: ``$TACHIAI_LOCAL_WORKERS``, else one per CPU,
+    at most 4; ``0``: they run in this process, one at a time). See :mod:`tachiai.local.workers`."""
     aws: LocalAws | None = field(default=None, init=False)
     pki: LocalPki | None = field(default=None, init=False)
     tokens: LocalTokens | None = field(default=None, init=False)
@@ -144,6 +150,8 @@ class LocalRuntime:
                 persistence.restore(self.aws, self.state_dir, snapshot, TABLE, BUCKET)
                 self.restored = True
             self._set_environment(environment)
+            # After the environment is complete: a worker keeps the one it started with.
+            self.aws.dispatcher.start_workers(self._worker_count(), dict(os.environ))
             self._ready = True
             if self.persist:
                 self._snapshots = persistence.Snapshotter(self._write_snapshot, self.snapshot_delay).start()
@@ -174,6 +182,7 @@ class LocalRuntime:
                 self._write_snapshot()
         self._ready = False
         if self.aws is not None:
+            self.aws.dispatcher.stop_workers()
             self._delete_resources()
             self.aws.stop()
             self.aws = None
@@ -240,6 +249,12 @@ class LocalRuntime:
         )
 
     # --- internals ----------------------------------------------------------------------------------
+
+    def _worker_count(self) -> int:
+        """:raises ConfigurationError: ``$TACHIAI_LOCAL_WORKERS`` is not a whole number >= 0."""
+        from tachiai.local.workers import worker_count
+
+        return self.workers if self.workers is not None else worker_count()
 
     def _invoke(self, function: str, event: dict[str, Any]) -> dict[str, Any]:
         assert self.aws is not None
