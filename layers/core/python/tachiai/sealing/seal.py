@@ -127,6 +127,9 @@ class Sealer:
                 validation_context=self.validation_context(),
                 use_pades_lta=False,
                 dss_settings=SEAL_DSS,
+                # the completion seal's field lock says /P 1; asking for the same here keeps pyHanko
+                # from warning on every completion that it overrode its default (FILL_FORMS)
+                docmdp_permissions=MDPPerm.NO_CHANGES if lock else MDPPerm.FILL_FORMS,
             )
             pdf_signer = signers.PdfSigner(
                 metadata,
