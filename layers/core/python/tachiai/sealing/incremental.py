@@ -196,7 +196,10 @@ def rehearse_seal(pdf: bytes, reader: PdfFileReader | None = None) -> None:
     reader = reader or PdfFileReader(BytesIO(pdf), strict=True)
     name = free_field_name(reader, SEAL_FIELD_PREFIX, numbered=True)
     metadata = signers.PdfSignatureMetadata(
-        field_name=name, md_algorithm="sha256", subfilter=fields.SigSeedSubFilter.PADES
+        field_name=name,
+        md_algorithm="sha256",
+        subfilter=fields.SigSeedSubFilter.PADES,
+        docmdp_permissions=MDPPerm.NO_CHANGES,  # as the completion seal asks (its /Lock says /P 1)
     )
     signer = signers.PdfSigner(
         metadata, signer=_throwaway_signer(), new_field_spec=seal_field_spec(name, lock=True)
