@@ -36,6 +36,7 @@ def test_json_form_has_code_messages_and_detail():
         "message": {
             "ja": "ファイルサイズ（1 MB）が上限（0 MB）を超えています。",
             "en": "The file (1 MB) is larger than the limit (0 MB).",
+            "zh": "文件大小（1 MB）超过了上限（0 MB）。",
         },
         "detail": "too big",
     }

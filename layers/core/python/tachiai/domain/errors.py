@@ -33,18 +33,29 @@ class TachiaiError(Exception):
         super().__init__(self.message("en") + (f" ({detail})" if detail else ""))
 
     def message(self, language: str = "ja") -> str:
-        """The human message in ``language`` ("ja" or "en")."""
-        template = self.message_ja if language == "ja" else self.message_en
+        """The human message in ``language``: the catalog's ``error.<code>`` (:mod:`tachiai.i18n`).
+
+        Transitional: a class whose code is not in the catalogs yet falls back to its ``message_ja`` /
+        ``message_en`` attributes (to be removed when every message lives in the catalogs).
+        """
+        from tachiai import i18n  # the catalogs are read on first use, not when errors are imported
+
+        lang = language if language in i18n.LANGUAGES else i18n.DEFAULT_LANGUAGE
+        template = i18n.catalog(lang).get(f"error.{self.code}")
+        if template is None:
+            template = self.message_ja if lang == "ja" else self.message_en
         try:
             return template.format(**self.params)
         except (KeyError, IndexError, ValueError):
             return template
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON form used by the API and the CLI."""
+        """The JSON form used by the API and the CLI: the message in every catalog language."""
+        from tachiai import i18n
+
         return {
             "code": self.code,
-            "message": {"ja": self.message("ja"), "en": self.message("en")},
+            "message": {language: self.message(language) for language in i18n.LANGUAGES},
             **({"detail": self.detail} if self.detail else {}),
         }
 

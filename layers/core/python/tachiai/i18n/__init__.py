@@ -12,6 +12,7 @@ Japanese is the tenant default; a message missing from a catalog is a programmin
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Mapping
 from functools import cache
@@ -26,6 +27,7 @@ __all__ = [
     "Language",
     "MissingMessage",
     "catalog",
+    "from_environment",
     "negotiate",
     "text",
     "texts",
@@ -100,3 +102,17 @@ def negotiate(accept_language: str | None, default: Language = DEFAULT_LANGUAGE)
         if best is None or (quality, -position) > best[:2]:
             best = (quality, -position, cast(Language, primary))
     return best[2] if best else default
+
+
+def from_environment(environ: Mapping[str, str] | None = None) -> Language:
+    """The language of a terminal session (the CLI): ``TACHIAI_LANGUAGE``, else the POSIX locale
+    (``LC_ALL``, ``LC_MESSAGES``, ``LANG``: ``ja_JP.UTF-8`` → ja), else English (a ``C``/``POSIX`` locale,
+    or one tachiai does not speak)."""
+    env = os.environ if environ is None else environ
+    for name in ("TACHIAI_LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG"):
+        value = env.get(name, "").strip()
+        if not value:
+            continue
+        primary = re.split(r"[_.@-]", value, maxsplit=1)[0].lower()
+        return cast(Language, primary) if primary in LANGUAGES else "en"
+    return "en"
