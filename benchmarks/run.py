@@ -425,7 +425,7 @@ def bench_memory() -> dict[str, Any]:
 _BOMB_WORKER = """
 import re, resource, sys, tempfile, time
 sys.path.insert(0, {repo!r})
-from tests.fixtures import bombs
+from tests.fixtures import bombs, parse_bombs
 from tachiai.domain.errors import TachiaiError
 import tachiai.sealing.preflight, tachiai.extract.text, tachiai.sealing.seal, tachiai.domain.uploads
 def peak_mb():
@@ -469,6 +469,12 @@ BOMBS = {
     "object stream 1 GiB": "bombs.object_stream_bomb(bombs.GiB)",
     "xref stream 1 GiB": "bombs.xref_stream_bomb(bombs.GiB)",
     "XMP metadata 1 GiB": "bombs.metadata_bomb(bombs.GiB)",
+    # parse bombs: plain syntax at the upload size limit (50 MB), nothing compressed
+    **{
+        f"parse bomb: {name}, 50 MB": f"parse_bombs.of_size(parse_bombs.PARSE_BOMBS[{name!r}], 50_000_000)"
+        for name in ("many tiny objects", "one big array", "nested arrays (depth 400)", "many pages")
+    },
+    "parse bomb: /Size 10^9": "parse_bombs.huge_size_entry()",
 }
 
 

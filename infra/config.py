@@ -14,7 +14,14 @@ Example ``cdk.json`` context::
       "hosted_zone_id": "Z0123456789ABCDEFGHIJ",
       "hosted_zone_name": "example.co.jp",
       "tsa_urls": ["https://tsa.example.net/tsa"],
-      "allowed_ip_ranges": ["203.0.113.0/24"]
+      "allowed_ip_ranges": ["203.0.113.0/24"],
+      "mfa": "required",
+      "identity_providers": [
+        {"type": "saml", "name": "EntraID",
+         "metadata_url": "https://login.microsoftonline.com/<tenant>/federationmetadata/2007-06/federationmetadata.xml?appid=<app>"},
+        {"type": "oidc", "name": "GoogleWorkspace", "issuer": "https://accounts.google.com",
+         "client_id": "<id>.apps.googleusercontent.com", "client_secret_name": "tachiai/google-oidc"}
+      ]
     }
 """
 
@@ -24,7 +31,7 @@ import ipaddress
 import json
 import re
 from collections.abc import Mapping
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -137,6 +144,222 @@ AlertDay = Annotated[int, Strict(), AfterValidator(_alert_day)]
 Cidr = Annotated[str, AfterValidator(_cidr)]
 
 
+# --- sign-in: federation with the tenant's own identity provider ---------------------------------
+
+IDENTITY_PROVIDER_TYPES: tuple[str, ...] = ("saml", "oidc")
+"""The ``type`` of an ``identity_providers`` entry."""
+RESERVED_PROVIDER_NAMES = frozenset({"cognito", "google", "facebook", "loginwithamazon", "signinwithapple"})
+"""Names Cognito keeps for its own user directory and its built-in social providers."""
+SAML_EMAIL_CLAIM = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress"
+SAML_NAME_CLAIM = "http://schemas.microsoft.com/identity/claims/displayname"
+"""The claims Entra ID (and AD FS) send the address and display name in by default."""
+EMAIL_VERIFIED_CLAIM = "email_verified"
+"""Cognito marks a federated user's email unverified unless a claim says otherwise, and tachiai sends
+only from a verified address: OIDC providers (Google, Okta) send this claim; a SAML IdP is given a
+claim of this name with the constant value ``true`` (Entra ID: Attributes & Claims, source "true")."""
+
+# Cognito's ProviderName allows more, but a name with spaces or underscores breaks federated usernames
+# (<name>_<subject>) and the managed login button; 3 to 32 characters is Cognito's SAML range.
+_PROVIDER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.-]{1,30}[A-Za-z0-9]$")
+_CLAIM = re.compile(r"^[\x21-\x7e]{1,256}$")
+_SCOPE_TOKEN = re.compile(r"^[\x21\x23-\x5b\x5d-\x7e]{1,128}$")
+_SECRET_NAME = re.compile(r"^[A-Za-z0-9/_+=.@-]{1,512}$")
+_SECRET_ARN = re.compile(r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$")
+_CLIENT_ID = re.compile(r"^[\x21-\x7e]{1,256}$")
+
+
+def _claim(value: str) -> str:
+    if not _CLAIM.match(value):
+        raise ValueError(f"{value!r} is not a claim name (1 to 256 visible characters, no spaces)")
+    return value
+
+
+Claim = Annotated[str, AfterValidator(_claim)]
+
+
+def _saml_metadata_url(value: str) -> str:
+    # Unlike the other URLs, a metadata URL may carry a query: Entra ID's ends in ?appid=<application id>.
+    parts = urlsplit(value.strip())
+    if parts.scheme != "https" or not parts.hostname:
+        raise ValueError(f"{value!r} is not an https:// URL (Cognito fetches the metadata over HTTPS)")
+    if parts.fragment or parts.username or parts.password:
+        raise ValueError(f"{value!r} must not carry a fragment or credentials")
+    return value.strip()
+
+
+class ClaimNames(BaseModel):
+    """Which claim of the identity provider fills each user attribute tachiai reads (unset: the default
+    of the provider's type). Every envelope, seal and audit entry names its sender by these."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+
+    email: Claim | None = None
+    name: Claim | None = None
+    email_verified: Claim | None = None
+
+
+class _IdentityProvider(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+
+    DEFAULT_CLAIMS: ClassVar[dict[str, str]]
+
+    name: str
+    """Shown on the sign-in button, and the prefix of its users' usernames (``EntraID_<subject>``):
+    renaming a provider later makes every one of its users a new user."""
+    attributes: ClaimNames = ClaimNames()
+    """Claim names for ``email``, ``name`` and ``email_verified`` (see :attr:`claims` for the defaults)."""
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not _PROVIDER_NAME.match(value):
+            raise ValueError(
+                f"{value!r} is not a provider name like EntraID or Okta-Tokyo (3 to 32 letters, digits, "
+                "dots or hyphens; no spaces or underscores)"
+            )
+        if value.lower() in RESERVED_PROVIDER_NAMES:
+            raise ValueError(
+                f"{value!r} is reserved by Cognito (its own directory and built-in social providers): "
+                "choose another name, like GoogleWorkspace"
+            )
+        return value
+
+    @property
+    def claims(self) -> dict[str, str]:
+        """``{user pool attribute: IdP claim}`` for email, name and email_verified, defaults filled in."""
+        given = self.attributes.model_dump(exclude_none=True)
+        return {attribute: given.get(attribute, claim) for attribute, claim in self.DEFAULT_CLAIMS.items()}
+
+
+class SamlProvider(_IdentityProvider):
+    """A SAML 2.0 identity provider (Entra ID, AD FS, Okta, HENNGE ...), from its metadata."""
+
+    DEFAULT_CLAIMS: ClassVar[dict[str, str]] = {
+        "email": SAML_EMAIL_CLAIM,
+        "name": SAML_NAME_CLAIM,
+        "email_verified": EMAIL_VERIFIED_CLAIM,
+    }
+
+    type: Literal["saml"]
+    metadata_url: str | None = None
+    """Where Cognito reads the IdP's metadata (and, later, its rolled-over signing certificates)."""
+    metadata_file: str | None = None
+    """The metadata XML (path relative to the repository root), for an IdP whose metadata URL Cognito
+    cannot reach; renew it here when the IdP's signing certificate changes."""
+
+    @field_validator("metadata_url")
+    @classmethod
+    def _metadata_url(cls, value: str | None) -> str | None:
+        return None if value is None else _saml_metadata_url(value)
+
+    @field_validator("metadata_file")
+    @classmethod
+    def _metadata_file(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            text = (REPO_ROOT / value).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            raise ValueError(
+                f"{value!r} cannot be read as an XML file (paths are relative to {REPO_ROOT})"
+            ) from None
+        if "EntityDescriptor" not in text:
+            raise ValueError(f"{value!r} is not SAML metadata (no EntityDescriptor element)")
+        return value
+
+    @model_validator(mode="after")
+    def _one_metadata_source(self) -> SamlProvider:
+        if (self.metadata_url is None) == (self.metadata_file is None):
+            raise ValueError(
+                "give the IdP's SAML metadata as metadata_url (https://...) or metadata_file (a path), "
+                "exactly one of the two"
+            )
+        return self
+
+    @property
+    def metadata(self) -> tuple[Literal["url", "file"], str]:
+        """``("url", URL)``, or ``("file", the XML)`` read from :attr:`metadata_file`."""
+        if self.metadata_url is not None:
+            return "url", self.metadata_url
+        assert self.metadata_file is not None  # one of the two, checked above
+        return "file", (REPO_ROOT / self.metadata_file).read_text(encoding="utf-8")
+
+
+class OidcProvider(_IdentityProvider):
+    """An OpenID Connect identity provider (Google Workspace, Okta, Entra ID, Auth0 ...)."""
+
+    DEFAULT_CLAIMS: ClassVar[dict[str, str]] = {
+        "email": "email",
+        "name": "name",
+        "email_verified": EMAIL_VERIFIED_CLAIM,
+    }
+
+    type: Literal["oidc"]
+    issuer: str
+    """The issuer URL, exactly as the ``iss`` claim of its ID tokens (endpoints are discovered from it)."""
+    client_id: str
+    """The client id of the application registered in the IdP for this stack."""
+    client_secret_name: str
+    """Name (or ARN) of the Secrets Manager secret, in the stack's account and region, whose value is
+    the client secret as plain text: the template holds a dynamic reference, never the secret."""
+    scopes: tuple[str, ...] = ("openid", "email", "profile")
+    """The scopes Cognito asks the IdP for; ``openid`` is required."""
+    client_secret: str | None = Field(default=None, exclude=True)
+    """Refused when given: it names the mistake instead of calling it an unknown setting."""
+
+    @field_validator("issuer")
+    @classmethod
+    def _issuer(cls, value: str) -> str:
+        return _https_url(value, allow_path=True)
+
+    @field_validator("client_id")
+    @classmethod
+    def _client_id(cls, value: str) -> str:
+        if not _CLIENT_ID.match(value):
+            raise ValueError(f"{value!r} is not a client id (1 to 256 visible characters, no spaces)")
+        return value
+
+    @field_validator("client_secret_name")
+    @classmethod
+    def _client_secret_name(cls, value: str) -> str:
+        if not (_SECRET_NAME.match(value) or _SECRET_ARN.match(value)):
+            raise ValueError(
+                f"{value!r} is not a Secrets Manager secret name like tachiai/google-oidc (letters, "
+                "digits and /_+=.@- only) or a secret ARN"
+            )
+        return value
+
+    @field_validator("client_secret")
+    @classmethod
+    def _no_client_secret(cls, value: str | None) -> None:
+        if value is not None:
+            raise ValueError(
+                "secrets never go in the tenant config (cdk.json is committed and the template is "
+                "readable): store the client secret in Secrets Manager and give its name as "
+                "client_secret_name"
+            )
+        return None
+
+    @field_validator("scopes", mode="before")
+    @classmethod
+    def _scopes_given(cls, value: Any) -> Any:
+        if isinstance(value, list | tuple) and "openid" not in value:
+            raise ValueError('must include "openid" (Cognito signs in with OpenID Connect)')
+        return value
+
+    @field_validator("scopes")
+    @classmethod
+    def _scopes(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        bad = [scope for scope in value if not _SCOPE_TOKEN.match(scope)]
+        if bad:
+            listed = ", ".join(map(repr, bad))
+            raise ValueError(f"{listed} is not a scope (one word each, no spaces or quotes)")
+        return tuple(dict.fromkeys(value))
+
+
+IdentityProvider = Annotated[SamlProvider | OidcProvider, Field(discriminator="type")]
+
+
 class TenantConfig(BaseModel):
     """One tenant's deployment settings, validated. Read with :func:`load_config`."""
 
@@ -207,6 +430,19 @@ class TenantConfig(BaseModel):
     (``apac.anthropic.claude-sonnet-4-20250514-v1:0``) id of the ``bedrock`` engine; required with it,
     refused without it. The function may invoke exactly this model; the model must support forced tool
     use (Claude 3 and later, Amazon Nova, Mistral Large) and be enabled in the account."""
+    mfa: Literal["off", "optional", "required"] = "optional"
+    """Multi-factor authentication of the people who sign in with a password (TOTP authenticator apps;
+    never SMS): ``required`` makes everyone set an authenticator up at their first sign-in on the
+    managed login pages; ``optional`` (default) asks for a code only from those who have one set up,
+    and the managed login pages do not offer that setup (Cognito's self-service API does, with a scope
+    the login client does not grant), so a tenant that wants TOTP today chooses ``required``; ``off``
+    leaves it to the tenant's own IdP. Cognito's MFA never applies to people who sign in through
+    ``identity_providers``: their IdP's policy does."""
+    identity_providers: tuple[IdentityProvider, ...] = ()
+    """The tenant's own SAML or OIDC identity providers, offered on the sign-in page next to the
+    password form (see :class:`SamlProvider`, :class:`OidcProvider`). Everyone the IdP lets through
+    becomes a sender (group-less, so a member: an admin promotes them with ``tachiai users set-role``):
+    register tachiai in the IdP for the tenant's own accounts only."""
 
     @field_validator("domain")
     @classmethod
@@ -412,6 +648,18 @@ class TenantConfig(BaseModel):
             )
         return value
 
+    @field_validator("identity_providers")
+    @classmethod
+    def _identity_providers(cls, value: tuple[SamlProvider | OidcProvider, ...]) -> tuple[Any, ...]:
+        names = [provider.name.lower() for provider in value]
+        repeated = sorted({provider.name for provider in value if names.count(provider.name.lower()) > 1})
+        if repeated:
+            raise ValueError(
+                f"{', '.join(repeated)} named more than once (each provider needs its own name; "
+                "case does not count)"
+            )
+        return value
+
     @property
     def bedrock_model(self) -> str | None:
         """The Bedrock model or inference profile id when the tenant extracts with Bedrock, else None."""
@@ -439,16 +687,32 @@ _PLAIN_MESSAGES = {
     "int_parsing": "must be a whole number",
     "tuple_type": "must be a list",
     "list_type": "must be a list",
+    "model_type": "must be an object of settings",
+    "model_attributes_type": "must be an object of settings",
+    "union_tag_not_found": 'needs a "type": "saml" or "oidc"',
 }
 
 
+def _location(loc: tuple[Any, ...]) -> str:
+    """``identity_providers[0].name``: pydantic puts the provider's type after the index; drop it."""
+    parts: list[str] = []
+    for index, part in enumerate(loc):
+        if isinstance(part, int):
+            parts.append(f"[{part}]")
+        elif not (index and isinstance(loc[index - 1], int) and part in IDENTITY_PROVIDER_TYPES):
+            parts.append(f".{part}")
+    return "".join(parts)[1:]
+
+
 def _plain(error: Any) -> str:
-    field = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in error["loc"])[1:]
+    field = _location(tuple(error["loc"]))
     kind = error["type"]
     if kind == "value_error":
         message = str(error["ctx"]["error"])
     elif kind == "literal_error":
         message = f"{error['input']!r} must be one of {error['ctx']['expected']}"
+    elif kind == "union_tag_invalid":
+        message = f'type {error["ctx"]["tag"]!r} must be "saml" or "oidc"'
     else:
         message = _PLAIN_MESSAGES.get(kind, error["msg"])
     return message if not error["loc"] else f"{field}: {message}"

@@ -110,6 +110,13 @@ def acknowledge_findings(stack: TachiaiStack) -> None:
         "destination). cdk-nag only recognizes queues named in another queue's RedrivePolicy; nothing "
         "consumes this one, so it needs no dead-letter queue of its own.",
     )
+    acknowledge(
+        stack.reminders.failures,
+        "AwsSolutions-SQS3",
+        "This queue IS a dead-letter queue: of the hourly reminders rule's Lambda target (EventBridge "
+        "DeadLetterConfig). cdk-nag only recognizes queues named in another queue's RedrivePolicy; nothing "
+        "consumes this one, so it needs no dead-letter queue of its own.",
+    )
 
     acknowledge(
         stack.signing_chain.state_machine,
@@ -130,10 +137,27 @@ def acknowledge_findings(stack: TachiaiStack) -> None:
         acknowledge(method, "AwsSolutions-APIG4", PUBLIC_ROUTE)
         acknowledge(method, "AwsSolutions-COG4", PUBLIC_ROUTE)
 
-    acknowledge(
-        stack.auth.user_pool,
-        "AwsSolutions-COG2",
-        "MFA is optional (TOTP) by design: many tenants federate or enforce MFA in their own IdP policy, and "
-        "forcing it here would lock out staff on day one; Plus-tier threat protection is enforced, "
-        "self sign-up is off and passwords need 12 characters of four kinds.",
-    )
+    _acknowledge_mfa(stack)
+
+
+MFA_NOT_REQUIRED = {
+    "optional": (
+        "MFA is optional (TOTP) by default: many tenants federate or enforce MFA in their own IdP policy, "
+        "and forcing it here would lock out staff on day one; a tenant requires it with mfa: required. "
+        "Plus-tier threat protection is enforced, self sign-up is off and passwords need 12 characters of "
+        "four kinds."
+    ),
+    "off": (
+        "The tenant's configuration turns Cognito MFA off (mfa: off), a choice for tenants whose staff "
+        "sign in through their own identity provider, whose MFA policy applies (Cognito's MFA never does "
+        "to federated users). Plus-tier threat protection is still enforced on password sign-ins, self "
+        "sign-up is off and passwords need 12 characters of four kinds."
+    ),
+}
+"""Why AwsSolutions-COG2 (MFA not required) is accepted, per ``mfa`` setting; ``required`` has no finding."""
+
+
+def _acknowledge_mfa(stack: TachiaiStack) -> None:
+    reason = MFA_NOT_REQUIRED.get(stack.config.mfa)
+    if reason is not None:
+        acknowledge(stack.auth.user_pool, "AwsSolutions-COG2", reason)

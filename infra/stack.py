@@ -24,17 +24,18 @@ No function may delete a PDF, touch another bucket, or use the seal key except `
 
 from __future__ import annotations
 
-from aws_cdk import ArnFormat, CfnOutput, Environment, Stack, Tags
+from aws_cdk import ArnFormat, CfnOutput, Environment, Fn, Stack, Tags
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 from tachiai import names
 
 from infra.config import TenantConfig, inference_profile_model
 from infra.constructs.api import Api
-from infra.constructs.auth import Auth
+from infra.constructs.auth import Auth, LoginClient
 from infra.constructs.functions import Functions, Layers, PythonFunction
 from infra.constructs.ledger import Ledger
 from infra.constructs.mail import Mail
+from infra.constructs.reminders import Reminders
 from infra.constructs.sealing_key import SealingKey
 from infra.constructs.signing_chain import SigningChain, state_machine_arn
 from infra.constructs.storage import DOCUMENTS_PREFIX, Storage
@@ -74,6 +75,7 @@ class TachiaiStack(Stack):
         # signing_chain.state_machine_arn): the functions can carry them without a dependency cycle.
         self.public_url = config.public_url or self.api.stage_url
         self.state_machine_arn = state_machine_arn(self)
+        self.login = LoginClient(self, "Login", auth=self.auth, base_url=self.public_url)
 
         common = {
             names.ENV_TABLE: self.storage.table.table_name,
@@ -151,11 +153,26 @@ class TachiaiStack(Stack):
         """The foundation model a cross-region inference profile routes to, in any region (cdk-nag)."""
         if config.bedrock_model:
             self._grant_bedrock(extract, config.bedrock_model)
-        # A staff member's access token has no email: the sender API reads it from the pool.
-        send.allow(["cognito-idp:AdminGetUser"], [self.auth.user_pool.user_pool_arn])
+        # A staff member's access token has no email: the sender API reads it from the pool. And
+        # administrators manage the staff over the API (`tachiai users`): on this pool only.
+        send.allow(
+            [
+                "cognito-idp:AdminGetUser",
+                "cognito-idp:ListUsers",
+                "cognito-idp:ListUsersInGroup",
+                "cognito-idp:AdminListGroupsForUser",
+                "cognito-idp:AdminCreateUser",
+                "cognito-idp:AdminAddUserToGroup",
+                "cognito-idp:AdminRemoveUserFromGroup",
+                "cognito-idp:AdminDisableUser",
+                "cognito-idp:AdminEnableUser",
+            ],
+            [self.auth.user_pool.user_pool_arn],
+        )
 
         self.signing_chain = SigningChain(self, "SigningChain", functions=self.functions.by_name)
         self.ledger = Ledger(self, "Ledger", function=extract)
+        self.reminders = Reminders(self, "Reminders", function=send)
         self.api.add_routes({name: f.function for name, f in self.functions.by_name.items()})
         self._outputs()
 
@@ -239,16 +256,33 @@ class TachiaiStack(Stack):
         outputs = {
             "ApiUrl": (self.public_url, "Base URL of the API (recipient links start with it)"),
             "UserPoolId": (self.auth.user_pool.user_pool_id, "Cognito user pool of the senders"),
-            "WebClientId": (
-                self.auth.web_client.user_pool_client_id,
-                "App client for staff sign-in (SRP; send its access token)",
+            "Region": (self.region, "AWS region of the stack (and of its user pool)"),
+            "LoginDomainUrl": (
+                self.auth.login_url,
+                "Managed login pages and OAuth2 endpoints (tachiai login --login-url)",
+            ),
+            "LoginClientId": (
+                self.login.client.user_pool_client_id,
+                "App client for people: authorization code + PKCE (tachiai login --client-id)",
+            ),
+            "SamlEntityId": (
+                Fn.join("", ["urn:amazon:cognito:sp:", self.auth.user_pool.user_pool_id]),
+                "Audience (Entity ID) to register in a SAML identity provider",
+            ),
+            "SamlReplyUrl": (
+                self.auth.login_url + "/saml2/idpresponse",
+                "Reply (ACS) URL to register in a SAML identity provider",
+            ),
+            "OidcRedirectUrl": (
+                self.auth.login_url + "/oauth2/idpresponse",
+                "Redirect URI to register in an OIDC identity provider",
             ),
             "IntegrationClientId": (
                 self.auth.integration_client.user_pool_client_id,
                 "Client-credentials app client (secret: Cognito console)",
             ),
             "TokenEndpoint": (
-                self.auth.domain.base_url() + "/oauth2/token",
+                self.auth.login_url + "/oauth2/token",
                 "OAuth2 token endpoint for the integration client",
             ),
             "DocumentsBucket": (self.storage.documents_bucket.bucket_name, "S3 bucket of contract PDFs"),

@@ -27,6 +27,19 @@ def require_tool(executable: str, debian_package: str) -> str:
     pytest.skip(message)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def cli_speaks_english() -> Iterator[None]:
+    """The CLI speaks the terminal's language (``TACHIAI_LANGUAGE``, then ``LC_ALL``/``LANG``): tests
+    assert English words, whatever the developer's locale, unless a test chooses another language."""
+    previous = os.environ.get("TACHIAI_LANGUAGE")
+    os.environ["TACHIAI_LANGUAGE"] = "en"
+    yield
+    if previous is None:
+        os.environ.pop("TACHIAI_LANGUAGE", None)
+    else:
+        os.environ["TACHIAI_LANGUAGE"] = previous
+
+
 @pytest.fixture(scope="session")
 def pki_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("pki")

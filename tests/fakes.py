@@ -18,6 +18,7 @@ was sealed into the final document.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import itertools
 import json
@@ -35,7 +36,7 @@ from tachiai.adapters.functions import FunctionUnavailable
 from tachiai.adapters.ledger_index import DueItem, LedgerPage, LedgerQuery
 from tachiai.config import Settings
 from tachiai.domain.audit import AuditEntry
-from tachiai.domain.envelope import Envelope, EnvelopeStatus
+from tachiai.domain.envelope import Envelope, EnvelopeStatus, next_auto_reminder
 from tachiai.domain.errors import (
     ConfigurationError,
     Conflict,
@@ -46,10 +47,14 @@ from tachiai.domain.errors import (
     NotFound,
     SealingError,
     TachiaiError,
+    UnknownUser,
+    UserExists,
     error_from_report,
 )
 from tachiai.domain.events import AgreementRecord, Language, SealEvent
 from tachiai.domain.ledger import LedgerEntry, ledger_entry, normalize_name
+from tachiai.domain.templates import Template, TemplateScope
+from tachiai.domain.users import DirectoryUser, Role
 from tachiai.mail.mime import build_mime
 from tachiai.mail.templates import MailMessage
 from tachiai.services.context import Services
@@ -221,6 +226,26 @@ class FakeEnvelopeStore:
                 raise NotFound(f"task token for {participant_id}")
             return self.task_tokens[(envelope_id, participant_id)]
 
+    def delete_draft(self, envelope: Envelope, entry: AuditEntry) -> None:
+        with self.faults.call("envelopes.delete_draft"):
+            stored = self.envelopes.get(envelope.id)
+            if stored is None or stored.version != envelope.version:
+                raise Conflict(f"delete envelope {envelope.id}: changed concurrently")
+            trail = self.audit.setdefault(envelope.id, [])
+            if any(e.seq == entry.seq for e in trail):
+                raise Conflict(f"delete envelope {envelope.id}: changed concurrently")
+            del self.envelopes[envelope.id]
+            trail.append(entry)
+
+    def due_reminders(self, at: datetime, limit: int = 100) -> list[str]:
+        with self.faults.call("envelopes.due_reminders"):
+            due = [
+                (when, e.id)
+                for e in self.envelopes.values()
+                if (when := next_auto_reminder(e)) is not None and when <= at
+            ]
+            return [envelope_id for _, envelope_id in sorted(due)[:limit]]
+
 
 def _offset(cursor: str | None) -> int:
     if cursor is None:
@@ -228,6 +253,48 @@ def _offset(cursor: str | None) -> int:
     if not cursor.isdigit():
         raise InvalidRequest("bad cursor", field="cursor")
     return int(cursor)
+
+
+# --- templates ------------------------------------------------------------------------------------
+
+
+class FakeTemplateStore:
+    """:class:`~tachiai.services.ports.TemplateStore` in memory: conditional writes on the version."""
+
+    def __init__(self, faults: Faults) -> None:
+        self.faults = faults
+        self.templates: dict[str, Template] = {}
+
+    def get(self, template_id: str) -> Template:
+        with self.faults.call("templates.get"):
+            if template_id not in self.templates:
+                raise NotFound(f"template {template_id}")
+            return self.templates[template_id]
+
+    def save(self, template: Template, *, create: bool = False) -> Template:
+        with self.faults.call("templates.save"):
+            stored = self.templates.get(template.id)
+            if (create and stored is not None) or (
+                not create and (stored is None or stored.version != template.version)
+            ):
+                raise Conflict(f"save template {template.id}: changed concurrently")
+            new = template.model_copy(update={"version": template.version + 1})
+            self.templates[template.id] = new
+            return new
+
+    def delete(self, template: Template) -> None:
+        with self.faults.call("templates.delete"):
+            stored = self.templates.get(template.id)
+            if stored is None or stored.version != template.version:
+                raise Conflict(f"delete template {template.id}: changed concurrently")
+            del self.templates[template.id]
+
+    def list_for(self, owner_id: str) -> list[Template]:
+        with self.faults.call("templates.list_for"):
+            usable = [
+                t for t in self.templates.values() if t.scope == TemplateScope.TEAM or t.owner_id == owner_id
+            ]
+            return sorted(usable, key=lambda t: (t.name, t.id))
 
 
 # --- documents ------------------------------------------------------------------------------------
@@ -516,12 +583,61 @@ class FakeDirectory:
     def __init__(self, faults: Faults, members: Sequence[StaffMember] = ()) -> None:
         self.faults = faults
         self.members = {m.username: m for m in members}
+        self.accounts: dict[str, DirectoryUser] = {}
+        self.invited: list[str] = []
+        """Addresses an invitation was mailed to, in order."""
 
     def member(self, username: str) -> StaffMember:
         with self.faults.call("directory.member"):
             if username not in self.members:
                 raise Forbidden("user not in the pool")
             return self.members[username]
+
+    # --- user management (the accounts, by username; an email finds its user as Cognito's alias does)
+
+    def add(self, user: DirectoryUser) -> DirectoryUser:
+        """An existing account (a test's starting point)."""
+        self.accounts[user.username] = user
+        return user
+
+    def _find(self, user: str) -> DirectoryUser:
+        found = self.accounts.get(user) or next(
+            (u for u in self.accounts.values() if u.email.lower() == user.lower()), None
+        )
+        if found is None:
+            raise UnknownUser(f"no user {user}", user=user)
+        return found
+
+    def users(self) -> list[DirectoryUser]:
+        with self.faults.call("directory.users"):
+            return list(self.accounts.values())
+
+    def user(self, user: str) -> DirectoryUser:
+        with self.faults.call("directory.user"):
+            return self._find(user)
+
+    def invite(self, email: str, name: str, role: Role) -> DirectoryUser:
+        with self.faults.call("directory.invite"):
+            if any(u.email.lower() == email.lower() for u in self.accounts.values()):
+                raise UserExists(f"{email} exists", email=email)
+            user = DirectoryUser(
+                username=f"user-{len(self.accounts) + 1}",
+                email=email,
+                name=name,
+                role=role,
+                status="FORCE_CHANGE_PASSWORD",
+                groups=(role,),
+            )
+            self.invited.append(email)
+            return self.add(user)
+
+    def set_enabled(self, user: str, enabled: bool) -> DirectoryUser:
+        with self.faults.call("directory.set_enabled"):
+            return self.add(dataclasses.replace(self._find(user), enabled=enabled))
+
+    def set_role(self, user: str, role: Role) -> DirectoryUser:
+        with self.faults.call("directory.set_role"):
+            return self.add(dataclasses.replace(self._find(user), role=role, groups=(role,)))
 
 
 # --- all of them ----------------------------------------------------------------------------------
@@ -558,6 +674,7 @@ class FakeWorld:
     functions: FakeFunctions
     ledger: FakeLedgerIndex
     directory: FakeDirectory
+    templates: FakeTemplateStore = field(default_factory=lambda: FakeTemplateStore(Faults()))
 
 
 def fake_world(*, sealer: Any = None, settings: Settings | None = None) -> FakeWorld:
@@ -580,6 +697,7 @@ def fake_world(*, sealer: Any = None, settings: Settings | None = None) -> FakeW
     functions = FakeFunctions(faults, {})
     ledger = FakeLedgerIndex(faults, envelopes, settings.zone)
     directory = FakeDirectory(faults)
+    templates = FakeTemplateStore(faults)
     svc = Services(
         settings,
         clock,
@@ -592,7 +710,19 @@ def fake_world(*, sealer: Any = None, settings: Settings | None = None) -> FakeW
         mailer=mailer,
         sealer=sealer or fake_sealer,
         render_certificate=fake_certificate if sealer is None else None,
+        templates=templates,
     )
     return FakeWorld(
-        svc, faults, clock, envelopes, documents, chain, mailer, fake_sealer, functions, ledger, directory
+        svc,
+        faults,
+        clock,
+        envelopes,
+        documents,
+        chain,
+        mailer,
+        fake_sealer,
+        functions,
+        ledger,
+        directory,
+        templates=templates,
     )

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from tachiai.domain.errors import TachiaiError
-from tachiai.domain.tasks import SEAL_TASKS, FinalizeTask, PrepareTask, SealTask, parse_task
+from tachiai.domain.tasks import SEAL_TASKS, FinalizeTask, PreflightTask, PrepareTask, SealTask, parse_task
 from tachiai.services import sealing_tasks
 from tachiai.services.context import Services, services
 
@@ -32,6 +32,11 @@ def run(svc: Services, event: object) -> dict[str, Any]:
         return sealing_tasks.seal(svc, task.envelope_id, task.answer)
     if isinstance(task, FinalizeTask):
         return sealing_tasks.finalize(svc, task.envelope_id)
+    if isinstance(task, PreflightTask):
+        try:
+            return sealing_tasks.preflight_stored(svc, task.key)
+        except TachiaiError as e:
+            return {"error": e.report()}
     try:
         return sealing_tasks.timestamp_import(svc, task.envelope_id, task.document_id)
     except TachiaiError as e:

@@ -6,8 +6,15 @@ from __future__ import annotations
 from typing import Any
 
 from tachiai.api.sender import build_sender_app
-from tachiai.domain.tasks import SEND_TASKS, AnnounceTask, NotifyTask, RecordedAnswerTask, parse_task
-from tachiai.services import workflow
+from tachiai.domain.tasks import (
+    SEND_TASKS,
+    AnnounceTask,
+    NotifyTask,
+    RecordedAnswerTask,
+    RemindersTask,
+    parse_task,
+)
+from tachiai.services import reminders, workflow
 from tachiai.services.context import Services, services
 
 app = build_sender_app()
@@ -26,6 +33,8 @@ def run(svc: Services, event: object) -> dict[str, Any]:
         return workflow.notify(svc, task.envelope_id, task.participant_id, task.task_token)
     if isinstance(task, RecordedAnswerTask):
         return workflow.recorded_answer(svc, task.envelope_id, task.participant_id)
+    if isinstance(task, RemindersTask):
+        return reminders.send_due_reminders(svc, task.now)
     if isinstance(task, AnnounceTask):
         return workflow.announce(svc, task.envelope_id, task.outcome, task.error)
     return workflow.notice_undelivered(svc, task.envelope_id, task.outcome, task.error)

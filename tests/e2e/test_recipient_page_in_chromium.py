@@ -8,10 +8,13 @@ to measure the page on a phone-sized window. Chromium comes from Debian (`chromi
 
 from __future__ import annotations
 
+import io
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+from pyhanko.pdf_utils.reader import PdfFileReader
 from selenium import webdriver
 from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.chrome.options import Options
@@ -28,6 +31,7 @@ from tests.conftest import require_tool
 SENDER_EMAIL = "keiyaku@tachiai-tech.example"
 HANAKO = Party("山﨑花子", "hanako@yamazaki.example", "山﨑商事株式会社", access_code="4729")
 ALICE = Party("Alice Smith", "alice@example.com", "Example Inc.", language="en")
+WANG = Party("王小明", "xiaoming.wang@example.cn", "上海示例科技有限公司", language="zh")
 # Chromium as root in a sandbox with no internet: no sandbox, no background connections.
 CHROMIUM_FLAGS = (
     "--headless=new",
@@ -77,9 +81,13 @@ def browser() -> Iterator[WebDriver]:
     driver.quit()
 
 
-def _send(sender: SenderClient, title: str, *parties: Party) -> str:
+def _send(sender: SenderClient, title: str, *parties: Party, language: str = "ja") -> str:
     created = sender.create(
-        title, parties, [("秘密保持契約書.pdf", sample_nda_pdf())], message="ご確認ください。"
+        title,
+        parties,
+        [("秘密保持契約書.pdf", sample_nda_pdf())],
+        message="ご確認ください。",
+        language=language,
     )
     sender.send(created["id"])
     return str(created["id"])
@@ -193,3 +201,92 @@ def test_the_page_fits_a_phone_screen_and_the_browser_reports_no_error(runtime, 
         assert errors == []  # no CSP violation, no missing resource
     finally:
         phone.quit()
+
+
+# --- Chinese (issue 11 §5) ----------------------------------------------------------------------
+
+
+def _fonts(driver: WebDriver, selector: str) -> dict[str, int]:
+    """The fonts Chromium really drew the text of ``selector`` with: family → glyphs (DevTools)."""
+    driver.execute_cdp_cmd("DOM.enable", {})
+    driver.execute_cdp_cmd("CSS.enable", {})
+    root = driver.execute_cdp_cmd("DOM.getDocument", {})["root"]["nodeId"]
+    node = driver.execute_cdp_cmd("DOM.querySelector", {"nodeId": root, "selector": selector})["nodeId"]
+    fonts = driver.execute_cdp_cmd("CSS.getPlatformFontsForNode", {"nodeId": node})["fonts"]
+    return {font["familyName"]: font["glyphCount"] for font in fonts}
+
+
+def _seal_reasons(sender: SenderClient, envelope_id: str) -> list[str]:
+    sealed = next(d for d in sender.downloads(envelope_id) if d["name"] == "秘密保持契約書.pdf")
+    reader = PdfFileReader(io.BytesIO(sender.fetch(sealed["url"])))
+    return [str(s.sig_object["/Reason"]) for s in reader.embedded_signatures if "/Reason" in s.sig_object]
+
+
+def test_a_chinese_recipient_agrees_on_a_chinese_page_and_the_envelope_seals_in_chinese(
+    runtime, sender, browser
+):
+    title = "保密协议（浏览器）"
+    envelope_id = _send(sender, title, WANG, language="zh")
+    browser.get(_link(runtime, WANG.email, title))
+    (mail,) = [m for m in runtime.outbox.to(WANG.email) if title in m.subject]
+    assert mail.subject == "【契約 担当】邀请您签署《保密协议（浏览器）》"
+    assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang") == "zh"
+    assert browser.find_element(By.TAG_NAME, "h1").text == "您有一份待签署的文件"
+    browser.find_element(By.ID, "accept_terms").click()
+    _submit(browser, By.CSS_SELECTOR, "form button[type=submit]")
+    assert browser.find_element(By.TAG_NAME, "h1").text == "请查看文件内容"
+    _submit(browser, By.XPATH, "//button[contains(., '我已阅读并同意')]")
+    assert browser.find_element(By.TAG_NAME, "h1").text == "您已同意"
+
+    assert sender.wait_for(envelope_id, "completed")["status"] == "completed"
+    reasons = _seal_reasons(sender, envelope_id)
+    assert any("于" in r and "批准了文件" in r and WANG.name in r for r in reasons), reasons
+
+
+def test_the_language_switch_turns_the_page_chinese_and_it_stays_chinese_after_the_form(
+    runtime, sender, browser
+):
+    title = "秘密保持契約書（言語切替）"
+    _send(sender, title, HANAKO)
+    browser.get(_link(runtime, HANAKO.email, title))
+    assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang") == "ja"
+    browser.find_element(By.LINK_TEXT, "简体中文").click()
+    assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang") == "zh"
+    assert browser.find_element(By.TAG_NAME, "h1").text == "您有一份待签署的文件"
+    # A wrong code, then the right one: every page after the form is still Chinese
+    browser.find_element(By.ID, "access_code").send_keys("0000")
+    browser.find_element(By.ID, "accept_terms").click()
+    _submit(browser, By.CSS_SELECTOR, "form button[type=submit]")
+    assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang") == "zh"
+    browser.find_element(By.ID, "access_code").send_keys("4729")
+    browser.find_element(By.ID, "accept_terms").click()
+    _submit(browser, By.CSS_SELECTOR, "form button[type=submit]")
+    assert browser.find_element(By.TAG_NAME, "h1").text == "请查看文件内容"
+    # And back to Japanese with the same switch
+    browser.find_element(By.LINK_TEXT, "日本語").click()
+    assert browser.find_element(By.TAG_NAME, "h1").text == "書類の内容をご確認ください"
+
+
+@pytest.mark.parametrize(
+    ("language", "heading", "font"),
+    [
+        ("ja", "署名依頼が届いています", "Noto Sans CJK JP"),
+        ("zh", "您有一份待签署的文件", "Noto Sans CJK SC"),
+    ],
+)
+def test_the_page_draws_japanese_and_chinese_with_a_real_font_of_that_language(
+    runtime, sender, browser, tmp_path: Path, language, heading, font
+):
+    # fonts-noto-cjk draws both; the Chinese page must take the Chinese (SC) glyph shapes, the Japanese
+    # page the Japanese ones, and no character may fall back to an empty box. The screenshots (in
+    # tmp_path) are for a person to look at; the test itself asks Chromium which fonts it used.
+    title = f"秘密保持契約書（字体 {language}）"
+    _send(sender, title, HANAKO)
+    browser.get(_link(runtime, HANAKO.email, title) + f"?lang={language}")
+    assert browser.find_element(By.TAG_NAME, "h1").text == heading
+
+    fonts = _fonts(browser, "h1")
+    assert fonts == {font: len(heading)}, fonts
+    # The switch names Chinese in Chinese glyphs on every page, a Japanese one included
+    assert _fonts(browser, "nav [lang=zh]") == {"Noto Sans CJK SC": len("简体中文")}
+    assert browser.save_screenshot(str(tmp_path / f"signing_page_{language}.png"))

@@ -477,15 +477,10 @@ def test_groups_admin_approver_member(template: dict[str, Any]) -> None:
     assert groups == {"admin", "approver", "member"}
 
 
-def test_web_client_is_public_and_integration_client_uses_client_credentials(
-    stack: TachiaiStack, template: dict[str, Any]
-) -> None:
-    web = template["Resources"][lid(stack.auth.web_client)]["Properties"]
+def test_integration_client_uses_client_credentials(stack: TachiaiStack, template: dict[str, Any]) -> None:
+    # The people's client (managed login, PKCE): tests/infra/test_sign_in.py.
     integration = template["Resources"][lid(stack.auth.integration_client)]["Properties"]
 
-    assert web["GenerateSecret"] is False
-    assert "ALLOW_USER_SRP_AUTH" in web["ExplicitAuthFlows"]
-    assert "AllowedOAuthFlows" not in web
     assert integration["GenerateSecret"] is True
     assert integration["AllowedOAuthFlows"] == ["client_credentials"]
     scopes = json.dumps(integration["AllowedOAuthScopes"])
@@ -683,7 +678,7 @@ def test_each_function_may_do_what_its_code_calls_and_no_more(
     assert send - logs == items | {
         "dynamodb:Query", "s3:GetObject", "s3:PutObject", "kms:Decrypt", "kms:GenerateDataKey",
         "ses:SendEmail", "ses:SendRawEmail", "states:SendTaskSuccess", "states:SendTaskFailure",
-        "states:StartExecution", "lambda:InvokeFunction", "cognito-idp:AdminGetUser", "dynamodb:BatchGetItem",
+        "states:StartExecution", "lambda:InvokeFunction", "dynamodb:BatchGetItem", *USER_ADMIN_ACTIONS,
     }  # fmt: skip
     assert agree - logs == items | {
         "s3:GetObject", "kms:Decrypt", "ses:SendEmail", "ses:SendRawEmail",
@@ -697,6 +692,26 @@ def test_each_function_may_do_what_its_code_calls_and_no_more(
         "dynamodb:Query", "s3:GetObject", "kms:Decrypt", "ses:SendEmail", "ses:SendRawEmail",
         "sqs:SendMessage",
     }  # fmt: skip
+
+
+USER_ADMIN_ACTIONS = {
+    "cognito-idp:AdminGetUser", "cognito-idp:ListUsers", "cognito-idp:ListUsersInGroup",
+    "cognito-idp:AdminListGroupsForUser", "cognito-idp:AdminCreateUser", "cognito-idp:AdminAddUserToGroup",
+    "cognito-idp:AdminRemoveUserFromGroup", "cognito-idp:AdminDisableUser", "cognito-idp:AdminEnableUser",
+}  # fmt: skip
+"""What the users API (``tachiai users``) and the sender's identity need of the user pool."""
+
+
+def test_only_send_manages_users_and_only_in_its_own_user_pool(
+    stack: TachiaiStack, template: dict[str, Any]
+) -> None:
+    pool = {"Fn::GetAtt": [lid(stack.auth.user_pool), "Arn"]}
+    send = role_id(stack, "send")
+    for action in USER_ADMIN_ACTIONS:
+        assert grants(template, send, action) == [pool], action
+    for name in DEPLOYED:
+        if name != "send":
+            assert not {a for a in actions_of_role(template, role_id(stack, name)) if a.startswith("cognito")}
 
 
 def test_send_may_invoke_only_seal_and_ai_extract_and_start_only_the_chain(
@@ -877,7 +892,7 @@ def test_failed_asynchronous_runs_of_ai_extract_go_to_the_failures_queue(
 
 def test_outputs_name_what_the_tenant_needs(template: dict[str, Any]) -> None:
     assert {
-        "ApiUrl", "UserPoolId", "WebClientId", "IntegrationClientId", "TokenEndpoint",
+        "ApiUrl", "UserPoolId", "Region", "LoginDomainUrl", "LoginClientId", "IntegrationClientId", "TokenEndpoint",
         "DocumentsBucket", "EnvelopesTable", "SealKeyId", "StateMachineArn", "MailConfigurationSet",
     } <= set(template["Outputs"])  # fmt: skip
 

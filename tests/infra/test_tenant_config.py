@@ -9,7 +9,15 @@ from typing import Any
 import pytest
 
 from infra.app import main
-from infra.config import DEFAULT_TSA_URLS, ConfigError, TenantConfig, inference_profile_model, load_config
+from infra.config import (
+    DEFAULT_TSA_URLS,
+    ConfigError,
+    OidcProvider,
+    SamlProvider,
+    TenantConfig,
+    inference_profile_model,
+    load_config,
+)
 from tests.infra.helpers import BASE_CONFIG
 
 
@@ -358,6 +366,216 @@ def test_inference_profile_ids_name_their_foundation_model() -> None:
         "anthropic.claude-3-haiku-20240307-v1:0"
     )
     assert inference_profile_model("anthropic.claude-3-haiku-20240307-v1:0") is None
+
+
+# --- sign-in: MFA and identity providers ---------------------------------------------------------
+
+SAML = {"type": "saml", "name": "EntraID", "metadata_url": "https://login.example.net/metadata.xml?appid=1"}
+OIDC = {
+    "type": "oidc",
+    "name": "GoogleWorkspace",
+    "issuer": "https://accounts.google.com",
+    "client_id": "1234-abcd.apps.googleusercontent.com",
+    "client_secret_name": "tachiai/google-oidc",
+}
+
+
+def idp_problems(*providers: Any) -> list[str]:
+    return problems(config(identity_providers=list(providers)))
+
+
+def test_mfa_is_optional_and_no_identity_provider_by_default() -> None:
+    loaded = load_config(BASE_CONFIG)
+
+    assert loaded.mfa == "optional"
+    assert loaded.identity_providers == ()
+
+
+@pytest.mark.parametrize("mfa", ["off", "optional", "required"])
+def test_mfa_takes_off_optional_or_required(mfa: str) -> None:
+    assert load_config(config(mfa=mfa)).mfa == mfa
+
+
+def test_mfa_names_its_three_values() -> None:
+    assert only_problem(config(mfa="on")) == "mfa: 'on' must be one of 'off', 'optional' or 'required'"
+
+
+def test_a_saml_and_an_oidc_provider_are_read_with_default_claims() -> None:
+    saml, oidc = load_config(config(identity_providers=[SAML, OIDC])).identity_providers
+
+    assert isinstance(saml, SamlProvider) and isinstance(oidc, OidcProvider)
+    assert saml.metadata == ("url", SAML["metadata_url"])
+    assert saml.claims == {
+        "email": "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress",
+        "name": "http://schemas.microsoft.com/identity/claims/displayname",
+        "email_verified": "email_verified",
+    }
+    assert oidc.claims == {"email": "email", "name": "name", "email_verified": "email_verified"}
+    assert oidc.scopes == ("openid", "email", "profile")
+
+
+def test_claim_names_given_replace_only_their_own_default() -> None:
+    (oidc,) = load_config(
+        config(identity_providers=[{**OIDC, "attributes": {"name": "displayName"}}])
+    ).identity_providers
+
+    assert oidc.claims == {"email": "email", "name": "displayName", "email_verified": "email_verified"}
+
+
+def test_saml_metadata_from_a_file_is_read_from_it(tmp_path: Path) -> None:
+    metadata = tmp_path / "idp.xml"
+    metadata.write_text('<EntityDescriptor entityID="https://idp.example.co.jp"/>', encoding="utf-8")
+    saml = {"type": "saml", "name": "AdFs", "metadata_file": str(metadata)}
+
+    (loaded,) = load_config(config(identity_providers=[saml])).identity_providers
+
+    assert isinstance(loaded, SamlProvider)
+    assert loaded.metadata == ("file", '<EntityDescriptor entityID="https://idp.example.co.jp"/>')
+
+
+def test_a_provider_without_a_type_or_with_an_unknown_one_is_named_by_its_position() -> None:
+    assert idp_problems({"name": "Okta"}, {**SAML, "type": "ldap"}, "EntraID") == [
+        'identity_providers[0]: needs a "type": "saml" or "oidc"',
+        'identity_providers[1]: type \'ldap\' must be "saml" or "oidc"',
+        "identity_providers[2]: must be an object of settings",
+    ]
+
+
+@pytest.mark.parametrize("name", ["Entra ID", "Entra_ID", "ID", "-Okta", "a" * 33, "エントラ"])
+def test_provider_name_is_3_to_32_letters_digits_dots_or_hyphens(name: str) -> None:
+    assert only_problem(config(identity_providers=[{**SAML, "name": name}])).startswith(
+        f"identity_providers[0].name: {name!r} is not a provider name like EntraID"
+    )
+
+
+@pytest.mark.parametrize("name", ["Google", "COGNITO", "Facebook", "SignInWithApple", "LoginWithAmazon"])
+def test_provider_names_cognito_keeps_for_itself_are_refused_with_an_alternative(name: str) -> None:
+    message = only_problem(config(identity_providers=[{**OIDC, "name": name}]))
+
+    assert message.startswith(f"identity_providers[0].name: {name!r} is reserved by Cognito")
+    assert "GoogleWorkspace" in message
+
+
+def test_two_providers_of_one_name_are_refused_whatever_the_case() -> None:
+    assert idp_problems(SAML, {**OIDC, "name": "entraid"}) == [
+        "identity_providers: EntraID, entraid named more than once (each provider needs its own name; "
+        "case does not count)"
+    ]
+
+
+def test_saml_needs_exactly_one_of_metadata_url_and_metadata_file(tmp_path: Path) -> None:
+    metadata = tmp_path / "idp.xml"
+    metadata.write_text("<EntityDescriptor/>", encoding="utf-8")
+    neither = {"type": "saml", "name": "EntraID"}
+    both = {**SAML, "metadata_file": str(metadata)}
+
+    found = idp_problems(neither, both)
+
+    assert found == [
+        "identity_providers[0]: give the IdP's SAML metadata as metadata_url (https://...) or metadata_file "
+        "(a path), exactly one of the two",
+        "identity_providers[1]: give the IdP's SAML metadata as metadata_url (https://...) or metadata_file "
+        "(a path), exactly one of the two",
+    ]
+
+
+def test_saml_metadata_url_must_be_https_but_may_carry_a_query() -> None:
+    assert only_problem(
+        config(identity_providers=[{**SAML, "metadata_url": "http://idp.example/m.xml"}])
+    ) == (
+        "identity_providers[0].metadata_url: 'http://idp.example/m.xml' is not an https:// URL "
+        "(Cognito fetches the metadata over HTTPS)"
+    )
+
+
+def test_saml_metadata_file_must_be_saml_metadata(tmp_path: Path) -> None:
+    not_metadata = tmp_path / "notes.xml"
+    not_metadata.write_text("<notes/>", encoding="utf-8")
+    saml = {"type": "saml", "name": "AdFs", "metadata_file": str(not_metadata)}
+    missing = {**saml, "name": "AdFs2", "metadata_file": str(tmp_path / "absent.xml")}
+
+    first, second = idp_problems(saml, missing)
+
+    assert first == f"identity_providers[0].metadata_file: {str(not_metadata)!r} is not SAML metadata " + (
+        "(no EntityDescriptor element)"
+    )
+    assert second.startswith(
+        f"identity_providers[1].metadata_file: {str(tmp_path / 'absent.xml')!r} cannot be read"
+    )
+
+
+def test_oidc_provider_needs_issuer_client_id_and_secret_name() -> None:
+    assert idp_problems({"type": "oidc", "name": "Okta"}) == [
+        "identity_providers[0].issuer: is required",
+        "identity_providers[0].client_id: is required",
+        "identity_providers[0].client_secret_name: is required",
+    ]
+
+
+def test_an_oidc_client_secret_in_the_config_is_refused_and_told_where_it_goes() -> None:
+    message = only_problem(config(identity_providers=[{**OIDC, "client_secret": "GOCSPX-not-here"}]))
+
+    assert message.startswith("identity_providers[0].client_secret: secrets never go in the tenant config")
+    assert "Secrets Manager" in message and "client_secret_name" in message
+    assert "GOCSPX-not-here" not in message
+
+
+@pytest.mark.parametrize("name", ["tachiai google", "", "tachiai/google#1"])
+def test_oidc_client_secret_name_must_be_a_secrets_manager_name(name: str) -> None:
+    assert only_problem(config(identity_providers=[{**OIDC, "client_secret_name": name}])).startswith(
+        f"identity_providers[0].client_secret_name: {name!r} is not a Secrets Manager secret name"
+    )
+
+
+def test_oidc_client_secret_may_be_named_by_its_arn() -> None:
+    arn = "arn:aws:secretsmanager:ap-northeast-1:123456789012:secret:tachiai/google-oidc-AbCdEf"
+
+    (oidc,) = load_config(config(identity_providers=[{**OIDC, "client_secret_name": arn}])).identity_providers
+
+    assert isinstance(oidc, OidcProvider) and oidc.client_secret_name == arn
+
+
+def test_oidc_issuer_must_be_https_without_a_query() -> None:
+    found = idp_problems(
+        {**OIDC, "issuer": "http://accounts.google.com"},
+        {**OIDC, "name": "Okta", "issuer": "https://x.example/?a=1"},
+    )
+
+    assert found == [
+        "identity_providers[0].issuer: 'http://accounts.google.com' is not an https:// URL",
+        "identity_providers[1].issuer: 'https://x.example/?a=1' must not carry a query, fragment or credentials",
+    ]
+
+
+def test_oidc_scopes_must_include_openid_and_be_single_words() -> None:
+    found = idp_problems(
+        {**OIDC, "scopes": ["email", "profile"]}, {**OIDC, "name": "Okta", "scopes": ["openid", "a b"]}
+    )
+
+    assert found == [
+        'identity_providers[0].scopes: must include "openid" (Cognito signs in with OpenID Connect)',
+        "identity_providers[1].scopes: 'a b' is not a scope (one word each, no spaces or quotes)",
+    ]
+
+
+def test_claim_names_are_checked_and_unknown_attributes_refused() -> None:
+    found = idp_problems({**OIDC, "attributes": {"email": "mail address", "phone_number": "phone"}})
+
+    assert found == [
+        "identity_providers[0].attributes.email: 'mail address' is not a claim name (1 to 256 visible "
+        "characters, no spaces)",
+        "identity_providers[0].attributes.phone_number: is not a setting tachiai knows (check the spelling)",
+    ]
+
+
+def test_every_identity_provider_mistake_is_reported_at_once() -> None:
+    found = idp_problems({**SAML, "name": "Entra ID"}, {**OIDC, "client_id": "", "scopes": ["email"]})
+
+    assert [line.split(":")[0] for line in found] == [
+        "identity_providers[0].name",
+        "identity_providers[1].client_id",
+        "identity_providers[1].scopes",
+    ]
 
 
 # --- how mistakes are reported -------------------------------------------------------------------

@@ -30,11 +30,24 @@ def sealed_file(tmp_path_factory) -> tuple[Path, Path]:
 
 def test_seal_then_verify_with_the_test_root_passes(sealed_file):
     out, root = sealed_file
-    result = tachiai("verify", str(out), "--trust", str(root))
+    result = tachiai("verify", str(out), "--trust", str(root), env={**os.environ, "TACHIAI_LANGUAGE": "en"})
     assert result.returncode == 0, result.stdout
-    assert "すべての署名が有効です" in result.stdout
+    assert "Signed and all signatures are valid." in result.stdout
     assert "LTV enabled (no network needed): yes" in result.stdout
+    # the seal's reason is the document's own words (sealed in Japanese), whatever the terminal speaks
     assert "佐藤一郎 (local-seal@example.com) が " in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("language", "headline"),
+    [("ja", "すべての署名が有効です"), ("zh", "所有签名均有效"), ("en", "all signatures are valid")],
+)
+def test_verify_prints_the_panel_in_the_terminals_language(sealed_file, language, headline):
+    out, root = sealed_file
+    result = tachiai(
+        "verify", str(out), "--trust", str(root), env={**os.environ, "TACHIAI_LANGUAGE": language}
+    )
+    assert result.returncode == 0 and headline in result.stdout, result.stdout
 
 
 def test_verify_json_lists_each_signature(sealed_file):

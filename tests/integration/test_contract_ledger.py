@@ -217,6 +217,7 @@ def test_search_combines_date_range_counterparty_and_title(sender, completed_nda
 def cli_env(runtime: LocalRuntime, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TACHIAI_URL", runtime.url)
     monkeypatch.setenv("TACHIAI_TOKEN", runtime.token(SENDER_EMAIL, "契約 担当"))
+    monkeypatch.setenv("TACHIAI_LANGUAGE", "en")  # the CLI's words asserted below, whatever the host's locale
 
 
 def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -241,7 +242,7 @@ def test_tachiai_import_adds_a_pdf_with_what_the_importer_knows(cli_env, tmp_pat
     assert arrival["data"]["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def test_tachiai_search_prints_the_ledger_as_a_table_csv_or_json(cli_env, tmp_path, capsys):
+def test_tachiai_search_prints_the_ledger_as_a_table_csv_or_json(cli_env, tmp_path, capsys, monkeypatch):
     path = tmp_path / "kaiun.pdf"
     path.write_bytes(contract_pdf("en_03_software_license"))
     status, out, err = _run(capsys, "import", str(path), "--title", "ソフトウェア使用許諾契約書（CLI）")
@@ -254,9 +255,11 @@ def test_tachiai_search_prints_the_ledger_as_a_table_csv_or_json(cli_env, tmp_pa
     found = json.loads(out)["contracts"]
     assert [c["title"] for c in found] == ["ソフトウェア使用許諾契約書（CLI）"]
 
-    status, out, _ = _run(capsys, "search", *conditions)
+    with monkeypatch.context() as japanese:
+        japanese.setenv("TACHIAI_LANGUAGE", "ja")  # the table speaks the terminal's language
+        status, out, _ = _run(capsys, "search", *conditions)
     header, rule, row = out.splitlines()[:3]
-    assert header.startswith("取引日 date") and set(rule) <= {"-", " "}
+    assert header.startswith("取引日") and set(rule) <= {"-", " "}
     assert row.startswith("2023-07-01") and "Aurora Data Systems GmbH" in row
     # The columns line up in a terminal: wide characters count twice
     from tachiai.ledger_listing import display_width

@@ -26,7 +26,7 @@ from pyhanko_certvalidator.policy_decl import REQUIRE_REVINFO, CertRevTrustPolic
 from pyhanko_certvalidator.registry import SimpleTrustManager
 from tachiai.domain.errors import PdfTooComplex
 from tachiai.domain.events import AuthMethod, EventKind, Person, SealEvent
-from tachiai.sealing.incremental import COMPLETION_REASON
+from tachiai.sealing.incremental import completion_reason
 from tachiai.sealing.verify import verify_pdf
 
 from tests.conftest import require_tool
@@ -103,7 +103,7 @@ def test_seal_carries_signature_timestamp_and_dss_validation_data(kit):
 def test_finalized_contract_has_three_seals_a_completion_lock_and_a_document_timestamp(sealed_contract):
     sigs = _signatures(sealed_contract)
     assert [s.sig_object_type for s in sigs] == ["/Sig", "/Sig", "/Sig", "/Sig", "/DocTimeStamp"]
-    assert str(sigs[3].sig_object["/Reason"]) == COMPLETION_REASON
+    assert str(sigs[3].sig_object["/Reason"]) == completion_reason()
     assert sigs[3].docmdp_level == MDPPerm.NO_CHANGES
     assert sigs[3].fieldmdp is not None and sigs[3].fieldmdp.action == FieldMDPAction.ALL
 
@@ -279,7 +279,7 @@ def test_filling_a_form_field_after_completion_breaks_the_completion_seal(kit):
     # When someone changes a filled-in field afterwards
     changed = _fill_field(final, "party_b", "Mallory K.K.")
     # Then pyhanko's validation reports the completion seal as broken by the change
-    lock = next(s for s in _signatures(changed) if str(s.sig_object["/Reason"]) == COMPLETION_REASON)
+    lock = next(s for s in _signatures(changed) if str(s.sig_object["/Reason"]) == completion_reason())
     status = _status(kit, lock)
     assert status.intact and status.valid
     assert status.docmdp_ok is False and not status.bottom_line

@@ -166,10 +166,13 @@ def test_invalid_requests_answer_400_saying_where_without_echoing_values(app):
     assert "not-an-address" not in json.dumps(body) and '"12"' not in json.dumps(body)
 
 
-def test_the_same_address_twice_is_refused(app):
+def test_the_same_address_twice_is_refused_naming_both_participants(app):
     twice = [{"name": "A", "email": "a@example.jp"}, {"name": "B", "email": "A@example.jp"}]
     status, body = call(app, "POST", "/v1/envelopes", envelope_request(participants=twice))
-    assert status == 400 and body["error"]["code"] == "invalid_request"
+    assert status == 400 and body["error"]["code"] == "duplicate_participant"
+    assert (
+        body["error"]["message"]["en"] == "Participants 1 and 2 have the same email address (A@example.jp)."
+    )
 
 
 def test_a_file_that_is_not_a_pdf_is_refused_with_its_reason_in_japanese_and_english(app):
@@ -278,14 +281,15 @@ def test_envelopes_are_listed_by_status(app):
     assert call(app, "GET", "/v1/envelopes", status="nonsense")[0] == 400
 
 
-def test_cancelling_twice_is_a_conflict(app):
+def test_cancelling_twice_says_it_is_already_cancelled(app):
     _, envelope = call(app, "POST", "/v1/envelopes", envelope_request())
     path = f"/v1/envelopes/{envelope['id']}/cancel"
     assert call(app, "POST", path, {})[0] == 200
     status, body = call(app, "POST", path, {})
-    assert status == 409 and body["error"]["code"] == "conflict"
+    assert status == 409 and body["error"]["code"] == "envelope_already_cancelled"
 
 
-def test_reminding_a_draft_is_a_conflict(app):
+def test_reminding_a_draft_says_it_has_not_been_sent(app):
     _, envelope = call(app, "POST", "/v1/envelopes", envelope_request())
-    assert call(app, "POST", f"/v1/envelopes/{envelope['id']}/remind")[0] == 409
+    status, body = call(app, "POST", f"/v1/envelopes/{envelope['id']}/remind")
+    assert status == 409 and body["error"]["code"] == "envelope_not_sent"

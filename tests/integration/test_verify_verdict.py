@@ -158,9 +158,7 @@ def test_with_seal_cert_our_own_sealed_contract_is_valid(files):
         "verify", str(files["sealed"]), "--trust", str(files["root"]), "--seal-cert", str(files["seal"])
     )
     assert result.returncode == 0, result.stdout
-    assert result.stdout.startswith(
-        "署名済みであり、すべての署名が有効です。 / Signed and all signatures are valid."
-    )
+    assert result.stdout.startswith("Signed and all signatures are valid.")  # the terminal's language (C: en)
     assert "by the seal:        yes" in result.stdout
 
 
@@ -223,7 +221,7 @@ def test_json_carries_the_verdict_exit_code_and_per_signature_reasons(files):
     report = json.loads(result.stdout)
     assert result.returncode == 3
     assert report["verdict"] == "incomplete" and report["exit_code"] == 3 and report["ok"] is False
-    assert report["exit_meaning"].startswith("untrusted or incomplete")
+    assert report["exit_meaning"]["en"].startswith("untrusted or incomplete")
     assert report["headline"]["en"] and report["headline"]["ja"]
     assert [(r["field"], r["code"]) for r in report["reasons"]] == [("TachiaiSeal3", "untrusted")]
     by_field = {s["field_name"]: s for s in report["signatures"]}
@@ -244,7 +242,7 @@ def test_json_of_a_valid_file_says_valid_and_exit_0(files):
 def test_an_unsigned_pdf_gets_a_panel_saying_it_has_no_signatures(files):
     result = tachiai("verify", str(files["unsigned"]), "--trust", str(files["root"]))
     assert result.returncode == 3
-    assert result.stdout.startswith("署名がありません。 / The document has no signatures.")
+    assert result.stdout.startswith("The document has no signatures.")
     assert "Traceback" not in result.stderr and result.stderr == ""
 
 

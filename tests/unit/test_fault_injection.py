@@ -505,7 +505,7 @@ def test_the_sender_cannot_cancel_once_every_party_has_agreed():
 
     driver.people = people_then_cancel
     driver.run(envelope_id)
-    assert [type(e).__name__ for e in cancelled] == ["Conflict"]
+    assert [e.code for e in cancelled if isinstance(e, TachiaiError)] == ["envelope_everyone_agreed"]
     assert_completed(world, envelope_id)
 
 

@@ -51,8 +51,16 @@ def test_a_long_title_is_cut_with_an_ellipsis():
     assert title.endswith("…") and display_width(title) <= MAX_CELL
 
 
-def test_an_empty_result_says_so_in_both_languages():
-    assert table([]) == "該当する契約はありません。 / No contract matches."
+def test_an_empty_result_says_so_in_the_language_asked():
+    assert table([], "ja") == "該当する契約はありません。"
+    assert table([], "en") == "No contract matches."
+    assert table([], "zh") == "没有符合条件的合同。"
+
+
+def test_the_header_is_in_the_language_asked():
+    assert table([CONTRACT], "ja").splitlines()[0].split()[:2] == ["取引日", "件名"]
+    assert table([CONTRACT], "en").splitlines()[0].split()[:2] == ["date", "title"]
+    assert table([CONTRACT], "zh").splitlines()[0].split()[:2] == ["交易日期", "标题"]
 
 
 def test_csv_has_every_ledger_field_one_row_per_contract():

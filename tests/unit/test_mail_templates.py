@@ -1,11 +1,11 @@
-"""R1, R5, S4, S5, S6: the mails of the envelope workflow, in Japanese and English, text and HTML."""
+"""R1, R4, R5, S4, S5, S6: the mails of the envelope workflow, in Japanese, English and Chinese, text and HTML."""
 
 from __future__ import annotations
 
 import inspect
 import re
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from html.parser import HTMLParser
 
 import pydantic
@@ -106,6 +106,39 @@ def _forwarded(language: Language = "ja", title: str = "秘密保持契約書") 
     )
 
 
+def _failed(language: Language = "ja", title: str = "秘密保持契約書") -> MailMessage:
+    return templates.failed(
+        SETTINGS,
+        to=SENDER,
+        language=language,
+        title=title,
+        failed_at=AT,
+        error_code="seal_validation_failed",
+        envelope_url=ENVELOPE_URL,
+    )
+
+
+def _locked(language: Language = "ja", title: str = "秘密保持契約書") -> MailMessage:
+    return templates.link_locked(
+        SETTINGS, to=SENDER, language=language, title=title, participant=SIGNER, locked_at=AT
+    )
+
+
+def _deadline(language: Language = "ja", title: str = "秘密保持契約書", kind: str = "notice") -> MailMessage:
+    return templates.deadline_alert(
+        SETTINGS,
+        to=SENDER,
+        language=language,
+        title=title,
+        kind=kind,
+        due=date(2027, 1, 4),
+        days_left=7,
+        counterparties=["株式会社例", "Example Inc."],
+        auto_renewal=True,
+    )
+
+
+LANGUAGES: tuple[Language, ...] = ("ja", "en", "zh")
 ALL_MAILS: dict[str, Callable[..., MailMessage]] = {
     "signing_request": lambda language, title="秘密保持契約書": _request(language, title=title),
     "reminder": lambda language, title="秘密保持契約書": _request(language, title=title, is_reminder=True),
@@ -115,9 +148,12 @@ ALL_MAILS: dict[str, Callable[..., MailMessage]] = {
     "expired_to_participant": lambda language, title="秘密保持契約書": _expired(language, title, to=SIGNER),
     "cancelled": _cancelled,
     "forwarded": _forwarded,
+    "failed": _failed,
+    "link_locked": _locked,
+    "deadline_alert": _deadline,
 }
 EVERY_MAIL = pytest.mark.parametrize(
-    ("kind", "language"), [(kind, language) for kind in ALL_MAILS for language in ("ja", "en")]
+    ("kind", "language"), [(kind, language) for kind in ALL_MAILS for language in LANGUAGES]
 )
 
 
@@ -184,13 +220,14 @@ def test_subject_names_the_sender_when_no_organization_is_known():
     [
         ("ja", "【リマインド】【株式会社サンプル】様より秘密保持契約書への署名依頼が届いています"),
         ("en", "Reminder: Signature request from 株式会社サンプル: 秘密保持契約書"),
+        ("zh", "【提醒】【株式会社サンプル】邀请您签署《秘密保持契約書》"),
     ],
 )
 def test_reminder_subject_is_prefixed(language, subject):
     assert _request(language, is_reminder=True).subject == subject
 
 
-@pytest.mark.parametrize("language", ["ja", "en"])
+@pytest.mark.parametrize("language", LANGUAGES)
 def test_signing_link_is_in_the_text_and_in_the_html(language):
     message = _request(language)
     assert LINK in message.text
@@ -224,7 +261,8 @@ def test_expiry_says_to_ask_the_sender_once_it_has_passed():
 
 
 @pytest.mark.parametrize(
-    ("language", "notice"), [("ja", "アクセスコードの入力が必要です"), ("en", "access code")]
+    ("language", "notice"),
+    [("ja", "アクセスコードの入力が必要です"), ("en", "access code"), ("zh", "需要输入发件人设置的访问码")],
 )
 def test_required_access_code_is_announced_in_both_bodies(language, notice):
     message = _request(language, access_code_required=True)
@@ -244,7 +282,8 @@ def test_access_code_itself_can_never_reach_a_mail():
 
 
 @pytest.mark.parametrize(
-    ("language", "notice"), [("ja", "アカウント登録は不要です"), ("en", "do not need an account")]
+    ("language", "notice"),
+    [("ja", "アカウント登録は不要です"), ("en", "do not need an account"), ("zh", "无需注册账号")],
 )
 def test_signing_request_says_no_account_is_needed(language, notice):
     assert notice in _request(language).text
@@ -316,7 +355,11 @@ def test_an_unknown_time_zone_is_refused_when_settings_load():
 
 @pytest.mark.parametrize(
     ("language", "subject"),
-    [("ja", "「秘密保持契約書」の締結が完了しました"), ("en", "Completed: 秘密保持契約書")],
+    [
+        ("ja", "「秘密保持契約書」の締結が完了しました"),
+        ("en", "Completed: 秘密保持契約書"),
+        ("zh", "《秘密保持契約書》已完成签署"),
+    ],
 )
 def test_completed_subject(language, subject):
     assert _completed(language).subject == subject
@@ -329,7 +372,7 @@ def test_completed_mail_says_every_party_agreed(language, notice):
     assert notice in _completed(language).text
 
 
-@pytest.mark.parametrize("language", ["ja", "en"])
+@pytest.mark.parametrize("language", LANGUAGES)
 def test_completed_mail_links_the_sealed_pdf_and_the_certificate(language):
     message = _completed(language)
     assert message.links == [PDF_URL, CERTIFICATE_URL]
@@ -365,7 +408,11 @@ def test_completed_mail_lists_the_parties():
 
 @pytest.mark.parametrize(
     ("language", "subject"),
-    [("ja", "「秘密保持契約書」が差し戻されました"), ("en", "Declined: 秘密保持契約書")],
+    [
+        ("ja", "「秘密保持契約書」が差し戻されました"),
+        ("en", "Declined: 秘密保持契約書"),
+        ("zh", "《秘密保持契約書》已被退回"),
+    ],
 )
 def test_rejected_subject(language, subject):
     assert _rejected(language).subject == subject
@@ -416,7 +463,11 @@ def test_expired_mail_shows_when_the_link_expired():
 
 @pytest.mark.parametrize(
     ("language", "subject"),
-    [("ja", "「秘密保持契約書」の署名依頼が取り消されました"), ("en", "Cancelled: 秘密保持契約書")],
+    [
+        ("ja", "「秘密保持契約書」の署名依頼が取り消されました"),
+        ("en", "Cancelled: 秘密保持契約書"),
+        ("zh", "《秘密保持契約書》的签署请求已撤销"),
+    ],
 )
 def test_cancelled_subject(language, subject):
     assert _cancelled(language).subject == subject
@@ -480,7 +531,11 @@ def test_html_loads_nothing_from_elsewhere(kind, language):
 @EVERY_MAIL
 def test_mail_is_in_the_recipients_language(kind, language):
     message = ALL_MAILS[kind](language)
-    footer = {"ja": "このメールはtachiai", "en": "This email was sent automatically by tachiai"}[language]
+    footer = {
+        "ja": "このメールはtachiai",
+        "en": "This email was sent automatically by tachiai",
+        "zh": "此邮件由tachiai",
+    }[language]
     assert message.language == language
     assert footer in message.text
     assert f'<html lang="{language}">' in message.html
@@ -491,6 +546,80 @@ def test_html_says_what_the_text_says(kind, language):
     message = ALL_MAILS[kind](language)
     html_text = re.sub(r"\s+", "", _parse(message.html).text)
     for line in message.text.splitlines():
-        words = re.sub(r"^(■|▼|・|- |> ?|【|\[)", "", line).rstrip("】]:").strip()
+        words = re.sub(r"^(■|▼|・|• |- |> ?|【|\[)", "", line).rstrip("】]:").strip()
         if words and not set(words) <= {"-"}:
             assert re.sub(r"\s+", "", words.split(": ")[-1]) in html_text, line
+
+
+# --- Chinese (R4) -------------------------------------------------------------------------------
+
+
+def test_signing_request_subject_in_chinese():
+    assert _request("zh").subject == "【株式会社サンプル】邀请您签署《秘密保持契約書》"
+
+
+def test_a_chinese_mail_greets_the_company_then_the_person():
+    assert _request("zh").text.startswith("株式会社例\n山田花子，您好：\n\n")
+
+
+def test_a_chinese_mail_names_the_sender_and_the_document():
+    text = _request("zh").text
+    assert "株式会社サンプル的佐藤一郎向您发送了一份待签署的文件。" in text
+    assert "■ 文件名称\n秘密保持契約書" in text
+    assert "■ 发件人\n佐藤一郎（株式会社サンプル）\nichiro@example.co.jp" in text
+
+
+def test_expiry_is_shown_in_chinese_in_the_tenants_time_zone():
+    message = _request("zh")
+    assert "链接有效期至：2026年11月29日 23:59（JST）" in message.text
+    assert "2026年11月29日 23:59（JST）" in _parse(message.html).text
+
+
+def test_a_chinese_mail_has_the_button_and_the_address_to_paste():
+    message = _request("zh")
+    assert f"▼ 查看文件\n{LINK}" in message.text
+    assert "如果按钮无法打开，请将以下网址复制到浏览器中打开：" in _parse(message.html).text
+
+
+def test_a_chinese_mail_says_the_link_is_for_the_recipient_only():
+    assert "• 此链接仅供山田花子本人使用" in _request("zh").text
+
+
+def test_the_chinese_footer_says_where_replies_go():
+    assert "回复此邮件将发送给佐藤一郎（ichiro@example.co.jp）。" in _request("zh").text
+
+
+def test_chinese_completion_mail_offers_the_downloads_until_when():
+    message = _completed("zh")
+    assert "下载有效期至：2026年11月29日 23:59（JST）" in message.text
+    assert f"▼ 下载签署完成证明书\n{CERTIFICATE_URL}" in message.text
+
+
+# --- dates --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("language", "due"),
+    [("ja", "2027年1月4日（あと7日）"), ("en", "4 Jan 2027 (in 7 days)"), ("zh", "2027年1月4日（还有7天）")],
+)
+def test_a_deadline_alert_shows_the_date_as_its_language_writes_it(language, due):
+    assert due in _deadline(language).text
+
+
+@pytest.mark.parametrize(
+    ("language", "subject"),
+    [
+        ("ja", "【期限通知】「秘密保持契約書」の契約期間の満了日まであと7日です"),
+        ("en", "Reminder: the end of term of 秘密保持契約書 is in 7 days"),
+        ("zh", "【期限提醒】《秘密保持契約書》距合同期满日还有7天"),
+    ],
+)
+def test_deadline_alert_subject(language, subject):
+    assert _deadline(language, kind="end").subject == subject
+
+
+@pytest.mark.parametrize(
+    ("language", "parties"), [("ja", "株式会社例、Example Inc."), ("en", "株式会社例, Example Inc.")]
+)
+def test_a_deadline_alert_lists_the_counterparties_in_the_languages_way(language, parties):
+    assert parties in _deadline(language).text

@@ -53,3 +53,19 @@ def test_forward_reason_names_the_new_person():
 def test_time_zone_is_the_tenants():
     reason = seal_reason(_event(EventKind.AGREED, AuthMethod.EMAIL_LINK), "en", ZoneInfo("Europe/London"))
     assert "2026-11-22 01:15:03 +00:00" in reason
+
+
+def test_agreement_reason_in_chinese():
+    reason = seal_reason(_event(EventKind.AGREED, AuthMethod.EMAIL_LINK, AuthMethod.ACCESS_CODE), "zh", TOKYO)
+    assert (
+        reason
+        == "山田太郎 (taro@example.com) 于 2026-11-22 10:15:03 +09:00 批准了文件（邮件链接认证＋访问码）"
+    )
+
+
+def test_forward_reason_in_chinese_names_the_new_person():
+    hanako = Person(name="山﨑花子", email="hanako@example.jp")
+    reason = seal_reason(_event(EventKind.FORWARDED, AuthMethod.EMAIL_LINK, to=hanako), "zh", TOKYO)
+    assert reason == (
+        "山田太郎 (taro@example.com) 于 2026-11-22 10:15:03 +09:00 将文件转发给 山﨑花子 (hanako@example.jp)（邮件链接认证）"
+    )

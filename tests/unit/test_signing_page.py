@@ -1,4 +1,4 @@
-"""R2, R3, R4: the recipient's signing page, plain HTML in Japanese and English, no JavaScript."""
+"""R2, R3, R4: the recipient's signing page, plain HTML in Japanese, English and Chinese, no JavaScript."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from tachiai.web.signing_page import (
 )
 
 BASE = "/s/Zq3xV9kLmN0pQrStUvWxYz0123456789abcdefghi"
-LANGUAGES: tuple[Language, ...] = ("ja", "en")
+LANGUAGES: tuple[Language, ...] = ("ja", "en", "zh")
 HOSTILE = '<script>alert("x")</script> & \'q\' "><img src=x onerror=alert(1)>'
 URL_ENCODED = "application/x-www-form-urlencoded"
 
@@ -124,22 +124,59 @@ def _doc(page: SigningPage) -> _Doc:
 # --- every state, both languages -------------------------------------------------------------
 
 KEY_SENTENCES: dict[PageState, dict[Language, str]] = {
-    PageState.TERMS: {"ja": "署名依頼が届いています", "en": "You have a document to sign"},
-    PageState.REVIEW: {"ja": "書類の内容をご確認ください", "en": "Please review the documents"},
-    PageState.AGREED: {"ja": "同意が完了しました", "en": "You have agreed"},
-    PageState.REJECTED: {"ja": "書類を却下しました", "en": "You have declined"},
-    PageState.FORWARDED: {"ja": "署名依頼を転送しました", "en": "You have forwarded this request"},
-    PageState.EXPIRED: {"ja": "リンクの有効期限が切れています", "en": "This link has expired"},
-    PageState.CANCELLED: {"ja": "この署名依頼は取り消されました", "en": "This signing request was cancelled"},
-    PageState.CLOSED: {"ja": "この書類の手続きは終了しています", "en": "This signing request has ended"},
-    PageState.LOCKED: {"ja": "このリンクはロックされています", "en": "This link is locked"},
-    PageState.NOT_YOUR_TURN: {"ja": "まだお手続きの順番ではありません", "en": "It is not your turn yet"},
-    PageState.INVALID: {"ja": "このリンクは無効です", "en": "This link is not valid"},
-    PageState.ERROR: {"ja": "ページを表示できませんでした", "en": "Something went wrong"},
-    PageState.COMPLETED: {"ja": "締結が完了しました", "en": "The agreement is complete"},
+    PageState.TERMS: {
+        "ja": "署名依頼が届いています",
+        "en": "You have a document to sign",
+        "zh": "您有一份待签署的文件",
+    },
+    PageState.REVIEW: {
+        "ja": "書類の内容をご確認ください",
+        "en": "Please review the documents",
+        "zh": "请查看文件内容",
+    },
+    PageState.AGREED: {"ja": "同意が完了しました", "en": "You have agreed", "zh": "您已同意"},
+    PageState.REJECTED: {"ja": "書類を却下しました", "en": "You have declined", "zh": "您已拒绝"},
+    PageState.FORWARDED: {
+        "ja": "署名依頼を転送しました",
+        "en": "You have forwarded this request",
+        "zh": "您已转交签署请求",
+    },
+    PageState.EXPIRED: {
+        "ja": "リンクの有効期限が切れています",
+        "en": "This link has expired",
+        "zh": "链接已过期",
+    },
+    PageState.CANCELLED: {
+        "ja": "この署名依頼は取り消されました",
+        "en": "This signing request was cancelled",
+        "zh": "此签署请求已被撤销",
+    },
+    PageState.CLOSED: {
+        "ja": "この書類の手続きは終了しています",
+        "en": "This signing request has ended",
+        "zh": "此文件的签署流程已结束",
+    },
+    PageState.LOCKED: {
+        "ja": "このリンクはロックされています",
+        "en": "This link is locked",
+        "zh": "此链接已被锁定",
+    },
+    PageState.NOT_YOUR_TURN: {
+        "ja": "まだお手続きの順番ではありません",
+        "en": "It is not your turn yet",
+        "zh": "尚未轮到您办理",
+    },
+    PageState.INVALID: {"ja": "このリンクは無効です", "en": "This link is not valid", "zh": "此链接无效"},
+    PageState.ERROR: {
+        "ja": "ページを表示できませんでした",
+        "en": "Something went wrong",
+        "zh": "页面无法显示",
+    },
+    PageState.COMPLETED: {"ja": "締結が完了しました", "en": "The agreement is complete", "zh": "签署已完成"},
     PageState.DOWNLOAD_EXPIRED: {
         "ja": "ダウンロード用リンクの有効期限が切れています",
         "en": "This download link has expired",
+        "zh": "下载链接已过期",
     },
 }
 ALL = [(state, language) for state in PageState for language in LANGUAGES]
@@ -155,8 +192,9 @@ def test_each_state_shows_its_heading_in_the_page_language(state: PageState, lan
 
     assert [doc.text("h1")] == [KEY_SENTENCES[state][language]]
     assert KEY_SENTENCES[state][language] in doc.text("title")
-    other: Language = "en" if language == "ja" else "ja"
-    assert KEY_SENTENCES[state][other] not in doc.text("body")
+    for other in LANGUAGES:
+        if other != language:
+            assert KEY_SENTENCES[state][other] not in doc.text("body")
 
 
 @pytest.mark.parametrize(("state", "language"), ALL)
@@ -220,6 +258,18 @@ def test_the_language_switch_links_to_japanese_from_an_english_page() -> None:
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
+def test_the_language_switch_offers_every_other_language_in_its_own_name(language: Language) -> None:
+    doc = _doc(_page(language=language))
+    names = {"ja": "日本語", "en": "English", "zh": "简体中文"}
+    switch = {a["href"]: a for a in doc.all("a") if "?lang=" in a["href"]}
+
+    assert set(switch) == {f"{BASE}?lang={other}" for other in LANGUAGES if other != language}
+    assert all(a["hreflang"] == a["lang"] == a["href"].rsplit("=", 1)[1] for a in switch.values())
+    assert doc.text("nav") == " / ".join(names[other] for other in LANGUAGES)
+    assert doc.all("strong") == [{"lang": language}]  # the current one, not a link
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
 def test_a_page_is_small(language: Language) -> None:
     for state in (PageState.TERMS, PageState.REVIEW):
         assert len(render_signing_page(_page(state, language)).encode()) < 20_000
@@ -233,6 +283,7 @@ def test_a_page_is_small(language: Language) -> None:
     [
         ("ja", "株式会社サンプル 佐藤一郎 様から『秘密保持契約書』への署名依頼が届いています。"),
         ("en", "佐藤一郎 of 株式会社サンプル has sent you \u201c秘密保持契約書\u201d to sign."),
+        ("zh", "株式会社サンプル 佐藤一郎向您发送了《秘密保持契約書》的签署请求。"),
     ],
 )
 def test_terms_say_who_sends_what(language: Language, sentence: str) -> None:
@@ -264,7 +315,11 @@ def test_terms_post_to_open_with_a_required_accept_terms_checkbox(language: Lang
     assert (form.method, form.enctype) == ("post", URL_ENCODED)
     assert (accept["type"], accept["value"]) == ("checkbox", "yes")
     assert "required" in accept
-    label = {"ja": "利用規約に同意して書類を開く", "en": "I accept the terms of use"}[language]
+    label = {
+        "ja": "利用規約に同意して書類を開く",
+        "en": "I accept the terms of use",
+        "zh": "同意使用条款并打开文件",
+    }[language]
     assert doc.text(f"label[for={accept['id']}]") == label
 
 
@@ -291,7 +346,7 @@ def test_the_sender_message_keeps_its_line_breaks_and_is_marked_as_the_senders(l
 
     assert doc.text("blockquote") == "一行目二行目四行目"
     assert "一行目<br>二行目<br><br>四行目</blockquote>" in out
-    label = {"ja": "送信者からのメッセージ", "en": "Message from the sender"}[language]
+    label = {"ja": "送信者からのメッセージ", "en": "Message from the sender", "zh": "发件人留言"}[language]
     assert doc.text("#message-label") == label
 
 
@@ -309,7 +364,7 @@ def test_review_links_each_document_to_its_download_path() -> None:
     assert f"{BASE}/documents/doc2" in hrefs
 
 
-@pytest.mark.parametrize(("language", "pages"), [("ja", "3ページ"), ("en", "3 pages")])
+@pytest.mark.parametrize(("language", "pages"), [("ja", "3ページ"), ("en", "3 pages"), ("zh", "3页")])
 def test_review_shows_the_page_count_of_each_document(language: Language, pages: str) -> None:
     assert pages in _doc(_page(PageState.REVIEW, language)).text()
 
@@ -622,6 +677,12 @@ def test_a_base_path_with_a_stage_prefix_is_accepted() -> None:
         ("", None, "en", "en"),
         (None, None, "ja", "ja"),
         (None, None, "en", "en"),
+        ("zh-CN,zh;q=0.9,en;q=0.8", None, "ja", "zh"),  # Chinese (Simplified)
+        ("zh-Hans-CN", None, "en", "zh"),
+        ("en;q=0.5, zh-TW;q=0.9", None, "ja", "zh"),  # the one Chinese catalog, by q-value
+        ("ja-JP,ja;q=0.9", "zh", "ja", "zh"),  # the page's switch wins
+        ("zh-CN", "ZH ", "ja", "zh"),
+        ("zh;q=0, ja;q=0.1", None, "en", "ja"),
     ],
 )
 def test_negotiate_language(
@@ -632,3 +693,70 @@ def test_negotiate_language(
 
 def test_negotiate_language_defaults_to_japanese() -> None:
     assert negotiate_language(None, None) == "ja"
+
+
+# --- Chinese (R4) -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("state", "sentence"),
+    [
+        (PageState.TERMS, "如需查看文件内容，请同意使用条款并打开文件。无需注册账号。"),
+        (PageState.REVIEW, "同意前，请务必打开所有文件并阅读至最后。文件可下载保存。"),
+        (PageState.AGREED, "所有签署方均同意后，您将通过邮件收到已签署的 PDF 和签署完成证明书。"),
+        (PageState.LOCKED, "如需继续办理，请联系发件人重新发送文件。"),
+        (PageState.COMPLETED, "各方均已同意《秘密保持契約書》，签署已完成。"),
+    ],
+)
+def test_a_chinese_page_speaks_chinese(state: PageState, sentence: str) -> None:
+    assert sentence in _doc(_page(state, "zh")).text()
+
+
+def test_a_chinese_page_greets_the_recipient_and_names_the_sender() -> None:
+    doc = _doc(_page(PageState.REVIEW, "zh"))
+
+    assert "山田花子，您好：" in doc.text()
+    assert "佐藤一郎（株式会社サンプル）ichiro@example.co.jp" in doc.text("dl")
+
+
+def test_a_chinese_page_labels_its_forms_in_chinese() -> None:
+    doc = _doc(_page(PageState.REVIEW, "zh", access_code_required=True))
+
+    assert doc.text("label[for=reject_reason]") == "拒绝原因（必填）"
+    assert doc.text("label[for=forward_email]") == "接收人电子邮件地址（必填）"
+    assert "我已阅读并同意" in doc.text("button")
+
+
+def test_a_chinese_page_asks_for_chinese_glyphs_before_japanese_ones() -> None:
+    # Characters shared by both languages look different in a Japanese font: a Chinese page must
+    # not fall back to the Japanese font stack of the other pages.
+    out = render_signing_page(_page(PageState.TERMS, "zh"))
+
+    rule = next(line for line in out.splitlines() if line.startswith("html:lang(zh) body"))
+    assert "Noto Sans CJK SC" in rule
+    assert "JP" not in rule and 'Hiragino Sans"' not in rule
+
+
+def test_the_personal_footer_is_in_chinese_on_a_chinese_page() -> None:
+    assert "此页面的网址仅供您本人使用，请勿与他人分享。" in _doc(_page(PageState.TERMS, "zh")).text("footer")
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_forms_keep_the_language_the_visitor_chose_with_the_switch(language: Language) -> None:
+    # Chosen with ?lang=: the page after "open", "agree" or a wrong code stays in that language.
+    doc = _doc(_page(PageState.REVIEW, language, language_chosen=True))
+
+    assert sorted(f.action for f in doc.forms) == sorted(
+        f"{BASE}/{action}?lang={language}" for action in ("agree", "reject", "forward")
+    )
+
+
+def test_forms_carry_no_language_when_the_page_is_in_the_participants_own() -> None:
+    doc = _doc(_page(PageState.TERMS, "zh"))
+
+    assert [f.action for f in doc.forms] == [f"{BASE}/open"]
+
+
+def test_an_unknown_language_is_refused() -> None:
+    with pytest.raises(ValueError, match="language"):
+        render_signing_page(_page(language="fr"))  # type: ignore[arg-type]

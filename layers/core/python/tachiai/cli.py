@@ -35,6 +35,20 @@ EXIT_BROKEN_PIPE = 141
 EXIT_INTERRUPTED = 130
 
 
+def _t(msgid: str, **values: object) -> str:
+    """The catalog message ``msgid`` in the terminal's language (:func:`tachiai.i18n.from_environment`)."""
+    from tachiai import i18n
+
+    return i18n.text(msgid, i18n.from_environment(), **values)
+
+
+def _catalog_languages() -> list[str]:
+    """Every language tachiai speaks (``--language`` choices): adding a catalog adds the choice."""
+    from tachiai import i18n
+
+    return list(i18n.LANGUAGES)
+
+
 def _print_json(data: Any) -> None:
     print(json.dumps(data, ensure_ascii=False, indent=2, default=str))
 
@@ -43,7 +57,7 @@ def _read_input(path: str) -> bytes:
     try:
         return sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
     except OSError as e:
-        raise _UsageError(f"cannot read {path}: {e.strerror}") from e
+        raise _UsageError(_t("cli.main.cannot_read", path=path, reason=e.strerror)) from e
 
 
 class _UsageError(Exception):
@@ -99,21 +113,26 @@ def cmd_extract(args: argparse.Namespace) -> int:
 
 
 def _sender_client(args: argparse.Namespace) -> SenderClient:
-    """The sender API at ``--url`` / ``$TACHIAI_URL`` with ``--token`` / ``$TACHIAI_TOKEN``."""
+    """The sender API: ``--url`` / ``$TACHIAI_URL`` with ``--token`` / ``$TACHIAI_TOKEN``; without a
+    token, the profile signed in with ``tachiai login`` (``--profile`` / ``$TACHIAI_PROFILE``), its
+    access token refreshed when near expiry and sent only to the API it was issued for.
+
+    :raises _UsageError: a token without an API URL.
+    :raises NotSignedIn: no token and no signed-in profile.
+    :raises ProfileUrlMismatch: the URL given is not the profile's API.
+    :raises SessionExpired: the profile's session ended (sign in again).
+    """
+    from tachiai import i18n
     from tachiai.local.client import SenderClient
 
-    url = args.url or os.environ.get("TACHIAI_URL")
-    token = args.token or os.environ.get("TACHIAI_TOKEN")
-    if not url:
-        raise _UsageError(
-            "no API URL: give --url or set TACHIAI_URL (the stack's ApiUrl output, or what "
-            "`tachiai local` prints)"
-        )
+    url = getattr(args, "url", None) or os.environ.get("TACHIAI_URL")
+    token = getattr(args, "token", None) or os.environ.get("TACHIAI_TOKEN")
     if not token:
-        raise _UsageError(
-            "no token: give --token or set TACHIAI_TOKEN (a Cognito access token, or "
-            "`tachiai local token` for the local runtime)"
-        )
+        from tachiai.cli_auth import profile_client
+
+        return profile_client(args, url)
+    if not url:
+        raise _UsageError(i18n.text("cli.api.no_url", i18n.from_environment()))
     return SenderClient(url, token)
 
 
@@ -131,17 +150,20 @@ def _api_call(call: Callable[[], T]) -> T:
     except ApiError as e:
         error = e.body.get("error", {}) if isinstance(e.body, dict) else {}
         message = error.get("message") or {}
-        text = f"{message.get('en')} / {message.get('ja')}" if isinstance(message, dict) else str(e.body)
+        from tachiai import i18n
+
+        language = i18n.from_environment()
+        text = str(message.get(language) or message.get("en")) if isinstance(message, dict) else str(e.body)
         problems = [f"{p.get('location')}: {p.get('problem')}" for p in error.get("problems", [])]
         if problems:
             text += f" ({'; '.join(problems)})"
         raise _UsageError(f"[{e.code or e.status}] {text}") from e
     except requests.RequestException as e:
-        raise _UsageError(f"cannot reach the API: {e}") from e
+        raise _UsageError(_t("cli.api.unreachable", error=e)) from e
 
 
 def cmd_search(args: argparse.Namespace) -> int:
-    from tachiai import ledger_listing
+    from tachiai import i18n, ledger_listing
 
     client = _sender_client(args)
     conditions = {
@@ -168,13 +190,14 @@ def cmd_search(args: argparse.Namespace) -> int:
         if args.output:
             # With a BOM, so that a spreadsheet opens the Japanese text as UTF-8.
             Path(args.output).write_text(text, encoding="utf-8-sig", newline="")
-            print(f"{len(contracts)} contracts written to {args.output}", file=sys.stderr)
+            print(_t("cli.search.written", count=len(contracts), path=args.output), file=sys.stderr)
         else:
             sys.stdout.write(text)
         return EXIT_OK
-    print(ledger_listing.table(contracts))
+    print(ledger_listing.table(contracts, i18n.from_environment()))
     if cursor:
-        print(f"\n次のページ / more: --cursor {cursor}   (or --all)")
+        print()
+        print(_t("cli.search.more", cursor=cursor))
     return EXIT_OK
 
 
@@ -186,9 +209,9 @@ def _metadata_argument(value: str | None) -> dict[str, Any] | None:
     try:
         metadata = json.loads(text)
     except ValueError as e:
-        raise _UsageError(f"--metadata is not JSON: {e}") from e
+        raise _UsageError(_t("cli.metadata.not_json", error=e)) from e
     if not isinstance(metadata, dict):
-        raise _UsageError('--metadata must be a JSON object, e.g. {"contract_date": "2024-04-01"}')
+        raise _UsageError(_t("cli.metadata.not_object", example=_METADATA_EXAMPLE))
     return metadata
 
 
@@ -207,13 +230,14 @@ def cmd_import(args: argparse.Namespace) -> int:
     arrival: dict[str, Any] = next(
         (e["data"] for e in envelope.get("events", []) if e["kind"] == AuditKind.ENVELOPE_IMPORTED), {}
     )
-    print(f"imported:    {envelope['id']}  「{envelope['title']}」")
-    print(f"sha256:      {arrival.get('sha256', '')}")
-    print(f"timestamped: {arrival.get('timestamp_time', '')}  ({arrival.get('timestamp_authority', '')})")
-    print(f"metadata:    {envelope['metadata_status']}")
+    print(_t("cli.import.imported", id=envelope["id"], title=envelope["title"]))
+    print(_t("cli.import.sha256", sha256=arrival.get("sha256", "")))
+    time, authority = arrival.get("timestamp_time", ""), arrival.get("timestamp_authority", "")
+    print(_t("cli.import.timestamped", time=time, authority=authority))
+    print(_t("cli.import.metadata", status=envelope["metadata_status"]))
     for field, value in (envelope.get("metadata") or {}).items():
         if field != "evidence" and value not in (None, []):
-            corrected = "  (given)" if field in envelope.get("corrected_fields", []) else ""
+            corrected = _t("cli.import.given") if field in envelope.get("corrected_fields", []) else ""
             print(f"  {field:<16} {value}{corrected}")
     return EXIT_OK
 
@@ -223,16 +247,23 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     client = _sender_client(args)
     report = _api_call(lambda: export_ledger(client, Path(args.directory)))
+    reused = _t("cli.export.reused", count=report.reused) if report.reused else ""
     print(
-        f"exported {report.contracts} contracts, {report.files} files ({report.bytes:,} bytes"
-        f"{f'; {report.reused} already there' if report.reused else ''}) to {report.directory}"
+        _t(
+            "cli.export.done",
+            contracts=report.contracts,
+            files=report.files,
+            bytes=f"{report.bytes:,}",
+            reused=reused,
+            directory=report.directory,
+        )
     )
-    print(f"  ledger:   {report.directory / 'ledger.csv'}")
-    print(f"  manifest: {report.directory / 'manifest.json'}  (SHA-256 of every file)")
+    print(_t("cli.export.ledger", path=report.directory / "ledger.csv"))
+    print(_t("cli.export.manifest", path=report.directory / "manifest.json"))
     for name in report.missing:
-        print(f"  missing (never uploaded?): {name}")
+        print(_t("cli.export.missing", name=name))
     for name in report.mismatched:
-        print(f"  ! NOT the file the envelope records: {name}", file=sys.stderr)
+        print(_t("cli.export.mismatched", name=name), file=sys.stderr)
     return EXIT_INVALID if report.mismatched else EXIT_OK
 
 
@@ -274,7 +305,9 @@ def cmd_verify(args: argparse.Namespace) -> int:
         if args.json:
             _print_json(report.to_dict())
         else:
-            print(format_panel(report, judgement))
+            from tachiai import i18n
+
+            print(format_panel(report, judgement, i18n.from_environment()))
         sys.stdout.flush()
     except BrokenPipeError:
         # `tachiai verify x.pdf | head -1`: the verdict stands whether or not all of it was read.
@@ -312,11 +345,11 @@ def cmd_seal(args: argparse.Namespace) -> int:
     # the root. The local seal key is new on every run, so the file holds the latest run's certificate.
     if seal_pem.is_file():
         check += ["--seal-cert", shlex.quote(str(seal_pem))]
-    print(f"sealed:      {out}")
-    print(f"trust root:  {root_pem}")
-    print(f"check with:  {' '.join(check)}")
+    print(_t("cli.seal.sealed", path=out))
+    print(_t("cli.seal.trust_root", path=root_pem))
+    print(_t("cli.seal.check_with", command=" ".join(check)))
     if seal_pem.is_file():
-        print("             (--seal-cert is this run's seal; the next `seal` with this PKI issues a new one)")
+        print(_t("cli.seal.seal_cert_note"))
     return EXIT_OK
 
 
@@ -338,7 +371,7 @@ def cmd_keys_csr(args: argparse.Namespace) -> int:
     )
     if args.output:
         Path(args.output).write_bytes(request)
-        print(f"certificate signing request: {args.output}")
+        print(_t("cli.keys.csr_written", path=args.output))
     else:
         sys.stdout.write(request.decode())
     return EXIT_OK
@@ -357,23 +390,22 @@ def cmd_keys_self_issue(args: argparse.Namespace) -> int:
     )
 
     if bool(args.chain_parameter) != bool(args.roots_parameter):
-        raise _UsageError("--chain-parameter and --roots-parameter go together")
+        raise _UsageError(_t("cli.keys.usage.parameters_together"))
     if not (args.chain_parameter or args.output):
-        raise _UsageError(
-            "say where the certificate goes: -o FILE and/or --chain-parameter/--roots-parameter"
-        )
+        raise _UsageError(_t("cli.keys.usage.no_destination"))
     if args.tsa_root and not args.roots_parameter:
-        raise _UsageError("--tsa-root is stored in the roots parameter: give --roots-parameter")
+        raise _UsageError(_t("cli.keys.usage.tsa_root_needs_roots"))
     tsa_roots = [cert for path in args.tsa_root for cert in load_certificates(_read_input(path))]
     kms, ssm = kms_client(), ssm_client()
-    reason: str | None = "--force" if args.force else "written to a file only"
+    reason: str | None = "--force" if args.force else _t("cli.keys.reason.file_only")
     if args.chain_parameter and not args.force:
         current = read_chain_parameter(ssm, args.chain_parameter)
         reason = replacement_reason(current, kms_public_key(kms, args.key_id), args.subject)
         if reason is None:
-            print(f"kept:        {args.chain_parameter} already holds a certificate chain over this key")
-            print("             (an imported CA chain is never replaced; --force issues a new one anyway)")
-            print(f"inspect:     {_ssm_openssl(args.chain_parameter)} -subject -issuer -enddate")
+            print(_t("cli.keys.kept", parameter=args.chain_parameter))
+            print(_t("cli.keys.kept_note"))
+            inspect = f"{_ssm_openssl(args.chain_parameter)} -subject -issuer -enddate"
+            print(_t("cli.keys.inspect", command=inspect))
             return EXIT_OK
     certificate = self_issued_certificate(kms, args.key_id, args.subject, valid_years=args.valid_years)
     if args.chain_parameter:
@@ -382,19 +414,20 @@ def cmd_keys_self_issue(args: argparse.Namespace) -> int:
         )
     if args.output:
         Path(args.output).write_text(self_issued_chain_pem(certificate), encoding="ascii")
-    print(f"issued:      {certificate.subject.human_friendly} ({reason})")
-    print(f"valid:       {certificate.not_valid_before:%Y-%m-%d} to {certificate.not_valid_after:%Y-%m-%d}")
-    print(f"sha-256:     {certificate.sha256_fingerprint}")
+    print(_t("cli.keys.issued", subject=certificate.subject.human_friendly, reason=reason))
+    start, end = certificate.not_valid_before, certificate.not_valid_after
+    print(_t("cli.keys.valid", start=f"{start:%Y-%m-%d}", end=f"{end:%Y-%m-%d}"))
+    print(_t("cli.keys.sha256", fingerprint=certificate.sha256_fingerprint))
     if args.chain_parameter:
-        print(f"chain:       {args.chain_parameter}")
-        print(f"trust roots: {args.roots_parameter} (this certificate + {len(tsa_roots)} TSA root(s))")
+        print(_t("cli.keys.chain", parameter=args.chain_parameter))
+        print(_t("cli.keys.trust_roots", parameter=args.roots_parameter, tsa_roots=len(tsa_roots)))
         if not tsa_roots:
-            print("warning:     no --tsa-root: every seal fails its check until the TSA's root is trusted")
-        print(f"inspect:     {_ssm_openssl(args.chain_parameter)} -text")
+            print(_t("cli.keys.no_tsa_root"))
+        print(_t("cli.keys.inspect", command=f"{_ssm_openssl(args.chain_parameter)} -text"))
     if args.output:
-        print(f"written:     {args.output}")
-        print(f"inspect:     openssl x509 -in {args.output} -noout -text")
-        print(f"verify with: {_self_command()} verify SEALED.pdf --trust {args.output} --trust TSA-ROOT.pem")
+        print(_t("cli.keys.written", path=args.output))
+        print(_t("cli.keys.inspect", command=f"openssl x509 -in {args.output} -noout -text"))
+        print(_t("cli.keys.verify_with", command=_self_command(), path=args.output))
     return EXIT_OK
 
 
@@ -437,19 +470,27 @@ def cmd_local(args: argparse.Namespace) -> int:
 
     with LocalRuntime(state_dir, port=args.port, schedule_alerts=True) as runtime:
         token = runtime.token(args.email, args.name)
-        print(f"tachiai is running locally (started in {runtime.startup_seconds:.1f}s). Ctrl-C stops it.")
-        print(f"  API:             {runtime.url}/v1/envelopes   (OpenAPI: {runtime.url}/v1/openapi.json)")
-        print(f"  Outbox:          {runtime.url}/_local/outbox   (every mail sent, with its links)")
-        print(f"  Root to trust:   {runtime.root_pem}")
-        print(f"  Sender token:    {_self_command()} local token --state-dir {state_dir}   (valid 12 h)")
-        print(f"  Deadline alerts: daily at {_alert_time()} UTC; now: {_self_command()} local alerts")
-        restored = f"restored; {len(runtime.resumed)} signing chain(s) resumed" if runtime.restored else "new"
-        print(f"  Data:            {runtime.state_dir / 'data'}   ({restored})")
-        print(
-            "                   kept across restarts (snapshot 2 s after each change and at Ctrl-C);"
-            " a crash or kill -9 loses the last seconds"
+        print(_t("cli.local.running", seconds=f"{runtime.startup_seconds:.1f}"))
+        print(_t("cli.local.api", url=runtime.url))
+        print(_t("cli.local.outbox", url=runtime.url))
+        print(_t("cli.local.root", path=runtime.root_pem))
+        print(_t("cli.local.token", command=_self_command(), state_dir=state_dir))
+        print(_t("cli.local.alerts", time=_alert_time(), command=_self_command()))
+        restored = (
+            _t("cli.local.data_restored", count=len(runtime.resumed))
+            if runtime.restored
+            else _t("cli.local.data_new")
         )
-        print("  Reachable from:  this machine only (loopback; pages of other sites are refused)")
+        print(_t("cli.local.data", path=runtime.state_dir / "data", state=restored))
+        print(_t("cli.local.data_kept"))
+        print(_t("cli.local.reachable"))
+        from tachiai import i18n
+
+        admin_password = runtime.ensure_first_admin(args.email, args.name)
+        language = i18n.from_environment()
+        print(i18n.text("cli.local.sign_in", language, command=_self_command(), url=runtime.url))
+        if admin_password:
+            print(i18n.text("cli.local.first_admin", language, email=args.email, password=admin_password))
         print(f"\nexport TACHIAI_URL={runtime.url}")
         print(f"export TACHIAI_TOKEN={token}")
         print(f'curl -H "Authorization: Bearer $TACHIAI_TOKEN" {runtime.url}/v1/envelopes')
@@ -457,7 +498,8 @@ def cmd_local(args: argparse.Namespace) -> int:
             while True:
                 time.sleep(3600)
         except KeyboardInterrupt:
-            print("\nstopping")
+            print()
+            print(_t("cli.local.stopping"))
     return EXIT_OK
 
 
@@ -479,14 +521,14 @@ def _local_alerts(args: argparse.Namespace) -> int:
     try:
         response = requests.post(url + ALERTS_PATH, params=params, timeout=120)
     except requests.RequestException as e:
-        raise _UsageError(f"no local runtime at {url} (start it with `tachiai local`): {e}") from e
+        raise _UsageError(_t("cli.local.no_runtime", url=url, error=e)) from e
     if response.status_code != 200:
-        raise _UsageError(f"the alerts failed (HTTP {response.status_code}): {response.text}")
+        raise _UsageError(_t("cli.local.alerts_failed", status=response.status_code, body=response.text))
     result = response.json()
-    print(f"{result['date']}: {len(result['sent'])} alert(s) sent")
+    print(_t("cli.local.alerts_sent", date=result["date"], count=len(result["sent"])))
     for key in result["sent"]:
         print(f"  {key}")
-    print(f"the mails: {url}/_local/outbox")
+    print(_t("cli.local.the_mails", url=url))
     return EXIT_OK
 
 
@@ -494,8 +536,9 @@ def _local_alerts(args: argparse.Namespace) -> int:
 
 
 def _api_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--url", help="API base URL (default: $TACHIAI_URL)")
-    parser.add_argument("--token", help="bearer token (default: $TACHIAI_TOKEN)")
+    parser.add_argument("--url", help=_t("cli.help.api.url"))
+    parser.add_argument("--token", help=_t("cli.help.api.token"))
+    parser.add_argument("--profile", help=_t("cli.help.api.profile"))
 
 
 def _iso_date(value: str) -> str:
@@ -504,89 +547,75 @@ def _iso_date(value: str) -> str:
     try:
         return date.fromisoformat(value).isoformat()
     except ValueError as e:
-        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {value}") from e
+        raise argparse.ArgumentTypeError(_t("cli.usage.not_a_date", value=value)) from e
 
 
-VERIFY_EXIT_STATUS = """exit status:
-  0  valid: every signature intact, cryptographically valid, trusted (--trust) and LTV; only later
-     signatures and validation data added after each; nothing changed after the last; with
-     --seal-cert, every signature made by one of those certificates
-  1  invalid: a signature is broken or does not verify, or the document was changed after a
-     signature (a form field, an annotation, anything but signing and validation data)
-  2  could not verify: not a PDF, unreadable file, bad arguments
-  3  untrusted or incomplete: intact, but a signer does not chain to --trust (or no --trust was
-     given), not LTV, signed by someone other than --seal-cert, or no signature at all"""
+_METADATA_EXAMPLE = '{"contract_date": "2024-04-01"}'
+_METADATA_FIELDS = (
+    '{"contract_date": "2024-04-01", "parties": ["…"], "amount": 1200000, "currency": "JPY", '
+    '"end_date": "…", ...}'
+)
+_SUBJECT_EXAMPLE = '"CN=Example Seal,O=Example K.K.,C=JP"'
+"""Examples in help texts and messages: data, the same in every language (the catalogs say around them)."""
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="tachiai", description="Witness-type electronic contracts.")
-    parser.add_argument("-v", "--verbose", action="store_true", help="show library warnings")
+    parser = argparse.ArgumentParser(prog="tachiai", description=_t("cli.help.tachiai"))
+    parser.add_argument("-v", "--verbose", action="store_true", help=_t("cli.help.verbose"))
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("preflight", help="check that a PDF can be accepted for signing (JSON)")
-    p.add_argument("file", help="PDF file, or - for standard input")
-    p.add_argument("--max-mb", type=float, default=50.0, help="size limit in MB (default 50)")
+    p = sub.add_parser("preflight", help=_t("cli.help.preflight"))
+    p.add_argument("file", help=_t("cli.help.preflight.file"))
+    p.add_argument("--max-mb", type=float, default=50.0, help=_t("cli.help.preflight.max_mb"))
     p.set_defaults(func=cmd_preflight)
 
-    p = sub.add_parser("extract", help="read a contract's metadata (dates, parties, renewal, amount) as JSON")
-    p.add_argument("file", help="PDF or UTF-8 text file, or - for standard input")
-    p.add_argument(
-        "--engine", choices=["rules", "bedrock"], help="default: $TACHIAI_EXTRACTION_ENGINE, else rules"
-    )
-    p.add_argument(
-        "--model-id", help="Bedrock model id; implies --engine bedrock (default: $TACHIAI_BEDROCK_MODEL_ID)"
-    )
+    p = sub.add_parser("extract", help=_t("cli.help.extract"))
+    p.add_argument("file", help=_t("cli.help.extract.file"))
+    p.add_argument("--engine", choices=["rules", "bedrock"], help=_t("cli.help.extract.engine"))
+    p.add_argument("--model-id", help=_t("cli.help.extract.model_id"))
     p.set_defaults(func=cmd_extract)
 
     p = sub.add_parser(
         "search",
-        help="search the contract ledger (date range, counterparty, amount range, title, status)",
-        description="Search the contract ledger over the API. Every condition given must hold; none lists "
-        "the whole ledger, newest transaction first.",
+        help=_t("cli.help.search"),
+        description=_t("cli.help.search.description"),
     )
     _api_arguments(p)
     p.add_argument(
-        "--from", dest="date_from", type=_iso_date, metavar="YYYY-MM-DD", help="transaction date on or after"
+        "--from", dest="date_from", type=_iso_date, metavar="YYYY-MM-DD", help=_t("cli.help.search.from")
     )
     p.add_argument(
-        "--to", dest="date_to", type=_iso_date, metavar="YYYY-MM-DD", help="transaction date on or before"
+        "--to", dest="date_to", type=_iso_date, metavar="YYYY-MM-DD", help=_t("cli.help.search.to")
     )
-    p.add_argument("--counterparty", help="part of a counterparty's name (Japanese or English)")
+    p.add_argument("--counterparty", help=_t("cli.help.search.counterparty"))
     p.add_argument("--amount-min", type=int, metavar="N")
     p.add_argument("--amount-max", type=int, metavar="N")
-    p.add_argument("--title", help="part of the title")
-    p.add_argument("--text", help="words anywhere in the contract (full text; width, case, spaces ignored)")
-    p.add_argument("--status", help="e.g. completed, sent, cancelled")
-    p.add_argument("--limit", type=int, default=50, help="contracts per page (default 50, at most 100)")
-    p.add_argument("--cursor", help="the next page, as printed by the previous one")
-    p.add_argument("--all", action="store_true", help="every page")
+    p.add_argument("--title", help=_t("cli.help.search.title"))
+    p.add_argument("--text", help=_t("cli.help.search.text"))
+    p.add_argument("--status", help=_t("cli.help.search.status"))
+    p.add_argument("--limit", type=int, default=50, help=_t("cli.help.search.limit"))
+    p.add_argument("--cursor", help=_t("cli.help.search.cursor"))
+    p.add_argument("--all", action="store_true", help=_t("cli.help.search.all"))
     p.add_argument("--format", choices=["table", "csv", "json"], default="table")
-    p.add_argument("-o", "--output", help="with --format csv: write this file (UTF-8 with BOM)")
+    p.add_argument("-o", "--output", help=_t("cli.help.search.output"))
     p.set_defaults(func=cmd_search)
 
-    p = sub.add_parser(
-        "import",
-        help="add a contract signed elsewhere (PDF) to the ledger: kept as is, timestamped, extracted",
-    )
+    p = sub.add_parser("import", help=_t("cli.help.import"))
     _api_arguments(p)
-    p.add_argument("file", help="the signed PDF (over 4 MB: uploaded to storage directly)")
-    p.add_argument("--title", help="default: the file name without .pdf")
+    p.add_argument("file", help=_t("cli.help.import.file"))
+    p.add_argument("--title", help=_t("cli.help.import.title"))
     p.add_argument(
         "--metadata",
         metavar="JSON|@FILE",
-        help='what you already know, kept over the extraction: {"contract_date": "2024-04-01", '
-        '"parties": ["…"], "amount": 1200000, "currency": "JPY", "end_date": "…", ...}',
+        help=_t("cli.help.import.metadata", example=_METADATA_FIELDS),
     )
-    p.add_argument("--json", action="store_true", help="print the imported envelope as JSON")
+    p.add_argument("--json", action="store_true", help=_t("cli.help.import.json"))
     p.set_defaults(func=cmd_import)
 
     p = sub.add_parser(
         "export",
-        help="copy every contract you may read (PDFs, certificates, audit trails, ledger) to a folder",
-        description="Export all before leaving: every contract you may read (an administrator: the "
-        "whole ledger) with its documents, certificate, audit trail, and a manifest of SHA-256 hashes. "
-        "Run it again to go on after an interruption. Exit 1 if a file is not the one the envelope "
-        "records.",
+        help=_t("cli.help.export"),
+        description=_t("cli.help.export.description"),
     )
     _api_arguments(p)
     p.add_argument("directory")
@@ -594,100 +623,98 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "verify",
-        help="print the signature panel of a PDF and its verdict",
-        description="Print the signature panel of a PDF (each signature: signer, reason, time, intact, "
-        "valid, trusted, LTV, what changed after it) and a verdict that says which signature and why.",
-        epilog=VERIFY_EXIT_STATUS,
+        help=_t("cli.help.verify"),
+        description=_t("cli.help.verify.description"),
+        epilog=_t("cli.verify.exit_status"),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("file", help="the PDF, or - for standard input")
+    p.add_argument("file", help=_t("cli.help.verify.file"))
     p.add_argument(
         "--trust",
         action="append",
         default=[],
         metavar="ROOT.pem",
-        help="trust anchor: every certificate in the file (repeatable); without it, trust is not checked "
-        "and the verdict is at best 3",
+        help=_t("cli.help.verify.trust"),
     )
     p.add_argument(
         "--seal-cert",
         action="append",
         default=[],
         metavar="CERT.pem",
-        help="tachiai seals only: every signature (document timestamps aside, which must still chain to "
-        "--trust) must be made by one of these certificates (repeatable; the first certificate of each "
-        "file)",
+        help=_t("cli.help.verify.seal_cert"),
     )
-    p.add_argument("--json", action="store_true", help="machine-readable: the panel, verdict and reasons")
+    p.add_argument("--json", action="store_true", help=_t("cli.help.verify.json"))
     p.set_defaults(func=cmd_verify)
 
-    p = sub.add_parser("seal", help="seal a PDF locally with the local test PKI")
+    p = sub.add_parser("seal", help=_t("cli.help.seal"))
     p.add_argument("file")
     p.add_argument("-o", "--output", required=True)
     p.add_argument("--name", default="tachiai local")
     p.add_argument("--email", default="local-seal@example.com")
-    p.add_argument("--language", choices=["ja", "en"], default="ja")
+    p.add_argument("--language", choices=_catalog_languages(), default="ja")  # of the seal reasons
     p.add_argument("--key-spec", choices=["RSA_2048", "ECC_NIST_P256"], default="RSA_2048")
-    p.add_argument("--pki-dir", default=".tachiai/pki", help="where the test PKI keeps its keys")
-    p.add_argument("--no-finalize", action="store_true", help="skip the document timestamp")
+    p.add_argument("--pki-dir", default=".tachiai/pki", help=_t("cli.help.seal.pki_dir"))
+    p.add_argument("--no-finalize", action="store_true", help=_t("cli.help.seal.no_finalize"))
     p.set_defaults(func=cmd_seal)
 
-    keys = sub.add_parser("keys", help="seal key and certificate tasks").add_subparsers(
-        dest="keys", required=True
-    )
-    p = keys.add_parser("csr", help="certificate signing request signed by the KMS key")
-    p.add_argument("--key-id", required=True, help="KMS key id or ARN (uses your AWS credentials)")
-    p.add_argument("--subject", required=True, help='e.g. "CN=Example Seal,O=Example K.K.,C=JP"')
+    keys = sub.add_parser("keys", help=_t("cli.help.keys")).add_subparsers(dest="keys", required=True)
+    p = keys.add_parser("csr", help=_t("cli.help.keys.csr"))
+    p.add_argument("--key-id", required=True, help=_t("cli.help.keys.key_id"))
+    p.add_argument("--subject", required=True, help=_t("cli.help.keys.subject", example=_SUBJECT_EXAMPLE))
     p.add_argument("-o", "--output")
     p.set_defaults(func=cmd_keys_csr)
     p = keys.add_parser(
         "self-issue",
-        help="self-issued seal certificate signed by the KMS key (into SSM and/or a file)",
-        description="Issue a self-signed seal certificate over the KMS key. With the SSM parameters, a "
-        "chain already over the key (e.g. an imported CA chain) is kept unless --force.",
+        help=_t("cli.help.keys.self_issue"),
+        description=_t("cli.help.keys.self_issue.description"),
     )
-    p.add_argument("--key-id", required=True, help="KMS key id or ARN (uses your AWS credentials)")
-    p.add_argument("--subject", required=True, help='e.g. "CN=Example Seal,O=Example K.K.,C=JP"')
-    p.add_argument("--chain-parameter", help="SSM parameter of the seal certificate chain")
-    p.add_argument("--roots-parameter", help="SSM parameter of the trust roots")
+    p.add_argument("--key-id", required=True, help=_t("cli.help.keys.key_id"))
+    p.add_argument("--subject", required=True, help=_t("cli.help.keys.subject", example=_SUBJECT_EXAMPLE))
+    p.add_argument("--chain-parameter", help=_t("cli.help.keys.chain_parameter"))
+    p.add_argument("--roots-parameter", help=_t("cli.help.keys.roots_parameter"))
     p.add_argument(
         "--tsa-root",
         action="append",
         default=[],
         metavar="ROOT.pem",
-        help="a TSA root to trust beside the certificate (repeatable; stored in the roots parameter)",
+        help=_t("cli.help.keys.tsa_root"),
     )
     p.add_argument("--valid-years", type=int, default=10)
-    p.add_argument("--force", action="store_true", help="replace whatever the chain parameter holds")
-    p.add_argument("-o", "--output", help="also write the certificate (PEM) to this file")
+    p.add_argument("--force", action="store_true", help=_t("cli.help.keys.force"))
+    p.add_argument("-o", "--output", help=_t("cli.help.keys.output"))
     p.set_defaults(func=cmd_keys_self_issue)
 
-    p = sub.add_parser("local", help="run the whole service on this machine (moto as AWS)")
+    p = sub.add_parser("local", help=_t("cli.help.local"))
     p.add_argument(
         "--state-dir",
         default=".tachiai-local",
-        help="the data (kept across restarts), test PKI keys, token secret",
+        help=_t("cli.help.local.state_dir"),
     )
-    p.add_argument("--port", type=int, default=8080, help="HTTP port of the API (0: any free port)")
-    p.add_argument("--email", default="sender@tachiai.example", help="the sender the printed token is for")
+    p.add_argument("--port", type=int, default=8080, help=_t("cli.help.local.port"))
+    p.add_argument("--email", default="sender@tachiai.example", help=_t("cli.help.local.email"))
     p.add_argument("--name", default="送信者")
     p.set_defaults(func=cmd_local, local_command=None)
     local = p.add_subparsers(dest="local_command")
-    t = local.add_parser("token", help="print a sender token for the local runtime (Authorization: Bearer)")
+    t = local.add_parser("token", help=_t("cli.help.local.token"))
     t.add_argument("--state-dir", default=".tachiai-local")
     t.add_argument("--email", default="sender@tachiai.example")
     t.add_argument("--name", default="送信者")
-    t.add_argument("--group", action="append", default=[], help="Cognito group (repeatable)")
-    a = local.add_parser(
-        "alerts", help="run the deadline alerts now in a running `tachiai local` (the daily job)"
-    )
-    a.add_argument("--url", help="the local runtime (default: $TACHIAI_URL, else http://127.0.0.1:PORT)")
+    t.add_argument("--group", action="append", default=[], help=_t("cli.help.local.group"))
+    a = local.add_parser("alerts", help=_t("cli.help.local.alerts"))
+    a.add_argument("--url", help=_t("cli.help.local.alerts.url"))
     a.add_argument("--port", type=int, default=8080)
-    a.add_argument("--today", type=_iso_date, metavar="YYYY-MM-DD", help="alert as if today were this day")
+    a.add_argument("--today", type=_iso_date, metavar="YYYY-MM-DD", help=_t("cli.help.local.alerts.today"))
 
-    p = sub.add_parser("demo", help="drive one envelope through the local service over HTTP and verify it")
+    p = sub.add_parser("demo", help=_t("cli.help.demo"))
     p.add_argument("--out", default="demo-out")
     p.set_defaults(func=cmd_demo)
+
+    from tachiai import cli_envelopes  # send, envelopes, status, remind, cancel, resend, download
+
+    cli_envelopes.add_commands(sub)
+    from tachiai import cli_auth  # login, logout, whoami, users
+
+    cli_auth.add_commands(sub)
 
     for command in sub.choices.values():
         # Also after the command (`tachiai verify x.pdf -v`); SUPPRESS keeps a `tachiai -v verify` given
@@ -718,9 +745,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stdout.flush()
         return status
     except TachiaiError as e:
-        print(f"error [{e.code}]: {e.message('en')} / {e.message('ja')}", file=sys.stderr)
+        from tachiai import i18n
+
+        print(f"error [{e.code}]: {e.message(i18n.from_environment())}", file=sys.stderr)
         if e.detail:
-            print(f"  detail: {e.detail}", file=sys.stderr)
+            print(_t("cli.main.detail", detail=e.detail), file=sys.stderr)
         return EXIT_REFUSED
     except _UsageError as e:
         print(f"error: {e}", file=sys.stderr)
@@ -729,15 +758,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         _discard_stdout()
         return EXIT_BROKEN_PIPE
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+        print(_t("cli.main.interrupted"), file=sys.stderr)
         return EXIT_INTERRUPTED
     except Exception as e:  # noqa: BLE001 -- the one last line between any bug and the person's terminal
         setup_problem = _aws_setup_problem(e)
-        print(f"error: {setup_problem or f'unexpected {type(e).__name__}: {e}'}", file=sys.stderr)
+        problem = setup_problem or _t("cli.main.unexpected", kind=type(e).__name__, error=e)
+        print(f"error: {problem}", file=sys.stderr)
         if verbose:
             traceback.print_exc()
         elif setup_problem is None:
-            print("  (run `tachiai --verbose ...` to see the traceback)", file=sys.stderr)
+            print(_t("cli.main.verbose_hint"), file=sys.stderr)
         return EXIT_REFUSED
 
 
@@ -757,12 +787,12 @@ def _aws_setup_problem(error: Exception) -> str | None:
         from botocore import exceptions as aws
 
         if isinstance(error, aws.NoRegionError):
-            return "no AWS region: set AWS_REGION (or AWS_DEFAULT_REGION), e.g. AWS_REGION=ap-northeast-1"
+            return _t("cli.aws.no_region")
         if isinstance(error, aws.NoCredentialsError | aws.PartialCredentialsError):
-            return "no AWS credentials: set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY"
+            return _t("cli.aws.no_credentials")
         if isinstance(error, aws.ClientError):
             detail = error.response.get("Error", {})
-            return f"AWS refused the request: {detail.get('Code', '?')}: {detail.get('Message', '')}"
+            return _t("cli.aws.refused", code=detail.get("Code", "?"), message=detail.get("Message", ""))
         if isinstance(error, aws.BotoCoreError):
             return f"AWS: {error}"
     return None

@@ -48,6 +48,8 @@ class Settings(BaseModel):
     """Days before a notice deadline or expiry on which owners are mailed (empty: 60, 30, 7)."""
     integration_email: str | None = None
     """Who receives the notices of envelopes an API integration sends."""
+    local_user_store: str | None = None
+    """``tachiai local``: the local user store's file, the user directory in place of a user pool."""
     extraction_engine: Literal["rules", "bedrock"] = "rules"
     """The contract metadata extraction engine (:func:`tachiai.extract.engine_from_settings`)."""
     bedrock_model_id: str | None = None
@@ -89,6 +91,7 @@ _ENV_OF = {
     "extract_function": names.ENV_EXTRACT_FUNCTION,
     "alert_days": names.ENV_ALERT_DAYS,
     "integration_email": names.ENV_INTEGRATION_EMAIL,
+    "local_user_store": names.ENV_LOCAL_USER_STORE,
 }
 
 

@@ -16,20 +16,22 @@ import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from tachiai import i18n
 from tachiai.domain.text import csv_cell, single_line
 
 Contract = Mapping[str, Any]
 
-TABLE_COLUMNS: Sequence[tuple[str, str]] = (
-    ("transaction_date", "取引日 date"),
-    ("title", "件名 title"),
-    ("counterparties", "取引先 counterparty"),
-    ("amount", "金額 amount"),
-    ("end_date", "終了日 end"),
-    ("notice_deadline", "通知期限 notice by"),
-    ("status", "状態 status"),
-    ("envelope_id", "ID"),
+TABLE_COLUMNS: Sequence[str] = (
+    "transaction_date",
+    "title",
+    "counterparties",
+    "amount",
+    "end_date",
+    "notice_deadline",
+    "status",
+    "envelope_id",
 )
+"""The table's columns; each header is the catalog's ``cli.ledger.column.<column>``."""
 CSV_COLUMNS: Sequence[str] = (
     "envelope_id",
     "title",
@@ -79,12 +81,15 @@ def _cell(contract: Contract, column: str) -> str:
     return "" if value is None else single_line(str(value))
 
 
-def table(contracts: Iterable[Contract]) -> str:
-    """An aligned, width-aware table with a bilingual header (empty ledger: a one-line message)."""
-    rows = [[_clip(_cell(c, column)) for column, _ in TABLE_COLUMNS] for c in contracts]
+def table(contracts: Iterable[Contract], language: i18n.Language = i18n.DEFAULT_LANGUAGE) -> str:
+    """An aligned, width-aware table with its header in ``language`` (empty ledger: a one-line message).
+
+    :raises tachiai.i18n.MissingMessage: a header is missing from the catalog (a programming error).
+    """
+    rows = [[_clip(_cell(c, column)) for column in TABLE_COLUMNS] for c in contracts]
     if not rows:
-        return "該当する契約はありません。 / No contract matches."
-    header = [title for _, title in TABLE_COLUMNS]
+        return i18n.text("cli.ledger.none", language)
+    header = [i18n.text(f"cli.ledger.column.{column}", language) for column in TABLE_COLUMNS]
     widths = [max(display_width(row[i]) for row in [header, *rows]) for i in range(len(header))]
 
     def line(cells: Sequence[str]) -> str:

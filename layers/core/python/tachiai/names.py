@@ -41,6 +41,8 @@ ENV_USER_POOL_ID = "TACHIAI_USER_POOL_ID"
 """The Cognito user pool of the senders (the send function looks up a caller's email and name)."""
 ENV_INTEGRATION_EMAIL = "TACHIAI_INTEGRATION_EMAIL"
 """Who receives the notices of envelopes sent by an API integration (client credentials)."""
+ENV_LOCAL_USER_STORE = "TACHIAI_LOCAL_USER_STORE"
+"""``tachiai local`` only: the file of the local user store, which stands in for the user pool."""
 
 FunctionName = Literal["send", "agree", "seal", "ai_extract", "certificate"]
 
@@ -82,6 +84,12 @@ ALERTS_EVENT = {"task": "alerts"}
 """What the daily schedule sends the ``ai_extract`` function (EventBridge in the cloud)."""
 ALERTS_SCHEDULE_CRON = {"minute": "0", "hour": "0"}
 """Once a day at 00:00 UTC (09:00 in Japan): the deadline alerts."""
+REMINDERS_EVENT = {"task": "reminders"}
+"""What the reminders schedule sends the ``send`` function (EventBridge in the cloud)."""
+REMINDERS_SCHEDULE_MINUTES = 60
+"""The automatic reminders run every hour: each participant's reminder falls due N days after their
+own last mail (any hour of the day), so a daily run would hold a reminder back up to a day and send
+them all at once; an hourly run costs one small index query when nothing is due."""
 
 CERTIFICATE_FUNCTION = FunctionSpec("certificate", "functions/certificate", "handler.handler")
 """The CloudFormation custom resource that gives a fresh stack a self-issued seal certificate
@@ -95,7 +103,26 @@ API_SCOPES: dict[str, str] = {
     "envelopes.write": "Create, send, remind, cancel, correct and import envelopes",
 }
 USER_SCOPE = "aws.cognito.signin.user.admin"
-"""The scope of every access token a staff member gets by signing in (SRP): staff may call any route."""
+"""Cognito's self-service scope (every token from its sign-in APIs carries it): accepted on every route.
+People signing in on the managed login pages get :data:`LOGIN_SCOPES` instead."""
+
+LOGIN_SCOPES: tuple[str, ...] = (
+    "openid",
+    "email",
+    "profile",
+    *(f"{RESOURCE_SERVER_ID}/{n}" for n in API_SCOPES),
+)
+"""What a person's sign-in (authorization code + PKCE, ``tachiai login`` and the console) asks for and
+gets: the deployed login client allows exactly these, so asking it for :data:`USER_SCOPE` fails
+(``invalid_scope``). Never USER_SCOPE, because for federation that client may write the mapped email
+and name, and a self-service token could then rename its own user (infra/constructs/auth.py)."""
+CONSOLE_CALLBACK_PATH = "/app/callback"
+CONSOLE_SIGNED_OUT_PATH = "/app/signed-out"
+"""Below the public URL: where the managed login pages send the console back, signed in or out."""
+CLI_CALLBACK_PORT = 8976
+CLI_CALLBACK_URL = f"http://localhost:{CLI_CALLBACK_PORT}/callback"
+"""Where the sign-in sends ``tachiai login``'s authorization code: a loopback listener of the CLI. An
+exact callback URL of the people app client (Cognito matches callback URLs exactly, port included)."""
 
 
 @dataclass(frozen=True)
@@ -132,6 +159,21 @@ ROUTES: tuple[Route, ...] = (
     Route("PATCH", "/v1/envelopes/{envelope_id}/metadata", "send", public=False),
     Route("POST", "/v1/imports", "send", public=False),
     Route("POST", "/v1/imports/{envelope_id}/complete", "send", public=False),
+    Route("GET", "/v1/templates", "send", public=False),
+    Route("POST", "/v1/templates", "send", public=False),
+    Route("GET", "/v1/templates/{template_id}", "send", public=False),
+    Route("PUT", "/v1/templates/{template_id}", "send", public=False),
+    Route("DELETE", "/v1/templates/{template_id}", "send", public=False),
+    Route("PATCH", "/v1/envelopes/{envelope_id}", "send", public=False),
+    Route("DELETE", "/v1/envelopes/{envelope_id}", "send", public=False),
+    Route("POST", "/v1/envelopes/{envelope_id}/resend", "send", public=False),
+    Route("POST", "/v1/envelopes/{envelope_id}/participants/{participant_id}/reissue", "send", public=False),
+    Route("GET", "/v1/me", "send", public=False),
+    Route("GET", "/v1/users", "send", public=False),
+    Route("POST", "/v1/users", "send", public=False),
+    Route("POST", "/v1/users/{username}/disable", "send", public=False),
+    Route("POST", "/v1/users/{username}/enable", "send", public=False),
+    Route("PUT", "/v1/users/{username}/role", "send", public=False),
     Route("GET", "/s/{token}", "agree", public=True),
     Route("POST", "/s/{token}/open", "agree", public=True),
     Route("GET", "/s/{token}/documents/{document_id}", "agree", public=True),

@@ -8,6 +8,14 @@ Access patterns (partition key ``pk``, sort key ``sk``; GSIs ``gsi1``, ``gsi2``,
 * link — ``LINK#<sha256 of token>`` / ``LINK``. A recipient's click: token hash → envelope and
   participant (one get); expired items are removed by the table's TTL.
 * task token — ``ENV#<id>`` / ``TASK#<participant id>``. Agree/reject resumes the waiting execution.
+* automatic reminder due — on the envelope item itself, only while one is due (automatic reminders on,
+  someone waiting for their link, unlocked, bound not reached, before the deadline): gsi2 ``REMIND`` /
+  ``<due, UTC, second precision>#<id>``. The hourly reminders run reads what is due with one query
+  (``gsi2sk <= now``), never a scan; an envelope leaves the index on the save after which nothing is
+  due. (Layout change of issue 11: older envelopes have automatic reminders off, so nothing to backfill,
+  and the ledger items are untouched: :data:`LEDGER_LAYOUT` stays.)
+* template — ``TPL#<id>`` / ``META``; gsi1 ``TEMPLATES#<owner, hex>`` (personal) or ``TEMPLATES#TEAM``
+  / ``<name>#<id>``: the templates a sender may use are two queries (theirs, the team's).
 
 The contract ledger (:mod:`tachiai.domain.ledger`; searched by :class:`LedgerIndex`) is written in the
 same transaction as its envelope, as small items that carry the :class:`LedgerEntry` and only the
@@ -56,7 +64,7 @@ import hashlib
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -64,9 +72,10 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from tachiai.adapters import cursors
 from tachiai.domain.audit import AuditEntry
-from tachiai.domain.envelope import Envelope, EnvelopeStatus
+from tachiai.domain.envelope import Envelope, EnvelopeStatus, next_auto_reminder
 from tachiai.domain.errors import Conflict, InvalidCursor, NotFound, TachiaiError
 from tachiai.domain.ledger import LedgerEntry, ledger_entry, normalize_name
+from tachiai.domain.templates import Template, TemplateScope
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -77,6 +86,9 @@ GSI2 = "gsi2"
 """Ledger by date (``LEDGER``), a counterparty's contracts by date (``CPTY#<name>``), due dates (``DUE``)."""
 GSI3 = "gsi3"
 """Ledger by amount."""
+REMIND_PARTITION = "REMIND"
+"""gsi2 partition of the envelopes with an automatic reminder due (see the module's docstring)."""
+TEAM_TEMPLATES = "TEMPLATES#TEAM"
 MAX_COUNTERPARTIES = 8
 """Parties indexed per contract (the counterparty items have fixed keys, so stale ones are deleted)."""
 _AMOUNT_DIGITS = 15
@@ -99,8 +111,6 @@ def owner_partitions(owner_id: str) -> tuple[str, str, str, str]:
 class StorageUnavailable(TachiaiError):
     code = "storage_unavailable"
     http_status = 503
-    message_ja = "一時的に保存できませんでした。しばらくしてから再試行してください。"
-    message_en = "Storage is temporarily unavailable. Please retry shortly."
 
 
 @dataclass(frozen=True)
@@ -288,6 +298,7 @@ class EnvelopeRepository:
             "gsi1pk": {"S": f"SENDER#{stored.sender_id}"},
             "gsi1sk": {"S": f"{stored.status.value}#{stored.updated_at.isoformat()}#{stored.id}"},
             "ledger_fp": {"S": fingerprint},
+            **_reminder_index(stored),
         }
         put: dict[str, Any] = {"TableName": self._table, "Item": item}
         if create:
@@ -425,6 +436,68 @@ class EnvelopeRepository:
             purpose="download" if found.get("purpose", {}).get("S") == "download" else "sign",
         )
 
+    def delete_draft(self, envelope: Envelope, entry: AuditEntry) -> None:
+        """Remove a draft's envelope item and its ledger items, and append ``entry`` to its audit trail
+        (which stays), in one transaction conditional on ``envelope.version``.
+
+        :raises Conflict: someone else changed the envelope since it was read.
+        """
+        pk = {"S": f"ENV#{envelope.id}"}
+        writes: list[Any] = [
+            {
+                "Delete": {
+                    "TableName": self._table,
+                    "Key": _env_key(envelope.id),
+                    "ConditionExpression": "version = :v",
+                    "ExpressionAttributeValues": {":v": {"N": str(envelope.version)}},
+                }
+            },
+            {
+                "Put": {
+                    "TableName": self._table,
+                    "Item": {
+                        "pk": pk,
+                        "sk": {"S": f"EVT#{entry.seq:08d}"},
+                        "doc": {"S": entry.model_dump_json()},
+                    },
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            },
+        ]
+        # Every ledger-side item a save may have written (a draft's: at most these, fixed keys).
+        ledger_keys = ["LEDGER", "OWNED", "DUE#notice", "DUE#end"]
+        ledger_keys += [
+            f"{prefix}#{n:02d}" for prefix in ("CPTY", "OCPTY") for n in range(MAX_COUNTERPARTIES)
+        ]
+        writes += [
+            {"Delete": {"TableName": self._table, "Key": {"pk": pk, "sk": {"S": sk}}}} for sk in ledger_keys
+        ]
+        try:
+            self._client.transact_write_items(TransactItems=writes)
+        except (ClientError, BotoCoreError) as e:
+            raise storage_error(e, f"delete draft {envelope.id}") from e
+        self._ledger_fingerprints.pop(envelope.id, None)
+
+    def due_reminders(self, at: datetime, limit: int = 100) -> list[str]:
+        """Ids of the envelopes with an automatic reminder due at or before ``at``, earliest first
+        (one query of the ``REMIND`` partition of gsi2; the index may lag a save)."""
+        try:
+            response = self._client.query(
+                TableName=self._table,
+                IndexName=GSI2,
+                KeyConditionExpression="gsi2pk = :pk AND gsi2sk <= :at",
+                ExpressionAttributeValues={
+                    ":pk": {"S": REMIND_PARTITION},
+                    # "~" sorts after every envelope id: everything due at this very second is included.
+                    ":at": {"S": f"{_utc_key(at)}#~"},
+                },
+                ProjectionExpression="pk",
+                Limit=limit,
+            )
+        except (ClientError, BotoCoreError) as e:
+            raise storage_error(e, "query due reminders") from e
+        return [item["pk"]["S"].removeprefix("ENV#") for item in response.get("Items", [])]
+
     def put_task_token(self, envelope_id: str, participant_id: str, task_token: str) -> None:
         """Remember the Step Functions task token waiting for this participant."""
         try:
@@ -452,6 +525,111 @@ class EnvelopeRepository:
         if "Item" not in item:
             raise NotFound(f"task token for {participant_id}")
         return item["Item"]["task_token"]["S"]
+
+
+def _utc_key(at: datetime) -> str:
+    """A sortable UTC timestamp (second precision: a reminder's due time needs no more)."""
+    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _reminder_index(envelope: Envelope) -> dict[str, Any]:
+    """The gsi2 keys of an envelope with an automatic reminder due, or nothing (not in the index)."""
+    due = next_auto_reminder(envelope)
+    if due is None:
+        return {}
+    return {"gsi2pk": {"S": REMIND_PARTITION}, "gsi2sk": {"S": f"{_utc_key(due)}#{envelope.id}"}}
+
+
+class TemplateRepository:
+    """Templates (:class:`tachiai.domain.templates.Template`) in the envelopes' table."""
+
+    def __init__(self, client: DynamoDBClient, table_name: str) -> None:
+        self._client = client
+        self._table = table_name
+
+    @staticmethod
+    def _key(template_id: str) -> dict[str, Any]:
+        return {"pk": {"S": f"TPL#{template_id}"}, "sk": {"S": "META"}}
+
+    def get(self, template_id: str) -> Template:
+        """:raises NotFound: no such template. :raises StorageUnavailable: DynamoDB failed."""
+        try:
+            item = self._client.get_item(
+                TableName=self._table, Key=self._key(template_id), ConsistentRead=True
+            )
+        except (ClientError, BotoCoreError) as e:
+            raise storage_error(e, "get template") from e
+        if "Item" not in item:
+            raise NotFound(f"template {template_id}")
+        return Template.model_validate_json(item["Item"]["doc"]["S"])
+
+    def save(self, template: Template, *, create: bool = False) -> Template:
+        """Write conditional on ``template.version`` (``create``: none exists); the stored copy.
+
+        :raises Conflict: changed concurrently (or exists). :raises StorageUnavailable: DynamoDB failed.
+        """
+        stored = template.model_copy(update={"version": template.version + 1})
+        partition = (
+            TEAM_TEMPLATES
+            if stored.scope == TemplateScope.TEAM
+            else f"TEMPLATES#{stored.owner_id.encode().hex()}"
+        )
+        put: dict[str, Any] = {
+            "TableName": self._table,
+            "Item": {
+                **self._key(stored.id),
+                "doc": {"S": stored.model_dump_json()},
+                "version": {"N": str(stored.version)},
+                "gsi1pk": {"S": partition},
+                "gsi1sk": {"S": f"{normalize_name(stored.name)}#{stored.id}"},
+            },
+        }
+        if create:
+            put["ConditionExpression"] = "attribute_not_exists(pk)"
+        else:
+            put["ConditionExpression"] = "version = :v"
+            put["ExpressionAttributeValues"] = {":v": {"N": str(template.version)}}
+        try:
+            self._client.put_item(**put)
+        except (ClientError, BotoCoreError) as e:
+            raise storage_error(e, f"save template {template.id}") from e
+        return stored
+
+    def delete(self, template: Template) -> None:
+        """:raises Conflict: changed concurrently. :raises StorageUnavailable: DynamoDB failed."""
+        try:
+            self._client.delete_item(
+                TableName=self._table,
+                Key=self._key(template.id),
+                ConditionExpression="version = :v",
+                ExpressionAttributeValues={":v": {"N": str(template.version)}},
+            )
+        except (ClientError, BotoCoreError) as e:
+            raise storage_error(e, f"delete template {template.id}") from e
+
+    def list_for(self, owner_id: str) -> list[Template]:
+        """The owner's personal templates and the team's, by name (two queries of gsi1).
+
+        :raises StorageUnavailable: DynamoDB failed.
+        """
+        found: list[Template] = []
+        for partition in (f"TEMPLATES#{owner_id.encode().hex()}", TEAM_TEMPLATES):
+            query: dict[str, Any] = {
+                "TableName": self._table,
+                "IndexName": GSI1,
+                "KeyConditionExpression": "gsi1pk = :pk",
+                "ExpressionAttributeValues": {":pk": {"S": partition}},
+            }
+            try:
+                while True:
+                    response = self._client.query(**query)
+                    found += [Template.model_validate_json(i["doc"]["S"]) for i in response.get("Items", [])]
+                    if "LastEvaluatedKey" not in response:
+                        break
+                    query["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+            except (ClientError, BotoCoreError) as e:
+                raise storage_error(e, "list templates") from e
+        return sorted(found, key=lambda t: (normalize_name(t.name), t.id))
 
 
 TABLE_SCHEMA: dict[str, Any] = {

@@ -22,8 +22,6 @@ if TYPE_CHECKING:
 class FunctionUnavailable(TachiaiError):
     code = "function_unavailable"
     http_status = 503
-    message_ja = "処理を完了できませんでした。しばらくしてから再試行してください。"
-    message_en = "The request could not be completed. Please retry shortly."
 
 
 class FunctionInvoker:

@@ -95,8 +95,6 @@ class DueItem:
 
 class TooVague(InvalidRequest):
     code = "search_too_vague"
-    message_ja = "取引先の条件に一致する名前が多すぎます。もう少し詳しく入力してください。"
-    message_en = "Too many counterparty names match. Please type more of the name."
 
 
 @dataclass

@@ -48,8 +48,6 @@ _MISSING = ("NoSuchKey", "404", "NotFound")
 class DocumentStoreUnavailable(TachiaiError):
     code = "document_store_unavailable"
     http_status = 503
-    message_ja = "文書の保存先に一時的に接続できません。しばらくしてから再試行してください。"
-    message_en = "Document storage is temporarily unavailable. Please retry shortly."
 
 
 def original_key(envelope_id: str, document_id: str) -> str:
@@ -85,6 +83,18 @@ def certificate_key(envelope_id: str) -> str:
 def upload_key(envelope_id: str, document_id: str, nonce: str) -> str:
     """Where one presigned upload of a document lands (``nonce``: fresh and random for each URL)."""
     return f"envelopes/{envelope_id}/uploads/{document_id}/{nonce}.pdf"
+
+
+def template_document_key(template_id: str, document_id: str) -> str:
+    """A template's PDF (:mod:`tachiai.domain.templates`), kept once under the template and copied to
+    each envelope created from it. Under ``envelopes/`` like every object tachiai stores (the functions'
+    grants are scoped to that prefix); a replaced document gets a new id, so a key is never rewritten."""
+    return f"envelopes/templates/{template_id}/documents/{document_id}/original.pdf"
+
+
+def template_upload_key(template_id: str, document_id: str, nonce: str) -> str:
+    """Where one presigned upload of a template's document lands (``nonce``: fresh for each URL)."""
+    return f"envelopes/templates/{template_id}/uploads/{document_id}/{nonce}.pdf"
 
 
 @contextmanager

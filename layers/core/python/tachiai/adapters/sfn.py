@@ -28,8 +28,6 @@ CANCELLED = EnvelopeCancelled.__name__
 class WorkflowUnavailable(TachiaiError):
     code = "workflow_unavailable"
     http_status = 503
-    message_ja = "処理を進められませんでした。しばらくしてから再試行してください。"
-    message_en = "The workflow could not proceed. Please retry shortly."
 
 
 def _translate(error: ClientError | BotoCoreError, what: str) -> TachiaiError:

@@ -23,6 +23,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.shared.cookies import Cookie, SameSite
 from pydantic import ValidationError
 
+from tachiai import i18n
 from tachiai.api.routing import RestResolver, error_response, json_response, parse_json_body, register_routes
 from tachiai.domain.envelope import Envelope, EnvelopeStatus, Participant, ParticipantStatus
 from tachiai.domain.errors import (
@@ -104,11 +105,20 @@ def build_recipient_app() -> RestResolver:
         return Visit(ip=identity.source_ip, user_agent=identity.user_agent, sessions=sessions)
 
     def language(envelope: Envelope | None = None, participant: Participant | None = None) -> Language:
+        """The page's language: ``?lang=`` (the page's switch), else the participant's own choice, else
+        the browser's ``Accept-Language`` (a visitor not known as a participant), else the envelope's."""
         query = (app.current_event.query_string_parameters or {}).get("lang")
-        default: Language = participant.language if participant else envelope.language if envelope else "ja"
+        default: Language = (
+            participant.language if participant else envelope.language if envelope else i18n.DEFAULT_LANGUAGE
+        )
         if participant is None:
             return negotiate_language(app.current_event.headers.get("accept-language"), query, default)
         return negotiate_language(None, query, default)
+
+    def language_chosen() -> bool:
+        """The visitor chose the page's language with its switch (a valid ``?lang=``)."""
+        query = (app.current_event.query_string_parameters or {}).get("lang")
+        return (query or "").strip().lower() in i18n.LANGUAGES
 
     def act(token: str, action: Callable[[Services, dict[str, str]], IssuedSession | None]) -> Response[str]:
         """Run a POST action; a browser is sent back to the page (with a notice on failure). A new
@@ -128,7 +138,7 @@ def build_recipient_app() -> RestResolver:
             # Back to the page, in the language the visitor chose (?lang= on the page the form was on).
             query = app.current_event.query_string_parameters or {}
             lang = query.get("lang")
-            location = svc.link_url(token) + (f"?lang={lang}" if lang in ("ja", "en") else "")
+            location = svc.link_url(token) + (f"?lang={lang}" if lang in i18n.LANGUAGES else "")
             response = Response(status_code=303, headers={"Location": location, **_SECURITY_HEADERS})
         if session is not None:
             response.cookies.append(session_cookie(svc, token, session))
@@ -160,6 +170,7 @@ def build_recipient_app() -> RestResolver:
             "sender_organization": envelope.sender.organization,
             "sender_email": envelope.sender.email,
             "service_name": svc.settings.service_name,
+            "language_chosen": language_chosen(),
         }
         if participant is not None:
             common["recipient_name"] = participant.person.name

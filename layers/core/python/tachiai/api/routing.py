@@ -14,6 +14,7 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.api_gateway import BaseRouter
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
+from tachiai import i18n
 from tachiai.domain.errors import InvalidRequest, TachiaiError
 from tachiai.names import ROUTES, FunctionName
 
@@ -77,7 +78,7 @@ def validation_response(error: RequestValidationError) -> Response[str]:
         {
             "error": {
                 "code": "invalid_request",
-                "message": {"ja": "入力内容が正しくありません。", "en": "The request is invalid."},
+                "message": i18n.texts("api.request_invalid"),
                 "problems": problems,
             }
         },

@@ -23,6 +23,8 @@ from tachiai.api.routing import (
     register_routes,
     validation_response,
 )
+from tachiai.api.templates import template_routes
+from tachiai.api.users import user_routes
 from tachiai.api.views import envelope_view, upload_view
 from tachiai.domain.envelope import EnvelopeStatus
 from tachiai.domain.errors import TachiaiError
@@ -142,6 +144,8 @@ def build_sender_app() -> RestResolver:
         "send",
         {
             ("GET", "/v1/openapi.json"): openapi,
+            **user_routes(app),
+            **template_routes(app),
             ("POST", "/v1/envelopes"): create,
             ("GET", "/v1/envelopes"): list_,
             ("GET", "/v1/envelopes/{envelope_id}"): get,

@@ -41,9 +41,17 @@ class AuditKind(StrEnum):
     """A final notice (completed, rejected, expired, failed) could not be mailed to the sender."""
     ENVELOPE_IMPORT_STARTED = "envelope.import_started"
     ENVELOPE_IMPORTED = "envelope.imported"
+    ENVELOPE_EDITED = "envelope.edited"
+    """A draft's title, message, participants or settings were changed."""
+    ENVELOPE_DELETED = "envelope.deleted"
+    """A draft was deleted (the last entry of its trail)."""
+    ENVELOPE_RESENT = "envelope.resent"
+    """A rejected, expired or cancelled envelope was corrected and resent as a new one (``resent_as``)."""
 
     PARTICIPANT_NOTIFIED = "participant.notified"
     PARTICIPANT_REMINDED = "participant.reminded"
+    PARTICIPANT_REISSUED = "participant.reissued"
+    """A locked link was unlocked by the sender and a fresh one mailed."""
     PARTICIPANT_OPENED = "participant.opened"
     PARTICIPANT_AUTHENTICATED = "participant.authenticated"
     PARTICIPANT_ACCESS_CODE_WRONG = "participant.access_code_wrong"
@@ -65,8 +73,6 @@ class AuditKind(StrEnum):
 
 class AuditChainBroken(TachiaiError):
     code = "audit_chain_broken"
-    message_ja = "監査ログの連鎖が壊れています（{at}）。"
-    message_en = "The audit trail's hash chain is broken (at {at})."
 
 
 class AuditEntry(BaseModel):

@@ -22,7 +22,21 @@ from typing import Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from tachiai.domain.audit import GENESIS_HASH, AuditEntry, AuditKind, AuditValue, next_entry
-from tachiai.domain.errors import Conflict, InvalidRequest, LinkExpired, NotYourTurn, TooManyReminders
+from tachiai.domain.errors import (
+    Conflict,
+    EnvelopeAlreadyCancelled,
+    EnvelopeAlreadyEnded,
+    EnvelopeAlreadyResent,
+    EnvelopeNotDraft,
+    EnvelopeNotResendable,
+    EveryoneAgreed,
+    InvalidRequest,
+    LinkExpired,
+    NotYourTurn,
+    ParticipantLocked,
+    ParticipantNotLocked,
+    TooManyReminders,
+)
 from tachiai.domain.events import AuthMethod, EventKind, Language, Person
 from tachiai.domain.text import Line, Lines
 from tachiai.extract.model import ContractMetadata
@@ -78,6 +92,10 @@ link's whole week (never beyond the link's own expiry)."""
 MAX_SESSIONS = 5
 """Clients a participant may be signed in on at once (a phone and a laptop, a double-clicked form);
 the oldest goes first."""
+AUTO_REMIND_DAYS = (1, 30)
+"""Bounds of :attr:`Envelope.auto_remind_every_days` (inclusive)."""
+MAX_AUTO_REMINDERS = 10
+"""Automatic reminders per participant's turn, at most: chasing for weeks, never spamming."""
 
 
 class ClientSession(BaseModel):
@@ -110,6 +128,12 @@ class Participant(BaseModel):
     failed_attempts: int = 0
     """Wrong access codes in a row; the link locks at :data:`MAX_ACCESS_CODE_ATTEMPTS`."""
     reminders: int = 0
+    notified_at: AwareDatetime | None = None
+    """When their link was last issued (their turn began, or the sender reissued it)."""
+    auto_reminders: int = 0
+    """Automatic reminders sent during their turn (:data:`MAX_AUTO_REMINDERS` at most)."""
+    reminded_at: AwareDatetime | None = None
+    """When they were last reminded (by the sender or automatically)."""
     forwarded_from: str | None = None
     """Id of the participant who forwarded their place to this one."""
     acted_at: AwareDatetime | None = None
@@ -187,6 +211,14 @@ class Envelope(BaseModel):
     corrected_fields: list[str] = Field(default_factory=list)
     """Fields the sender corrected: a later extraction never overwrites them."""
     link_validity: timedelta = DEFAULT_LINK_VALIDITY
+    auto_remind_every_days: int | None = Field(default=None, ge=AUTO_REMIND_DAYS[0], le=AUTO_REMIND_DAYS[1])
+    """Remind the participant whose turn it is every N days until their link's deadline (None: off)."""
+    template_id: str | None = None
+    """The template the draft was created from, if any."""
+    resent_from: str | None = None
+    """The rejected, expired or cancelled envelope this one corrects and resends."""
+    resent_as: str | None = None
+    """The envelope that corrected and resent this one."""
     created_at: AwareDatetime
     updated_at: AwareDatetime
     sent_at: AwareDatetime | None = None
@@ -345,6 +377,7 @@ def remind(envelope: Envelope, participant_id: str, token_sha256: str, at: datet
 
     :raises Conflict: the envelope is not in progress.
     :raises NotYourTurn: ``participant_id`` is not the participant whose turn it is.
+    :raises ParticipantLocked: their link is locked (see :func:`reissue`).
     :raises TooManyReminders: :data:`MAX_REMINDERS` reached.
     """
     _require(envelope, EnvelopeStatus.IN_PROGRESS)
@@ -352,10 +385,13 @@ def remind(envelope: Envelope, participant_id: str, token_sha256: str, at: datet
     current = envelope.current()
     if current is None or current.id != participant_id or participant.status not in _ACTIVE:
         raise NotYourTurn(f"{participant_id} is not waiting for a link")
+    if participant.locked:
+        # The link would arrive dead (locked): unlocking is the sender's explicit choice (reissue).
+        raise ParticipantLocked(participant_id, name=participant.person.name)
     if participant.reminders >= MAX_REMINDERS:
         raise TooManyReminders(f"{participant_id}: {participant.reminders} reminders", limit=MAX_REMINDERS)
     updated = participant.model_copy(
-        update={"link_token_sha256": token_sha256, "reminders": participant.reminders + 1}
+        update={"link_token_sha256": token_sha256, "reminders": participant.reminders + 1, "reminded_at": at}
     )
     return _replace_participant(envelope, updated, at)
 
@@ -398,6 +434,7 @@ def issue_link(envelope: Envelope, participant_id: str, token_sha256: str, at: d
             "link_token_sha256": token_sha256,
             "link_expires_at": at + envelope.link_validity,
             "failed_attempts": 0,
+            "notified_at": at,
         }
     )
     changed = _replace_participant(envelope, updated, at)
@@ -565,13 +602,22 @@ def end(
     """Cancel (by the sender), expire (link timeout) or fail (sealing could not continue) an envelope
     that has not ended; every link dies.
 
-    :raises Conflict: the envelope already ended, or (cancelling) every participant has agreed.
+    :raises Conflict: (expiring, failing) the envelope already ended.
+    :raises EnvelopeAlreadyCancelled: (cancelling) it was cancelled already.
+    :raises EnvelopeAlreadyEnded: (cancelling) it ended otherwise (completed, rejected ...).
+    :raises EveryoneAgreed: (cancelling) every participant has agreed.
     """
+    if status == "cancelled":
+        # The sender's own request: say which of these it is (a retry cannot change any of them).
+        if envelope.status == EnvelopeStatus.CANCELLED:
+            raise EnvelopeAlreadyCancelled(envelope.id)
+        if envelope.is_terminal:
+            raise EnvelopeAlreadyEnded(envelope.id, status=envelope.status.value)
+        if envelope.origin == "signed" and envelope.current() is None:
+            # Everyone agreed: the contract stands and is being finished (sealed, timestamped).
+            # Cancelling now would throw away every party's agreement after the fact.
+            raise EveryoneAgreed(envelope.id, status=envelope.status.value)
     _require(envelope, EnvelopeStatus.DRAFT, EnvelopeStatus.SENT, EnvelopeStatus.IN_PROGRESS)
-    if status == "cancelled" and envelope.origin == "signed" and envelope.current() is None:
-        # Everyone agreed: the contract stands and is being finished (sealed, timestamped). Cancelling
-        # now would throw away every party's agreement after the fact.
-        raise Conflict(f"{envelope.id}: every participant has agreed", status=envelope.status.value)
     participants = [p.model_copy(update={"link_token_sha256": None}) for p in envelope.participants]
     return envelope.model_copy(
         update={
@@ -589,3 +635,120 @@ EVENT_FOR_ACTION: dict[Action, EventKind] = {
     "rejected": EventKind.REJECTED,
     "forwarded": EventKind.FORWARDED,
 }
+
+
+# --- drafts, correct-and-resend, reissue, automatic reminders ----------------------------------------
+
+RESENDABLE_STATUSES = frozenset({EnvelopeStatus.REJECTED, EnvelopeStatus.EXPIRED, EnvelopeStatus.CANCELLED})
+"""What a sender can correct and resend (S6, 差し戻し後の再送): an envelope that ended unsigned."""
+
+
+def require_draft(envelope: Envelope) -> None:
+    """:raises EnvelopeNotDraft: the envelope left the draft state (sent, or ended)."""
+    if envelope.status != EnvelopeStatus.DRAFT:
+        raise EnvelopeNotDraft(envelope.id, status=envelope.status.value)
+
+
+def edit_draft(envelope: Envelope, changes: dict[str, object], at: datetime) -> Envelope:
+    """The draft with ``changes`` (field → value of :class:`Envelope`: title, message, participants ...),
+    validated as a whole (the same address twice, a title too long ...).
+
+    :raises EnvelopeNotDraft: not a draft.
+    :raises InvalidRequest: the changed envelope is not valid.
+    """
+    require_draft(envelope)
+    data = envelope.model_dump()
+    data.update(changes)
+    data["updated_at"] = at
+    try:
+        return Envelope.model_validate(data)
+    except ValueError as e:  # pydantic's ValidationError is a ValueError
+        raise InvalidRequest(str(e).splitlines()[0], field="envelope") from e
+
+
+def require_resendable(envelope: Envelope) -> None:
+    """:raises EnvelopeNotResendable: it did not end rejected, expired or cancelled (or was imported).
+    :raises EnvelopeAlreadyResent: it was corrected and resent already."""
+    if envelope.origin != "signed" or envelope.status not in RESENDABLE_STATUSES:
+        raise EnvelopeNotResendable(envelope.id, status=envelope.status.value)
+    if envelope.resent_as is not None:
+        raise EnvelopeAlreadyResent(envelope.id, resent_as=envelope.resent_as)
+
+
+def mark_resent(envelope: Envelope, new_envelope_id: str, at: datetime) -> Envelope:
+    """Link an ended envelope to the one that corrects and resends it.
+
+    :raises EnvelopeNotResendable, EnvelopeAlreadyResent: as :func:`require_resendable`.
+    """
+    require_resendable(envelope)
+    return envelope.model_copy(update={"resent_as": new_envelope_id, "updated_at": at})
+
+
+def reissue(envelope: Envelope, participant_id: str, token_sha256: str, at: datetime) -> Envelope:
+    """The sender unlocks a participant's locked link: a fresh link (same expiry: the signing chain
+    waits only that long), no wrong tries counted, every signed-in client signed out.
+
+    :raises Conflict: the envelope is not in progress.
+    :raises NotYourTurn: it is not ``participant_id``'s turn.
+    :raises ParticipantNotLocked: their link is not locked (a reminder is what they need).
+    :raises LinkExpired: their link's time is over (the envelope expires with it).
+    """
+    _require(envelope, EnvelopeStatus.IN_PROGRESS)
+    participant = envelope.participant(participant_id)
+    current = envelope.current()
+    if current is None or current.id != participant_id or participant.status not in _ACTIVE:
+        raise NotYourTurn(f"{participant_id} is not waiting for a link")
+    if not participant.locked:
+        raise ParticipantNotLocked(participant_id, name=participant.person.name)
+    if participant.link_expires_at is None or at >= participant.link_expires_at:
+        raise LinkExpired(f"{participant_id}: link expired at {participant.link_expires_at}")
+    updated = participant.model_copy(
+        update={"link_token_sha256": token_sha256, "failed_attempts": 0, "sessions": [], "notified_at": at}
+    )
+    return _replace_participant(envelope, updated, at)
+
+
+def next_auto_reminder(envelope: Envelope) -> datetime | None:
+    """When the participant whose turn it is gets their next automatic reminder, or None: automatic
+    reminders off, nobody waiting for a link, their link locked, :data:`MAX_AUTO_REMINDERS` sent this
+    turn, or the next one would fall on or after their link's deadline.
+
+    Counted from their last mail (the link, or the last reminder of any kind), so a reminder the
+    sender sent by hand pushes the next automatic one back.
+    """
+    every = envelope.auto_remind_every_days
+    current = envelope.current()
+    if every is None or envelope.status != EnvelopeStatus.IN_PROGRESS or current is None:
+        return None
+    if current.status not in _ACTIVE or current.locked or current.auto_reminders >= MAX_AUTO_REMINDERS:
+        return None
+    if current.link_expires_at is None:
+        return None
+    # Envelopes notified before notified_at existed: the link was issued link_validity before its expiry.
+    mailed = current.notified_at or current.link_expires_at - envelope.link_validity
+    if current.reminded_at is not None and current.reminded_at > mailed:
+        mailed = current.reminded_at
+    due = mailed + timedelta(days=every)
+    return due if due < current.link_expires_at else None
+
+
+def auto_remind(envelope: Envelope, token_sha256: str, at: datetime) -> tuple[Envelope, Participant]:
+    """The automatic reminder due at or before ``at``: the current participant gets a fresh link (same
+    expiry; the old one dies). The manual reminders' limit is not touched.
+
+    :raises Conflict: no automatic reminder is due at ``at`` (not yet, or none any more).
+    """
+    due = next_auto_reminder(envelope)
+    current = envelope.current()
+    if due is None or due > at or current is None:
+        raise Conflict(
+            f"{envelope.id}: no automatic reminder due at {at.isoformat()}", status=envelope.status.value
+        )
+    updated = current.model_copy(
+        update={
+            "link_token_sha256": token_sha256,
+            "auto_reminders": current.auto_reminders + 1,
+            "reminded_at": at,
+        }
+    )
+    return _replace_participant(envelope, updated, at), updated

@@ -4,8 +4,10 @@ Every failure a caller can act on is a :class:`TachiaiError` subclass with
 
 * ``code`` — a stable machine code (API responses, CLI JSON, logs; never change one once released),
 * ``http_status`` — used by the single HTTP error mapper,
-* ``message_ja`` / ``message_en`` — templates for the person reading it, formatted with the
-  keyword arguments given when raising.
+* its message for the person reading it: the catalog entry ``error.<code>`` in every language
+  (:mod:`tachiai.i18n`, a leaf package the domain may import), formatted with the keyword arguments
+  given when raising. No message lives in Python: a test checks that every code has its entry in
+  every catalog, with the placeholders its raisers give.
 
 Step Functions Retry/Catch match errors by class name, so class names are part of the contract too.
 No builtin exception from a library may escape a public entry point: wrap it in one of these with
@@ -16,43 +18,59 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from tachiai import i18n
+
 
 class TachiaiError(Exception):
     """Base of every error tachiai raises on purpose."""
 
     code: ClassVar[str] = "internal_error"
     http_status: ClassVar[int] = 500
-    message_ja: ClassVar[str] = "内部エラーが発生しました。"
-    message_en: ClassVar[str] = "An internal error occurred."
+
+    text_params: ClassVar[frozenset[str]] = frozenset()
+    """Parameters whose value is a message id (or a list of them), not a value: each is shown in the
+    language of the message (a list joined by ``error.list_separator``), so that a raiser never has to
+    pick a language, and :meth:`report` stays plain JSON."""
 
     def __init__(self, detail: str = "", **params: Any) -> None:
         self.detail = detail
         """Technical detail for logs and developers (never shown as the human message)."""
         self.params = params
         """Values the message templates are formatted with."""
-        super().__init__(self.message("en") + (f" ({detail})" if detail else ""))
+        super().__init__(self._log_text())
+
+    def _log_text(self) -> str:
+        # str(error) is for logs: a message missing from the catalogs (the catalog tests fail on it)
+        # must not turn the raising of this error into another error.
+        try:
+            text = self.message("en")
+        except i18n.MissingMessage:
+            text = f"[{self.code}]"
+        return text + (f" ({self.detail})" if self.detail else "")
 
     def message(self, language: str = "ja") -> str:
-        """The human message in ``language``: the catalog's ``error.<code>`` (:mod:`tachiai.i18n`).
+        """The human message in ``language`` (the default language for one tachiai does not speak): the
+        catalog's ``error.<code>`` filled with this error's parameters.
 
-        Transitional: a class whose code is not in the catalogs yet falls back to its ``message_ja`` /
-        ``message_en`` attributes (to be removed when every message lives in the catalogs).
+        :raises tachiai.i18n.MissingMessage: the catalog has no ``error.<code>``, or a placeholder of it
+            was not given when raising (programming errors the catalog tests catch).
         """
-        from tachiai import i18n  # the catalogs are read on first use, not when errors are imported
-
         lang = language if language in i18n.LANGUAGES else i18n.DEFAULT_LANGUAGE
-        template = i18n.catalog(lang).get(f"error.{self.code}")
-        if template is None:
-            template = self.message_ja if lang == "ja" else self.message_en
-        try:
-            return template.format(**self.params)
-        except (KeyError, IndexError, ValueError):
-            return template
+        values = {
+            name: self._param_text(value, lang) if name in self.text_params else value
+            for name, value in self.params.items()
+        }
+        return i18n.text(f"error.{self.code}", lang, **values)
+
+    @staticmethod
+    def _param_text(value: Any, language: i18n.Language) -> str:
+        if isinstance(value, list | tuple):
+            separator = i18n.text("error.list_separator", language)
+            return separator.join(i18n.text(str(item), language) for item in value)
+        return i18n.text(str(value), language)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form used by the API and the CLI: the message in every catalog language."""
-        from tachiai import i18n
-
         return {
             "code": self.code,
             "message": {language: self.message(language) for language in i18n.LANGUAGES},
@@ -81,22 +99,16 @@ class ConfigurationError(TachiaiError):
     """Required configuration is missing or malformed."""
 
     code = "configuration_error"
-    message_ja = "設定が不正です: {name}"
-    message_en = "Configuration is missing or invalid: {name}"
 
 
 class NotFound(TachiaiError):
     code = "not_found"
     http_status = 404
-    message_ja = "見つかりません。"
-    message_en = "Not found."
 
 
 class Conflict(TachiaiError):
     code = "conflict"
     http_status = 409
-    message_ja = "他の操作と競合しました。もう一度お試しください。"
-    message_en = "This conflicts with another change. Please try again."
 
 
 # --- documents (preflight) -------------------------------------------------------------------
@@ -107,59 +119,41 @@ class InvalidDocument(TachiaiError):
 
     code = "invalid_document"
     http_status = 400
-    message_ja = "このファイルは契約書として受け付けられません。"
-    message_en = "This file cannot be accepted as a contract document."
 
 
 class EmptyDocument(InvalidDocument):
     code = "document_empty"
-    message_ja = "ファイルが空です。"
-    message_en = "The file is empty."
 
 
 class DocumentTooLarge(InvalidDocument):
     code = "document_too_large"
     http_status = 413
-    message_ja = "ファイルサイズ（{size_mb} MB）が上限（{limit_mb} MB）を超えています。"
-    message_en = "The file ({size_mb} MB) is larger than the limit ({limit_mb} MB)."
 
 
 class NotPdf(InvalidDocument):
     code = "not_pdf"
-    message_ja = "PDFファイルではありません。PDF形式のファイルをアップロードしてください。"
-    message_en = "This is not a PDF file. Please upload a PDF."
 
 
 class DamagedPdf(InvalidDocument):
     code = "pdf_damaged"
-    message_ja = "PDFファイルが壊れているため読み込めません。元のアプリケーションから保存し直してください。"
-    message_en = "The PDF is damaged and cannot be read. Please save it again from the original application."
 
 
 class EncryptedPdf(InvalidDocument):
     code = "pdf_encrypted"
-    message_ja = (
-        "PDFにパスワードまたはセキュリティ設定がかかっています。"
-        "PDFのセキュリティ設定を確認し、解除してからアップロードしてください。"
-    )
-    message_en = (
-        "The PDF is protected by a password or security settings. "
-        "Please check the PDF's security settings and remove them before uploading."
-    )
 
 
 class UnreadableDocument(InvalidDocument):
     """Neither a PDF nor UTF-8 text: no contract text can be read from it."""
 
     code = "document_unreadable"
-    message_ja = "文書の文字を読み取れません。PDFまたはUTF-8のテキストファイルを指定してください。"
-    message_en = "No text can be read from this file. Please give a PDF or a UTF-8 text file."
 
 
 class SigningForbidden(InvalidDocument):
+    """An existing signature forbids adding one; ``reason`` is the message id saying which
+    (``error.pdf_signing_forbidden.<why>``)."""
+
     code = "pdf_signing_forbidden"
-    message_ja = "このPDFは署名を追加できない設定になっています（{reason_ja}）。"
-    message_en = "This PDF does not allow signatures to be added ({reason_en})."
+    text_params = frozenset({"reason"})
 
 
 class SignedPdfModified(InvalidDocument):
@@ -169,14 +163,6 @@ class SignedPdfModified(InvalidDocument):
     party agreed."""
 
     code = "signed_pdf_modified"
-    message_ja = (
-        "このPDFは署名された後に変更されています（フォームの入力、注釈の追加、ページの変更など）。"
-        "署名した方から、署名された時点の元のファイルを入手してアップロードしてください。"
-    )
-    message_en = (
-        "This PDF was changed after it was signed (a form filled in, an annotation added, a page "
-        "changed, ...). Please ask the signer for the original signed file and upload that."
-    )
 
 
 class ExistingSignatureInvalid(InvalidDocument):
@@ -185,14 +171,6 @@ class ExistingSignatureInvalid(InvalidDocument):
     a signature every validator reports as invalid."""
 
     code = "existing_signature_invalid"
-    message_ja = (
-        "このPDFに付いている署名が壊れています（署名後に内容が改変されたか、署名を検証できません）。"
-        "署名した方から、署名された時点の元のファイルを入手してアップロードしてください。"
-    )
-    message_en = (
-        "A signature on this PDF is broken (the signed content was altered, or the signature cannot "
-        "be verified). Please ask the signer for the original signed file and upload that."
-    )
 
 
 class PdfTooComplex(InvalidDocument):
@@ -201,14 +179,6 @@ class PdfTooComplex(InvalidDocument):
 
     code = "pdf_too_complex"
     http_status = 422
-    message_ja = (
-        "このPDFは展開すると非常に大きなデータになるため処理できません。"
-        "元のアプリケーションから保存し直すか、「PDFとして印刷」で作り直してからアップロードしてください。"
-    )
-    message_en = (
-        "This PDF expands to too much data to be processed. Please save it again from the original "
-        "application, or print it to a new PDF, and upload that."
-    )
 
 
 class ActiveContent(InvalidDocument):
@@ -217,14 +187,8 @@ class ActiveContent(InvalidDocument):
     that can act on the reader's machine, so it is refused before anything is stored or signed."""
 
     code = "active_content"
-    message_ja = (
-        "このPDFには実行される内容（{found_ja}）が含まれているため受け付けられません。"
-        "元のアプリケーションで取り除いてから保存し直し、アップロードしてください。"
-    )
-    message_en = (
-        "This PDF contains active content ({found_en}), which cannot be sealed. Please remove it in "
-        "the original application, save the PDF again and upload that."
-    )
+    text_params = frozenset({"found"})
+    """``found``: the message ids of what was found (``error.active_content.<kind>``)."""
 
 
 # --- sealing ----------------------------------------------------------------------------------
@@ -234,31 +198,23 @@ class SealingError(TachiaiError):
     """Sealing could not produce a valid seal; nothing was stored."""
 
     code = "sealing_failed"
-    message_ja = "電子署名の付与に失敗しました。"
-    message_en = "The electronic seal could not be applied."
 
 
 class KeyServiceError(SealingError):
     """The key service (KMS or the HSM) failed or refused; retryable when throttled."""
 
     code = "key_service_error"
-    message_ja = "署名鍵サービスでエラーが発生しました。"
-    message_en = "The signing key service failed."
 
 
 class KeyServiceThrottled(KeyServiceError):
     code = "key_service_throttled"
     http_status = 503
-    message_ja = "署名鍵サービスが混み合っています。しばらくしてから再試行してください。"
-    message_en = "The signing key service is busy. Please retry shortly."
 
 
 class SignatureMismatch(SealingError):
     """The raw signature does not verify against the seal certificate's public key."""
 
     code = "signature_mismatch"
-    message_ja = "署名鍵と証明書が一致しません。"
-    message_en = "The signing key does not match the seal certificate."
 
 
 class TimestampUnavailable(SealingError):
@@ -266,15 +222,11 @@ class TimestampUnavailable(SealingError):
 
     code = "timestamp_unavailable"
     http_status = 503
-    message_ja = "タイムスタンプ局に接続できませんでした。"
-    message_en = "No time-stamping authority could be reached."
 
 
 class RevocationInfoUnavailable(SealingError):
     code = "revocation_info_unavailable"
     http_status = 503
-    message_ja = "証明書の失効情報（OCSP/CRL）を取得できませんでした。"
-    message_en = "Certificate revocation information (OCSP/CRL) could not be fetched."
 
 
 class UntrustedChain(SealingError):
@@ -282,16 +234,12 @@ class UntrustedChain(SealingError):
     trust roots: a setup mistake that retrying cannot fix (add the root to the trust-roots parameter)."""
 
     code = "untrusted_chain"
-    message_ja = "署名またはタイムスタンプの証明書が、設定された信頼済みルート証明書につながりません。"
-    message_en = "The seal or timestamp certificate does not chain to the configured trust roots."
 
 
 class SealValidationFailed(SealingError):
     """A seal just produced did not validate; it is never stored."""
 
     code = "seal_validation_failed"
-    message_ja = "付与した電子署名の検証に失敗しました。"
-    message_en = "The seal just applied did not validate."
 
 
 class DocumentChangedSinceLastSeal(SealingError):
@@ -299,24 +247,18 @@ class DocumentChangedSinceLastSeal(SealingError):
 
     code = "document_changed"
     http_status = 409
-    message_ja = "前回の署名以降に文書が変更されています。"
-    message_en = "The document was changed after the previous seal."
 
 
 class CertificateError(TachiaiError):
     """A certificate or chain given as configuration is unusable."""
 
     code = "certificate_error"
-    message_ja = "証明書が不正です: {reason}"
-    message_en = "The certificate is invalid: {reason}"
 
 
 class CertificateRenderError(TachiaiError):
     """The agreement certificate (合意締結証明書) PDF could not be rendered."""
 
     code = "certificate_render_failed"
-    message_ja = "合意締結証明書を作成できませんでした。"
-    message_en = "The certificate of agreement could not be created."
 
 
 # --- requests and turns -----------------------------------------------------------------------
@@ -327,8 +269,6 @@ class InvalidRequest(TachiaiError):
 
     code = "invalid_request"
     http_status = 400
-    message_ja = "入力内容が正しくありません（{field}）。"
-    message_en = "The request is invalid ({field})."
 
 
 class NotYourTurn(TachiaiError):
@@ -336,8 +276,6 @@ class NotYourTurn(TachiaiError):
 
     code = "not_your_turn"
     http_status = 409
-    message_ja = "まだあなたの順番ではありません。前の方の手続きが終わるとメールでお知らせします。"
-    message_en = "It is not your turn yet. You will get an email when the people before you have finished."
 
 
 class Forbidden(TachiaiError):
@@ -345,8 +283,6 @@ class Forbidden(TachiaiError):
 
     code = "forbidden"
     http_status = 403
-    message_ja = "この操作は許可されていません。"
-    message_en = "You are not allowed to do this."
 
 
 class EmailNotVerified(Forbidden):
@@ -354,8 +290,6 @@ class EmailNotVerified(Forbidden):
     seals and the audit trail, so nothing is sent in its name until its owner proves it."""
 
     code = "email_not_verified"
-    message_ja = "メールアドレスの確認が済んでいません。確認を済ませてから、もう一度お試しください。"
-    message_en = "Your email address has not been verified. Please verify it, then try again."
 
 
 class ForeignOrigin(Forbidden):
@@ -365,8 +299,6 @@ class ForeignOrigin(Forbidden):
     """
 
     code = "foreign_origin"
-    message_ja = "他のサイトから送られたリクエストは受け付けません（Origin: {origin}）。"
-    message_en = "Requests sent from another site are refused (Origin: {origin})."
 
 
 class UnsignedRequest(Forbidden):
@@ -377,8 +309,6 @@ class UnsignedRequest(Forbidden):
     """
 
     code = "unsigned_request"
-    message_ja = "署名のないリクエストは受け付けません（AWS SDK の署名が必要です）。"
-    message_en = "Unsigned requests are refused (an AWS SDK signature is required)."
 
 
 class MisdirectedRequest(TachiaiError):
@@ -389,8 +319,6 @@ class MisdirectedRequest(TachiaiError):
 
     code = "misdirected_request"
     http_status = 421
-    message_ja = "このサーバーは {host} 宛てのリクエストに応答しません。{expected} を使用してください。"
-    message_en = "This server does not answer requests for {host}. Use {expected}."
 
 
 # --- recipient links ----------------------------------------------------------------------------
@@ -400,8 +328,6 @@ class LinkInvalid(NotFound):
     """Unknown, malformed or dead link (which of these is never said)."""
 
     code = "link_invalid"
-    message_ja = "このリンクは無効です。メールに記載された最新のリンクをご利用ください。"
-    message_en = "This link is not valid. Please use the latest link from your email."
 
 
 class LinkExpired(TachiaiError):
@@ -411,8 +337,6 @@ class LinkExpired(TachiaiError):
 
     code = "link_expired"
     http_status = 410
-    message_ja = "このリンクの有効期限が切れています。送信者にお問い合わせください。"
-    message_en = "This link has expired. Please contact the sender."
 
 
 class LinkLocked(TachiaiError):
@@ -420,17 +344,11 @@ class LinkLocked(TachiaiError):
 
     code = "link_locked"
     http_status = 423
-    message_ja = (
-        "アクセスコードの誤入力が続いたため、このリンクはロックされました。送信者にお問い合わせください。"
-    )
-    message_en = "This link is locked after too many wrong access codes. Please contact the sender."
 
 
 class WrongAccessCode(TachiaiError):
     code = "access_code_wrong"
     http_status = 403
-    message_ja = "アクセスコードが違います（あと{remaining}回でロックされます）。"
-    message_en = "The access code is wrong ({remaining} more tries before the link is locked)."
 
 
 class AuthenticationRequired(TachiaiError):
@@ -439,25 +357,14 @@ class AuthenticationRequired(TachiaiError):
 
     code = "authentication_required"
     http_status = 401
-    message_ja = (
-        "このブラウザでは本人確認が済んでいないか、有効期限が切れています。アクセスコードを入力してください。"
-    )
-    message_en = (
-        "This browser has not been verified for this link, or the verification has expired. "
-        "Please enter the access code."
-    )
 
 
 class TermsNotAccepted(InvalidRequest):
     code = "terms_not_accepted"
-    message_ja = "書類を開くには利用規約への同意が必要です。"
-    message_en = "Please accept the terms of use to open the documents."
 
 
 class NotOpened(Conflict):
     code = "not_opened"
-    message_ja = "同意の前に書類を開いて内容をご確認ください。"
-    message_en = "Please open and read the documents before agreeing."
 
 
 # --- envelope outcomes (also Step Functions error names: the state machine routes on them) -----
@@ -465,34 +372,24 @@ class NotOpened(Conflict):
 
 class EnvelopeRejected(Conflict):
     code = "envelope_rejected"
-    message_ja = "この書類は却下されました。"
-    message_en = "This envelope was declined."
 
 
 class EnvelopeCancelled(Conflict):
     code = "envelope_cancelled"
-    message_ja = "この書類は送信者により取り消されました。"
-    message_en = "The sender cancelled this envelope."
 
 
 class EnvelopeClosed(Conflict):
     """The envelope ended (completed, expired, failed): nothing more can be done through a link."""
 
     code = "envelope_closed"
-    message_ja = "この書類の手続きは終了しています。"
-    message_en = "This envelope is closed."
 
 
 class TooManyReminders(Conflict):
     code = "too_many_reminders"
-    message_ja = "リマインドの送信回数が上限（{limit}回）に達しています。"
-    message_en = "The reminder limit ({limit}) has been reached."
 
 
 class DocumentNotUploaded(InvalidRequest):
     code = "document_not_uploaded"
-    message_ja = "書類「{name}」がまだアップロードされていません。"
-    message_en = 'The document "{name}" has not been uploaded yet.'
 
 
 class InvalidCursor(InvalidRequest):
@@ -500,8 +397,6 @@ class InvalidCursor(InvalidRequest):
     another caller's)."""
 
     code = "invalid_cursor"
-    message_ja = "ページの指定（cursor）が正しくありません。最初のページから検索し直してください。"
-    message_en = "The page cursor is not valid. Please search again from the first page."
 
 
 class DocumentIntegrityError(TachiaiError):
@@ -509,13 +404,54 @@ class DocumentIntegrityError(TachiaiError):
 
     code = "document_integrity_failed"
     http_status = 500
-    message_ja = (
-        "保存されているファイル「{name}」は記録と一致しないため提供できません。管理者にご連絡ください。"
-    )
-    message_en = (
-        'The stored file "{name}" does not match what this envelope records, so it is not served. '
-        "Please contact an administrator."
-    )
+
+
+# --- the sender's refusals: each says what is wrong; retrying cannot fix them ----------------------
+# 409 like every state conflict, but never the code ``conflict``, which promises that a retry may help.
+
+
+class EnvelopeAlreadyCancelled(Conflict):
+    """Cancelling an envelope that was cancelled already."""
+
+    code = "envelope_already_cancelled"
+
+
+class EnvelopeAlreadyEnded(Conflict):
+    """Cancelling or reminding an envelope that ended otherwise (completed, rejected, expired, failed:
+    ``status``)."""
+
+    code = "envelope_already_ended"
+
+
+class EveryoneAgreed(Conflict):
+    """Cancelling an envelope every participant agreed to: the contract stands and is being finished."""
+
+    code = "envelope_everyone_agreed"
+
+
+class EnvelopeNotSendable(Conflict):
+    """Sending an envelope that has ended (``status``): a new envelope (correct and resend) is the way."""
+
+    code = "envelope_not_sendable"
+
+
+class EnvelopeNotSent(Conflict):
+    """Reminding a draft: nobody has been asked yet."""
+
+    code = "envelope_not_sent"
+
+
+class ReminderNotReady(Conflict):
+    """Reminding while the link of the participant whose turn it is is still being mailed (just sent, or
+    between two participants): the one refusal here that a retry in a moment does fix."""
+
+    code = "reminder_not_ready"
+
+
+class DuplicateParticipant(InvalidRequest):
+    """The same address for two participants (``first`` and ``second``, counted from 1)."""
+
+    code = "duplicate_participant"
 
 
 # --- mail -------------------------------------------------------------------------------------
@@ -525,8 +461,6 @@ class MailError(TachiaiError):
     """A mail could not be built or sent."""
 
     code = "mail_error"
-    message_ja = "メールを作成または送信できませんでした。"
-    message_en = "The email could not be prepared or sent."
 
 
 class InvalidMailAddress(MailError):
@@ -534,8 +468,6 @@ class InvalidMailAddress(MailError):
 
     code = "invalid_mail_address"
     http_status = 400
-    message_ja = "メールアドレスが正しくありません: {address}"
-    message_en = "The email address is not valid: {address}"
 
 
 class InvalidDisplayName(MailError):
@@ -545,8 +477,6 @@ class InvalidDisplayName(MailError):
 
     code = "invalid_display_name"
     http_status = 400
-    message_ja = "この名前はメールの宛名に使えません（{address}）。"
-    message_en = "This name cannot be used as the name on an email ({address})."
 
 
 class UnmailableParticipant(InvalidRequest):
@@ -555,22 +485,12 @@ class UnmailableParticipant(InvalidRequest):
     its first mail because of it."""
 
     code = "participant_not_mailable"
-    message_ja = (
-        '{participant} の {field} はメールの送信に使えません。名前の記号（" < > \\ など）や、'
-        "メールアドレスの @ より前の全角文字・記号を見直してください。"
-    )
-    message_en = (
-        "The {field} of {participant} cannot be used to send email. Check the name for symbols "
-        '(" < > \\ ...) and the part of the address before the @ for non-ASCII characters.'
-    )
 
 
 class InvalidMailContent(MailError):
     """A value a mail template cannot use (a link that is not http(s), a time without a zone)."""
 
     code = "invalid_mail_content"
-    message_ja = "メールの内容が正しくありません（{reason}）。"
-    message_en = "The email content is invalid ({reason})."
 
 
 class MailServiceError(MailError):
@@ -578,8 +498,6 @@ class MailServiceError(MailError):
 
     code = "mail_service_error"
     http_status = 502
-    message_ja = "メール送信サービスでエラーが発生しました。"
-    message_en = "The mail service failed."
 
 
 class MailServiceThrottled(MailServiceError):
@@ -587,8 +505,6 @@ class MailServiceThrottled(MailServiceError):
 
     code = "mail_service_throttled"
     http_status = 503
-    message_ja = "メール送信サービスが混み合っています。しばらくしてから再試行してください。"
-    message_en = "The mail service is busy. Please retry shortly."
 
 
 class MailRejected(MailServiceError):
@@ -596,8 +512,6 @@ class MailRejected(MailServiceError):
     unverified sender): retrying will not help."""
 
     code = "mail_rejected"
-    message_ja = "メール送信サービスが送信を受け付けませんでした。"
-    message_en = "The mail service refused to send the email."
 
 
 # --- metadata extraction ------------------------------------------------------------------------
@@ -608,8 +522,6 @@ class ExtractionError(TachiaiError):
 
     code = "extraction_failed"
     http_status = 502
-    message_ja = "契約書から契約情報を抽出できませんでした。"
-    message_en = "The contract details could not be extracted from the document."
 
 
 class ExtractionUnavailable(ExtractionError):
@@ -617,8 +529,6 @@ class ExtractionUnavailable(ExtractionError):
 
     code = "extraction_unavailable"
     http_status = 503
-    message_ja = "契約情報の抽出サービスが混み合っています。しばらくしてから再試行してください。"
-    message_en = "The contract extraction service is busy. Please retry shortly."
 
 
 class ExtractionRejected(ExtractionError):
@@ -626,18 +536,153 @@ class ExtractionRejected(ExtractionError):
     request): a setup problem that retrying cannot fix."""
 
     code = "extraction_rejected"
-    message_ja = (
-        "契約情報の抽出サービスが要求を受け付けませんでした。"
-        "モデルへのアクセス権とモデルIDの設定を確認してください。"
-    )
-    message_en = (
-        "The contract extraction service refused the request. Check the model access and the model id."
-    )
 
 
 class ExtractionOutputInvalid(ExtractionError):
     """The model answered, but not with metadata of the required form."""
 
     code = "extraction_output_invalid"
-    message_ja = "契約情報の抽出結果が所定の形式ではありませんでした。"
-    message_en = "The extraction model did not answer in the required form."
+
+
+# --- templates, drafts, correct-and-resend, reissue ---------------------------------------------
+
+
+class EnvelopeNotDraft(Conflict):
+    """Editing or deleting an envelope that was already sent: only a draft can change."""
+
+    code = "envelope_not_draft"
+
+
+class EnvelopeNotResendable(Conflict):
+    """Correct-and-resend of an envelope that did not end in a rejection, an expiry or a cancellation."""
+
+    code = "envelope_not_resendable"
+
+
+class EnvelopeAlreadyResent(Conflict):
+    """The envelope was corrected and resent already (``resent_as`` names the new one)."""
+
+    code = "envelope_already_resent"
+
+
+class ParticipantLocked(Conflict):
+    """The participant's link is locked after too many wrong codes: a reminder would mail a dead link;
+    the sender unlocks and reissues it instead."""
+
+    code = "participant_locked"
+
+
+class ParticipantNotLocked(Conflict):
+    """Reissue asked for a participant whose link is not locked (a reminder is what they need)."""
+
+    code = "participant_not_locked"
+
+
+class TemplateRoleUnfilled(InvalidRequest):
+    """Creating from a template, a role without a default person got nobody."""
+
+    code = "template_role_unfilled"
+
+
+class TemplateRoleUnknown(InvalidRequest):
+    """A participant of a request names a role the template does not have (or names it twice)."""
+
+    code = "template_role_unknown"
+
+
+class TemplateAccessCodeMissing(InvalidRequest):
+    """A template role requires an access code and the request gave none for it (a template never
+    stores a code: the sender sets one per envelope)."""
+
+    code = "template_access_code_missing"
+
+
+class TemplateAdminOnly(Forbidden):
+    """A member tried to create, change or delete a team template: administrators manage them."""
+
+    code = "template_admin_only"
+
+
+# --- staff users and sign-in (``tachiai users``, ``tachiai login``) ------------------------------
+
+
+class AdminOnly(Forbidden):
+    """A member (or an API integration) asked for what only an administrator may do: manage users."""
+
+    code = "forbidden_admin_only"
+
+
+class UnknownUser(NotFound):
+    """No staff member by that username or email in the user directory."""
+
+    code = "user_not_found"
+
+
+class UserExists(TachiaiError):
+    """An invitation for an address that already has an account (a retry cannot help)."""
+
+    code = "user_exists"
+    http_status = 409
+
+
+class CannotDisableSelf(TachiaiError):
+    """An administrator tried to disable their own account (they would lock themselves out)."""
+
+    code = "cannot_disable_self"
+    http_status = 409
+
+
+class LastAdmin(TachiaiError):
+    """Disabling or demoting the only enabled administrator would leave nobody to manage users."""
+
+    code = "last_admin"
+    http_status = 409
+
+
+class DirectoryRefused(TachiaiError):
+    """The user directory refused a value (an address it cannot take, a name too long)."""
+
+    code = "directory_refused"
+    http_status = 400
+
+
+class NotSignedIn(TachiaiError):
+    """The CLI has no tokens for the profile (never signed in, or signed out)."""
+
+    code = "not_signed_in"
+    http_status = 401
+
+
+class SessionExpired(TachiaiError):
+    """The profile's refresh token was refused (expired, revoked, the user disabled): sign in again."""
+
+    code = "session_expired"
+    http_status = 401
+
+
+class LoginFailed(TachiaiError):
+    """The sign-in did not complete: the login service answered with an error, or no code came back."""
+
+    code = "login_failed"
+    http_status = 401
+
+
+class LoginStateMismatch(LoginFailed):
+    """The redirect carried another ``state`` than the one this sign-in sent: not our sign-in (a forged
+    or stale redirect), so its code is not exchanged."""
+
+    code = "login_state_mismatch"
+
+
+class LoginPortInUse(TachiaiError):
+    """The loopback port the login service redirects to is taken by another program."""
+
+    code = "login_port_in_use"
+    http_status = 409
+
+
+class ProfileUrlMismatch(TachiaiError):
+    """A signed-in profile's token would be sent to another API than the one it was issued for."""
+
+    code = "profile_url_mismatch"
+    http_status = 400

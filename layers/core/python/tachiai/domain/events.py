@@ -8,9 +8,9 @@ from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field
 
+from tachiai import i18n
 from tachiai.domain.text import Line
-
-Language = Literal["ja", "en"]
+from tachiai.i18n import Language as Language  # re-exported: a participant may choose any catalog language
 
 
 class AuthMethod(StrEnum):
@@ -23,13 +23,9 @@ class AuthMethod(StrEnum):
     TOTP = "totp"
 
 
-AUTH_METHOD_LABELS: dict[AuthMethod, dict[Language, str]] = {
-    AuthMethod.SENDER_LOGIN: {"ja": "ログイン認証", "en": "account login"},
-    AuthMethod.EMAIL_LINK: {"ja": "メール認証", "en": "email link"},
-    AuthMethod.ACCESS_CODE: {"ja": "アクセスコード", "en": "access code"},
-    AuthMethod.EMAIL_OTP: {"ja": "メールワンタイムパスワード", "en": "email one-time password"},
-    AuthMethod.TOTP: {"ja": "2要素認証", "en": "two-factor authentication"},
-}
+def auth_method_label(method: AuthMethod, language: Language) -> str:
+    """The name of ``method`` in ``language`` (catalog ``auth.method.<value>``), e.g. ``メール認証``."""
+    return i18n.text(f"auth.method.{method.value}", language)
 
 
 class EventKind(StrEnum):
@@ -55,9 +51,9 @@ class Person(BaseModel):
 
 
 def describe_auth(methods: list[AuthMethod], language: Language) -> str:
-    """Human label of authentication methods, e.g. ``メール認証＋アクセスコード``."""
-    joiner = "＋" if language == "ja" else " + "
-    return joiner.join(AUTH_METHOD_LABELS[m][language] for m in methods)
+    """Human label of authentication methods, e.g. ``メール認証＋アクセスコード`` (the catalog's
+    ``auth.method.*``, joined by its ``auth.method.joiner``)."""
+    return i18n.text("auth.method.joiner", language).join(auth_method_label(m, language) for m in methods)
 
 
 class SealEvent(BaseModel):

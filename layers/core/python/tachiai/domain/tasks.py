@@ -11,10 +11,19 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    model_validator,
+)
 from pydantic.alias_generators import to_camel, to_pascal
 
 from tachiai.domain.errors import InvalidRequest
+from tachiai.domain.templates import TEMPLATE_DOCUMENT_KEY_PATTERN
 
 Outcome = Literal["completed", "rejected", "expired", "cancelled", "failed"]
 """How an envelope ended, as the chain announces it."""
@@ -92,8 +101,17 @@ class NoticeUndeliveredTask(_Message):
     error: StepError | None = None
 
 
+class RemindersTask(_Message):
+    """The automatic reminders that are due (the hourly schedule; ``now`` only when someone runs them
+    for another moment: the local runtime)."""
+
+    task: Literal["reminders"]
+    now: AwareDatetime | None = None
+
+
 SendTask = Annotated[
-    NotifyTask | RecordedAnswerTask | AnnounceTask | NoticeUndeliveredTask, Field(discriminator="task")
+    NotifyTask | RecordedAnswerTask | AnnounceTask | NoticeUndeliveredTask | RemindersTask,
+    Field(discriminator="task"),
 ]
 
 
@@ -130,8 +148,15 @@ class TimestampImportTask(_Message):
     document_id: str = Field(min_length=1)
 
 
+class PreflightTask(_Message):
+    """Preflight a template's stored PDF (synchronous, from the send API): its hash, size and pages."""
+
+    task: Literal["preflight"]
+    key: str = Field(pattern=TEMPLATE_DOCUMENT_KEY_PATTERN)
+
+
 SealFunctionTask = Annotated[
-    PrepareTask | SealTask | FinalizeTask | TimestampImportTask, Field(discriminator="task")
+    PrepareTask | SealTask | FinalizeTask | TimestampImportTask | PreflightTask, Field(discriminator="task")
 ]
 
 
@@ -166,11 +191,11 @@ ExtractFunctionTask = Annotated[ExtractTask | AlertsTask, Field(discriminator="t
 
 T = TypeVar("T")
 
-SEND_TASKS: TypeAdapter[NotifyTask | RecordedAnswerTask | AnnounceTask | NoticeUndeliveredTask] = TypeAdapter(
-    SendTask
-)
-SEAL_TASKS: TypeAdapter[PrepareTask | SealTask | FinalizeTask | TimestampImportTask] = TypeAdapter(
-    SealFunctionTask
+SEND_TASKS: TypeAdapter[
+    NotifyTask | RecordedAnswerTask | AnnounceTask | NoticeUndeliveredTask | RemindersTask
+] = TypeAdapter(SendTask)
+SEAL_TASKS: TypeAdapter[PrepareTask | SealTask | FinalizeTask | TimestampImportTask | PreflightTask] = (
+    TypeAdapter(SealFunctionTask)
 )
 EXTRACT_TASKS: TypeAdapter[ExtractTask | AlertsTask] = TypeAdapter(ExtractFunctionTask)
 PARTICIPANT_ANSWER: TypeAdapter[ParticipantAnswer] = TypeAdapter(ParticipantAnswer)

@@ -85,7 +85,7 @@ def negotiate(accept_language: str | None, default: Language = DEFAULT_LANGUAGE)
     """The best of :data:`LANGUAGES` for an ``Accept-Language`` header (RFC 9110 §12.5.4), else ``default``.
 
     Only the primary subtag counts (``zh-CN``, ``zh-Hans``, ``zh-TW`` → ``zh``; ``en-GB`` → ``en``); ``q=0``
-    refuses a language; a malformed entry is skipped, never an error.
+    refuses a language; a malformed entry (``q=abc``, ``q=2``) is skipped, never an error.
     """
     best: tuple[float, int, Language] | None = None
     for position, item in enumerate((accept_language or "")[:1000].split(",")):
@@ -97,7 +97,7 @@ def negotiate(accept_language: str | None, default: Language = DEFAULT_LANGUAGE)
         except ValueError:
             continue
         primary = match.group(1).lower()
-        if quality <= 0 or primary not in LANGUAGES:
+        if not 0 < quality <= 1 or primary not in LANGUAGES:  # a qvalue is 0..1 (RFC 9110): else malformed
             continue
         if best is None or (quality, -position) > best[:2]:
             best = (quality, -position, cast(Language, primary))

@@ -67,7 +67,12 @@ moto patches (installed by :meth:`LocalAws.start`, removed by :meth:`LocalAws.st
       up only the items the transaction names and puts them back when it fails; the guard runs one
       DynamoDB request at a time, so nothing else changes the table meanwhile. A table with a stream
       keeps moto's whole-table backup (its stream records would need rolling back too).
-4. Cosmetic (``quiet=True``): no werkzeug access-log line per request, and the interpreter's ERROR
+4. Cost (always): moto's interpreter parses the state machine's ASL with its ANTLR parser again for
+   every execution (``ExecutionWorker._get_evaluation_entrypoint``), the costliest step of starting one
+   and the same work each time. The patch keeps the parse tree per definition text and builds each
+   execution's evaluation components from it afresh (moto's ``Preprocessor``), so executions share no
+   state: only the read-only syntax tree is reused.
+5. Cosmetic (``quiet=True``): no werkzeug access-log line per request, and the interpreter's ERROR
    record for every *handled* ASL failure (a rejection, a timeout routed by ``Catch``) is filtered out —
    failures stay visible in the execution history and in ``DescribeExecution``.
 
@@ -456,6 +461,9 @@ class LocalAws:
         from moto.core.responses import EmptyResult
         from moto.dynamodb import models as dynamodb_models
         from moto.moto_server import werkzeug_app
+        from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
+        from moto.stepfunctions.parser.asl.parse.preprocessor import Preprocessor
+        from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
         from moto.stepfunctions.parser.models import StepFunctionsParserBackend
         from moto.stepfunctions.responses import StepFunctionResponse
 
@@ -551,7 +559,20 @@ class LocalAws:
             finally:
                 _TABLE_BACKUP.skip = False
 
+        parse_trees: dict[str, Any] = {}
+
+        def evaluation_entrypoint(worker: Any) -> Any:
+            definition: str = worker._evaluation_details.state_machine_details.definition
+            tree = parse_trees.get(definition)
+            if tree is None:
+                tree = AmazonStateLanguageParser.parse(definition)[1]
+                parse_trees[definition] = tree  # a race parses twice, harmlessly
+            return Preprocessor().visit(tree)
+
         patches = self._patches
+        patches.enter_context(
+            mock.patch.object(ExecutionWorker, "_get_evaluation_entrypoint", evaluation_entrypoint)
+        )
         # moto answers every origin (Access-Control-Allow-Origin: *); the guard strips it as well.
         patches.enter_context(mock.patch.object(werkzeug_app, "DISABLE_GLOBAL_CORS", True))
         patches.enter_context(

@@ -7,12 +7,14 @@ knows nothing but URLs and JSON.
 from __future__ import annotations
 
 import base64
+import io
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import requests
+import urllib3
 
 INLINE_LIMIT = 4 * 1024 * 1024
 """Files up to this size travel base64 in the API request; larger ones through a presigned upload."""
@@ -37,6 +39,26 @@ def _json(response: requests.Response, expected: Iterable[int]) -> Any:
     if response.status_code not in expected:
         raise ApiError(response.status_code, body)
     return body
+
+
+class _ProgressReader(io.BytesIO):
+    """A request body that reports each block as the HTTP client reads it to send."""
+
+    def __init__(self, body: bytes, progress: Callable[[int], None]) -> None:
+        super().__init__(body)
+        self.progress = progress
+
+    def read(self, size: int | None = -1) -> bytes:
+        block = super().read(size)
+        self.progress(len(block))
+        return block
+
+
+def _segment(value: str) -> str:
+    """One path segment: an email's ``@`` and anything else escaped, never a ``/``."""
+    from urllib.parse import quote
+
+    return quote(value, safe="")
 
 
 @dataclass(frozen=True)
@@ -118,6 +140,97 @@ class SenderClient:
         body = _json(self.session.get(self._url(f"/v1/envelopes/{envelope_id}/downloads")), [200])
         return list(body["downloads"])
 
+    # --- for the command line (tachiai send, envelopes, resend, download) --------------------------
+
+    def create_raw(self, request: Mapping[str, Any]) -> dict[str, Any]:
+        """``POST /v1/envelopes`` with the request as given (documents inline or to upload, a template,
+        automatic reminders): the draft, with ``uploads`` for the documents sent without content."""
+        result: dict[str, Any] = _json(
+            self.session.post(self._url("/v1/envelopes"), json=dict(request)), [201]
+        )
+        return result
+
+    def upload_with_progress(
+        self, upload: Mapping[str, Any], file_name: str, data: bytes, progress: Callable[[int], None]
+    ) -> None:
+        """:meth:`upload`, calling ``progress(bytes)`` as the body goes out (the terminal's progress bar)."""
+        fields: list[tuple[str, Any]] = [
+            *upload["fields"].items(),
+            ("file", (file_name, data, "application/pdf")),
+        ]
+        body, content_type = urllib3.encode_multipart_formdata(fields)
+        # Not this session: the storage must not see the API's Authorization header.
+        answer = requests.post(
+            upload["url"],
+            data=_ProgressReader(body, progress),
+            headers={"Content-Type": content_type, "Content-Length": str(len(body))},
+            timeout=300,
+        )
+        if answer.status_code not in (200, 201, 204):
+            raise ApiError(answer.status_code, answer.text)
+
+    def envelopes_page(
+        self, status: str | None, limit: int = 50, cursor: str | None = None
+    ) -> dict[str, Any]:
+        """One page of the caller's envelopes, newest change first: ``{"envelopes": [...], "cursor"}``."""
+        params: dict[str, str | int] = {"limit": limit, **({"status": status} if status else {})}
+        if cursor:
+            params["cursor"] = cursor
+        result: dict[str, Any] = _json(self.session.get(self._url("/v1/envelopes"), params=params), [200])
+        return result
+
+    def all_envelopes(self, status: str | None = None) -> Iterator[dict[str, Any]]:
+        """Every envelope of the caller (with ``status``), following the cursors."""
+        cursor: str | None = None
+        while True:
+            page = self.envelopes_page(status, 100, cursor)
+            yield from page["envelopes"]
+            cursor = page.get("cursor")
+            if not cursor:
+                return
+
+    def resend(self, envelope_id: str, *, send: bool = False, **overrides: Any) -> dict[str, Any]:
+        """Correct and resend: a new draft prefilled from an ended envelope (sent at once with ``send``)."""
+        response = self.session.post(
+            self._url(f"/v1/envelopes/{envelope_id}/resend"), json={**overrides, "send": send}
+        )
+        result: dict[str, Any] = _json(response, [201])
+        return result
+
+    def create_template(self, request: Mapping[str, Any]) -> dict[str, Any]:
+        """``POST /v1/templates`` with the request as given: the template, with ``uploads`` for the
+        documents sent without content."""
+        response = self.session.post(self._url("/v1/templates"), json=dict(request))
+        result: dict[str, Any] = _json(response, [201])
+        return result
+
+    def reissue(self, envelope_id: str, participant_id: str) -> dict[str, Any]:
+        """Unlock a participant's locked link and mail them a fresh one."""
+        path = f"/v1/envelopes/{_segment(envelope_id)}/participants/{_segment(participant_id)}/reissue"
+        result: dict[str, Any] = _json(self.session.post(self._url(path)), [202])
+        return result
+
+    def templates(self) -> list[dict[str, Any]]:
+        """The templates the caller may use (their own and the team's)."""
+        body = _json(self.session.get(self._url("/v1/templates")), [200])
+        return list(body["templates"] if isinstance(body, dict) else body)
+
+    def fetch(self, url: str, progress: Any = None) -> bytes:
+        """A presigned download (``downloads()[i]["url"]``), streamed; ``progress`` (a
+        :class:`tachiai.cli_envelopes.Progress`) learns the size and each chunk."""
+        # Not this session: the storage must not see the API's Authorization header.
+        with requests.get(url, stream=True, timeout=300) as response:
+            if response.status_code != 200:
+                raise ApiError(response.status_code, response.text[:500])
+            if progress is not None:
+                progress.total = max(int(response.headers.get("Content-Length") or 0), 1)
+            chunks = []
+            for chunk in response.iter_content(64 * 1024):
+                chunks.append(chunk)
+                if progress is not None:
+                    progress.advance(len(chunk))
+            return b"".join(chunks)
+
     # --- the contract ledger ----------------------------------------------------------------------
 
     def search(
@@ -185,6 +298,38 @@ class SenderClient:
     def correct_metadata(self, envelope_id: str, values: Mapping[str, Any]) -> dict[str, Any]:
         """Correct ledger fields (each change is audited); the envelope."""
         response = self.session.patch(self._url(f"/v1/envelopes/{envelope_id}/metadata"), json=dict(values))
+        result: dict[str, Any] = _json(response, [200])
+        return result
+
+    # --- who am I, and the staff (administrators) ---------------------------------------------------
+
+    def me(self) -> dict[str, Any]:
+        """``GET /v1/me``: username, email, name, groups."""
+        result: dict[str, Any] = _json(self.session.get(self._url("/v1/me")), [200])
+        return result
+
+    def users(self) -> list[dict[str, Any]]:
+        """Every staff member (administrators only)."""
+        return list(_json(self.session.get(self._url("/v1/users")), [200])["users"])
+
+    def invite_user(self, email: str, name: str, role: str = "member") -> dict[str, Any]:
+        """Invite a staff member (the directory mails a temporary password)."""
+        body = {"email": email, "name": name, "role": role}
+        result: dict[str, Any] = _json(self.session.post(self._url("/v1/users"), json=body), [201])
+        return result
+
+    def disable_user(self, user: str) -> dict[str, Any]:
+        response = self.session.post(self._url(f"/v1/users/{_segment(user)}/disable"))
+        result: dict[str, Any] = _json(response, [200])
+        return result
+
+    def enable_user(self, user: str) -> dict[str, Any]:
+        response = self.session.post(self._url(f"/v1/users/{_segment(user)}/enable"))
+        result: dict[str, Any] = _json(response, [200])
+        return result
+
+    def set_user_role(self, user: str, role: str) -> dict[str, Any]:
+        response = self.session.put(self._url(f"/v1/users/{_segment(user)}/role"), json={"role": role})
         result: dict[str, Any] = _json(response, [200])
         return result
 

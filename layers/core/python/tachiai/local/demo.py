@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 
 import requests
 
+from tachiai import i18n
 from tachiai.local.client import Party, Recipient, SenderClient
 from tachiai.local.runtime import LocalRuntime
 from tachiai.local.samples import sample_nda_pdf
@@ -70,18 +71,23 @@ def run_demo(out: Path, command: str = "tachiai") -> int:
     ``command`` is how the user invokes tachiai, for the hint printed at the end.
     """
     out.mkdir(parents=True, exist_ok=True)
+    language = i18n.from_environment()
+
+    def t(msgid: str, **values: object) -> str:
+        return i18n.text(msgid, language, **values)
+
     clock = _Clock()
     nda = sample_nda_pdf()
     runtime = clock.step(
-        "start the local runtime (moto, PKI, TSA, functions, state machine)",
+        t("demo.step.start"),
         lambda: LocalRuntime(out / ".local").start(),
     )
     try:
-        print(f"tachiai is running locally at {runtime.url}  (outbox: {runtime.url}/_local/outbox)")
+        print(t("demo.running", url=runtime.url))
         sender = SenderClient(runtime.url, runtime.token(SENDER_EMAIL, SENDER_NAME))
         began = time.perf_counter()
         created = clock.step(
-            "sender: create the envelope (NDA, 2 parties in order)",
+            t("demo.step.create"),
             lambda: sender.create(
                 TITLE,
                 PARTIES,
@@ -90,34 +96,32 @@ def run_demo(out: Path, command: str = "tachiai") -> int:
             ),
         )
         envelope_id = created["id"]
-        clock.step("sender: send (preflight, seal 'sent', start the chain)", lambda: sender.send(envelope_id))
+        clock.step(t("demo.step.send"), lambda: sender.send(envelope_id))
         for party in PARTIES:
             link = clock.step(
-                f"{party.name}: the request arrives (outbox)",
+                t("demo.step.request_arrives", name=party.name),
                 partial(_outbox_link, runtime.url, party.email, "署名依頼"),
             )
-            how = " with the access code" if party.access_code else ""
-            clock.step(
-                f"{party.name}: open{how} and agree", partial(_open_and_agree, link, party.access_code)
-            )
+            how = "demo.step.open_with_code_and_agree" if party.access_code else "demo.step.open_and_agree"
+            clock.step(t(how, name=party.name), partial(_open_and_agree, link, party.access_code))
         clock.step(
-            "chain: seal, finalize, certificate, completion mails",
+            t("demo.step.chain"),
             lambda: sender.wait_for(envelope_id, "completed"),
         )
         done = clock.step(
-            "sender: the completion mail arrives", lambda: _outbox_link(runtime.url, SENDER_EMAIL, "完了")
+            t("demo.step.completion_mail"), lambda: _outbox_link(runtime.url, SENDER_EMAIL, "完了")
         )
         envelope_seconds = time.perf_counter() - began
         contract = Recipient(done)
-        sealed = clock.step("download the sealed PDF (completion link)", lambda: contract.document("d1"))
-        certificate = clock.step("download the agreement certificate", contract.certificate)
+        sealed = clock.step(t("demo.step.download_sealed"), lambda: contract.document("d1"))
+        certificate = clock.step(t("demo.step.download_certificate"), contract.certificate)
         shutil.copyfile(runtime.root_pem, out / "root.pem")
         assert runtime.pki is not None
         roots = [runtime.pki.root_cert]
     finally:
         runtime.stop()
 
-    report = clock.step("verify the sealed PDF", lambda: verify_pdf(sealed, roots))
+    report = clock.step(t("demo.step.verify"), lambda: verify_pdf(sealed, roots))
     cert_report = verify_pdf(certificate, roots)
     sealed_path, certificate_path, root_path = (
         out / "nda-sealed.pdf",
@@ -128,18 +132,24 @@ def run_demo(out: Path, command: str = "tachiai") -> int:
     certificate_path.write_bytes(certificate)
     (out / "nda-original.pdf").write_bytes(nda)
 
-    print(format_panel(report))
+    print(format_panel(report, language=language))
     print()
-    print("Steps:")
+    print(t("demo.steps"))
     for name, seconds in clock.steps:
         print(f"  {seconds * 1000:8.0f} ms  {name}")
-    print(f"  {envelope_seconds * 1000:8.0f} ms  the whole envelope, create → completion mail")
+    print(f"  {envelope_seconds * 1000:8.0f} ms  {t('demo.whole_envelope')}")
     print()
     print(
-        f"Sealed contract:        {sealed_path}  ({len(sealed):,} bytes, {len(report.signatures)} signatures)"
+        t(
+            "demo.sealed_contract",
+            path=sealed_path,
+            size=f"{len(sealed):,}",
+            signatures=len(report.signatures),
+        )
     )
-    print(f"Agreement certificate:  {certificate_path}  ({'valid' if cert_report.ok else 'INVALID'})")
-    print(f"Test root to trust:     {root_path}")
-    print(f"Check yourself:         {command} verify {sealed_path} --trust {root_path}")
-    print(f"Run it yourself:        {command} local   (then open the outbox and follow the links)")
+    verdict = "verify.verdict.valid" if cert_report.ok else "verify.verdict.invalid"
+    print(t("demo.certificate", path=certificate_path, verdict=t(verdict)))
+    print(t("demo.root", path=root_path))
+    print(t("demo.check", command=command, sealed=sealed_path, root=root_path))
+    print(t("demo.run_yourself", command=command))
     return 0 if report.ok and report.ltv_complete and cert_report.ok else 1

@@ -112,23 +112,53 @@ class LocalTokens:
         groups: Sequence[str] = ("member",),
         ttl_seconds: int = 12 * 3600,
         now: datetime | None = None,
+        *,
+        client_id: str = LOCAL_CLIENT_ID,
+        scope: str = USER_SCOPE,
+        origin_jti: str | None = None,
     ) -> str:
-        """A staff member's access token (scope :data:`USER_SCOPE`), valid for ``ttl_seconds``."""
-        return self._token(
-            {
-                "sub": sub,
-                "username": sub,
-                "email": email,
-                # Whoever runs the local runtime vouches for the address, as a pool's verification would.
-                "email_verified": True,
-                "name": name,
-                "cognito:groups": list(groups),
-                "client_id": LOCAL_CLIENT_ID,
-                "scope": USER_SCOPE,
-            },
-            ttl_seconds,
-            now,
-        )
+        """A staff member's access token (scope :data:`USER_SCOPE`), valid for ``ttl_seconds``.
+
+        ``origin_jti``: the sign-in session (refresh token) it was issued from, as Cognito's tokens say;
+        revoking the session refuses its access tokens too (:func:`authorize_header`'s ``refused``).
+        """
+        identity: dict[str, Any] = {
+            "sub": sub,
+            "username": sub,
+            "email": email,
+            # Whoever runs the local runtime vouches for the address, as a pool's verification would.
+            "email_verified": True,
+            "name": name,
+            "cognito:groups": list(groups),
+            "client_id": client_id,
+            "scope": scope,
+        }
+        if origin_jti:
+            identity["origin_jti"] = origin_jti
+        return self._token(identity, ttl_seconds, now)
+
+    def issue_id(
+        self,
+        sub: str,
+        email: str,
+        name: str,
+        groups: Sequence[str],
+        client_id: str,
+        ttl_seconds: int = 3600,
+        now: datetime | None = None,
+    ) -> str:
+        """A staff member's ID token (``token_use: id``, audience the client): who signed in, for the
+        client; never accepted by the API (:meth:`verify` takes access tokens only)."""
+        identity = {
+            "sub": sub,
+            "cognito:username": sub,
+            "email": email,
+            "email_verified": True,
+            "name": name,
+            "cognito:groups": list(groups),
+            "aud": client_id,
+        }
+        return self._token(identity, ttl_seconds, now, token_use="id")  # noqa: S106 -- a claim, not a secret
 
     def issue_integration(
         self,
@@ -142,12 +172,18 @@ class LocalTokens:
             {"sub": client_id, "client_id": client_id, "scope": " ".join(scopes)}, ttl_seconds, now
         )
 
-    def _token(self, identity: dict[str, Any], ttl_seconds: int, now: datetime | None) -> str:
+    def _token(
+        self,
+        identity: dict[str, Any],
+        ttl_seconds: int,
+        now: datetime | None,
+        token_use: str = "access",  # noqa: S107 -- a claim, not a secret
+    ) -> str:
         issued = _epoch(now or datetime.now(UTC))
         claims = {
             **identity,
             "iss": ISSUER,
-            "token_use": "access",
+            "token_use": token_use,
             "auth_time": issued,
             "iat": issued,
             "exp": issued + ttl_seconds,
@@ -192,11 +228,15 @@ class LocalTokens:
         return {name: _claim_text(name, value) for name, value in claims.items()}
 
 
-def authorize_header(tokens: LocalTokens) -> Callable[[str | None], dict[str, str] | None]:
+def authorize_header(
+    tokens: LocalTokens, refused: Callable[[dict[str, str]], bool] | None = None
+) -> Callable[[str | None], dict[str, str] | None]:
     """The authorizer for :class:`~tachiai.local.api_gateway.ApiGatewayAdapter`.
 
     Accepts ``Bearer <token>`` and the bare token (a Cognito authorizer of a REST API takes the raw
-    token as the whole ``Authorization`` value; clients usually send the Bearer form).
+    token as the whole ``Authorization`` value; clients usually send the Bearer form). ``refused``:
+    whether valid claims are nevertheless refused (a revoked sign-in, a disabled user: the local
+    sign-in's :meth:`~tachiai.local.login_server.LocalLogin.refused`).
     """
 
     def authorize(header: str | None) -> dict[str, str] | None:
@@ -204,7 +244,10 @@ def authorize_header(tokens: LocalTokens) -> Callable[[str | None], dict[str, st
             return None
         scheme, _, rest = header.strip().partition(" ")
         token = rest.strip() if scheme.lower() == "bearer" else header.strip()
-        return tokens.verify(token) if token else None
+        claims = tokens.verify(token) if token else None
+        if claims is None or (refused is not None and refused(claims)):
+            return None
+        return claims
 
     return authorize
 

@@ -8,22 +8,38 @@ HSM, exactly as in production.
 Certificates carry the server's URL, so the server binds its port first and the architecture is built
 for that port. Keys are kept in ``directory`` and reused, so the root certificate is the same across
 runs and can be trusted once (``root.pem``).
+
+The responders do what real ones do to stay cheap, and nothing that changes what a seal proves:
+
+* each private key is parsed once (certomancer re-reads the DER key, with OpenSSL's full RSA key check,
+  for every signature: that was most of the PKI's CPU under load);
+* a CRL is signed once per update period: its content (number, thisUpdate, nextUpdate, entries) is a
+  function of the period alone, so every fetch within it gets the same bytes, as from a real CRL
+  distribution point;
+* an OCSP response for the same certificates is pre-produced and reused for :data:`OCSP_REUSE_SECONDS`
+  (RFC 5019's profile: no nonce, which pyHanko accepts), well inside its 10-minute validity, so a seal's
+  response is always current at its signing time;
+* time-stamp tokens are signed per request: each binds the request's own message imprint and nonce.
 """
 
 from __future__ import annotations
 
+import functools
+import threading
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
+from asn1crypto import algos, ocsp, pem, x509
 from asn1crypto import keys as asn1_keys
-from asn1crypto import pem, x509
+from certomancer import crypto_utils
 from certomancer.integrations.animator import Animator, AnimatorArchStore
-from certomancer.registry import ArchLabel, CertLabel, CertomancerConfig
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from certomancer.registry import ArchLabel, CertLabel, CertomancerConfig, ServiceLabel
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from werkzeug.serving import BaseWSGIServer
+from werkzeug.wrappers import Request, Response
 
 from tachiai.local.http_server import serve_in_thread, stop_server
 
@@ -32,6 +48,10 @@ _ISSUING_KEYS = ("root", "ca", "tsa", "ocsp")
 _VALID_FROM = "2025-01-01T00:00:00+0000"
 _VALID_TO = "2045-01-01T00:00:00+0000"
 _SEAL_VALID_TO = "2040-01-01T00:00:00+0000"
+
+OCSP_REUSE_SECONDS: Final = 60
+"""How long the responder serves the same pre-produced OCSP response for the same certificates.
+certomancer's responses are valid for 10 minutes (nextUpdate), so a reused one is always current."""
 
 
 def _key_usage(*usages: str) -> dict[str, Any]:
@@ -181,6 +201,7 @@ class LocalPki:
 
     def start(self) -> LocalPki:
         """Bind a free loopback port, issue the certificates for it and serve OCSP, CRL and TSA."""
+        _install_key_cache()
         # certomancer joins its search dir and the key set's path prefix: both must be absolute.
         self.directory = self.directory.resolve()
         key_dir = self.directory / "keys"
@@ -193,7 +214,7 @@ class LocalPki:
             _architecture_config(url, key_dir, self.organization), key_search_dir=str(key_dir)
         )
         self._arch = config.get_pki_arch(ArchLabel(ARCH))
-        dispatcher.app = _WholeSecondAnimator(
+        dispatcher.app = _LocalAnimator(
             AnimatorArchStore({self._arch.arch_label: self._arch}), with_web_ui=False
         )
         self.write_pem_files()
@@ -253,7 +274,102 @@ class LocalPki:
         (self.directory / "seal-chain.pem").write_bytes(self.chain_pem())
 
 
-class _WholeSecondAnimator(Animator):
+class _KeyCachingBackend(crypto_utils.PycaCryptographyBackend):
+    """certomancer's signing backend, parsing each private key once instead of once per signature."""
+
+    def generic_sign(
+        self, private_key: asn1_keys.PrivateKeyInfo, tbs_bytes: bytes, sd_algo: algos.SignedDigestAlgorithm
+    ) -> bytes:
+        if sd_algo.signature_algo != "rsassa_pkcs1v15":
+            return super().generic_sign(private_key, tbs_bytes, sd_algo)  # not used by this PKI
+        key = _private_key(private_key.dump())
+        if not isinstance(key, rsa.RSAPrivateKey):
+            return super().generic_sign(private_key, tbs_bytes, sd_algo)
+        hash_algo = getattr(hashes, sd_algo.hash_algo.upper())()
+        return key.sign(tbs_bytes, padding.PKCS1v15(), hash_algo)
+
+
+@functools.lru_cache(maxsize=32)
+def _private_key(der: bytes) -> Any:
+    return serialization.load_der_private_key(der, password=None)
+
+
+def _install_key_cache() -> None:
+    # certomancer signs through the module-level backend (certificates, CRLs, OCSP, time stamps); it is
+    # used only by this test PKI, and the cached backend signs the same bytes.
+    if not isinstance(crypto_utils.CRYPTO_BACKEND, _KeyCachingBackend):
+        crypto_utils.CRYPTO_BACKEND = _KeyCachingBackend()
+
+
+@dataclass(frozen=True)
+class _PreProduced:
+    produced_at: datetime
+    body: bytes
+
+
+class _LocalAnimator(Animator):
+    """certomancer's responder app, at whole seconds, with CRLs per update period and pre-produced OCSP."""
+
+    def __init__(self, architectures: AnimatorArchStore, **kwargs: Any) -> None:
+        super().__init__(architectures, **kwargs)
+        self._lock = threading.Lock()
+        self._crls: dict[tuple[str, str, int], bytes] = {}
+        self._ocsp: dict[tuple[str, str, bytes], _PreProduced] = {}
+
     def at_time(self, request: Any) -> datetime:
         # NSS (pdfsig, Firefox) rejects OCSP responses whose GeneralizedTime has fractional seconds.
         return datetime.now(tz=UTC).replace(microsecond=0)
+
+    def serve_crl(
+        self, request: Request, *, label: ServiceLabel, arch: str, crl_no: int | None, use_pem: bool
+    ) -> Response:
+        """The CRL of the update period (or the archived ``crl_no``), signed once per period."""
+        registry = self.architectures[ArchLabel(arch)].service_registry
+        number = crl_no if crl_no is not None else _crl_number(registry, label, self.at_time(request))
+        if number is None:  # before the issuer's validity: certomancer's own error answer
+            answer: Response = super().serve_crl(
+                request, label=label, arch=arch, crl_no=crl_no, use_pem=use_pem
+            )
+            return answer
+        key = (arch, str(label), number)
+        with self._lock:
+            data = self._crls.get(key)
+            if data is None:
+                data = registry.get_crl(label, number=number).dump()
+                self._crls[key] = data
+        if use_pem:
+            return Response(pem.armor("X509 CRL", data), mimetype="application/x-pem-file")
+        return Response(data, mimetype="application/pkix-crl")
+
+    def serve_ocsp_response(self, request: Request, *, label: str, arch: str) -> Response:
+        """A pre-produced response for the requested certificates, made afresh after
+        :data:`OCSP_REUSE_SECONDS`; the request's nonce is not echoed (RFC 5019 §2.2.1)."""
+        now = self.at_time(request)
+        asked: ocsp.OCSPRequest = ocsp.OCSPRequest.load(request.stream.read())
+        request_list = asked["tbs_request"]["request_list"]
+        key = (arch, label, request_list.dump())
+        reuse = timedelta(seconds=OCSP_REUSE_SECONDS)
+        with self._lock:
+            kept = self._ocsp.get(key)
+            if kept is None or not timedelta(0) <= now - kept.produced_at < reuse:
+                responder = self.architectures[ArchLabel(arch)].service_registry.summon_responder(
+                    ServiceLabel(label), now
+                )
+                without_nonce = ocsp.OCSPRequest({"tbs_request": {"request_list": request_list}})
+                response = responder.build_ocsp_response(without_nonce)
+                kept = _PreProduced(now, response.dump())
+                # Only good answers are kept: an error answer (unknown issuer) is made per request.
+                if response["response_status"].native == "successful":
+                    self._ocsp[key] = kept
+        return Response(kept.body, mimetype="application/ocsp-response")
+
+
+def _crl_number(registry: Any, label: ServiceLabel, at_time: datetime) -> int | None:
+    """certomancer's CRL number for ``at_time``: whole update periods since the issuer's notBefore."""
+    info = registry.get_crl_repo_info(label)
+    issuer = info.issuer_cert or info.resolve_issuer_cert(registry.pki_arch)
+    origin: datetime = registry.pki_arch.get_cert(issuer).not_valid_before
+    elapsed = at_time - origin
+    if elapsed < timedelta(0):
+        return None
+    return int(elapsed // info.simulated_update_schedule)

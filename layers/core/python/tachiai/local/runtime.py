@@ -14,7 +14,8 @@
   certificate issued over the KMS key's public key;
 * an HTTP server: the API Gateway adapter over the route table, plus the outbox at ``/_local/outbox``
   and ``POST /_local/alerts`` (run the deadline alerts now);
-* with ``schedule_alerts``, the daily schedule of the deadline alerts (:mod:`tachiai.local.schedule`).
+* with ``schedule_alerts``, the daily schedule of the deadline alerts and the hourly one of the
+  automatic reminders (:mod:`tachiai.local.schedule`); ``POST /_local/reminders`` runs them now.
 
 The environment the functions read (``TACHIAI_*``) is set once, before the first request.
 
@@ -34,7 +35,7 @@ import logging
 import os
 import time
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -48,10 +49,20 @@ from tachiai.local.guard import LoopbackGuard, is_loopback, loopback_origins
 from tachiai.local.http_server import LateBoundApp, serve_in_thread, stop_server
 from tachiai.local.lambda_dispatch import LambdaDispatcher, LocalFunction
 from tachiai.local.local_auth import LocalTokens, authorize_header, load_or_create_secret
+from tachiai.local.login_server import LOGIN_PATHS, LocalLogin, local_clients
 from tachiai.local.outbox import Outbox, outbox_app
 from tachiai.local.pki import LocalPki
 from tachiai.local.resume import ChainResumer, resume_plan
-from tachiai.local.schedule import ALERTS_PATH, DailySchedule, alerts_app, cron_time
+from tachiai.local.schedule import (
+    ALERTS_PATH,
+    REMINDERS_PATH,
+    DailySchedule,
+    IntervalSchedule,
+    alerts_app,
+    cron_time,
+    reminders_app,
+)
+from tachiai.local.user_store import LocalUserStore, generate_password
 
 REPO_ROOT = Path(__file__).resolve().parents[5]
 """The repository (``functions/``, ``infra/``): tachiai's local runtime runs from a checkout."""
@@ -118,6 +129,12 @@ class LocalRuntime:
     aws: LocalAws | None = field(default=None, init=False)
     pki: LocalPki | None = field(default=None, init=False)
     tokens: LocalTokens | None = field(default=None, init=False)
+    login_redirect_uris: tuple[str, ...] = (names.CLI_CALLBACK_URL,)
+    """The redirect URIs of the local CLI client (``tachiai login``'s loopback listener)."""
+    users: LocalUserStore | None = field(default=None, init=False)
+    """The local user pool (``users.json``): the sign-in's accounts and the users API's directory."""
+    login: LocalLogin | None = field(default=None, init=False)
+    """The local sign-in (:mod:`tachiai.local.login_server`)."""
     outbox: Outbox = field(default_factory=Outbox, init=False)
     state_machine_arn: str = field(default="", init=False)
     startup_seconds: float = field(default=0.0, init=False)
@@ -130,6 +147,7 @@ class LocalRuntime:
     _server: Any = field(default=None, init=False, repr=False)
     _app_slot: LateBoundApp | None = field(default=None, init=False, repr=False)
     _schedule: DailySchedule | None = field(default=None, init=False, repr=False)
+    _reminders: IntervalSchedule | None = field(default=None, init=False, repr=False)
 
     # --- lifecycle ---------------------------------------------------------------------------------
 
@@ -144,6 +162,13 @@ class LocalRuntime:
             self.aws = LocalAws(LambdaDispatcher(local_functions()), host=self.host).start()
             self.outbox = Outbox(self.aws.account_id, self.aws.region)
             self.tokens = LocalTokens(load_or_create_secret(self.state_dir / "token-secret"))
+            self.users = LocalUserStore(self.state_dir / "users.json")
+            self.login = LocalLogin(
+                self.users,
+                self.tokens,
+                self.state_dir / "sessions.json",
+                local_clients(self.state_dir, self.login_redirect_uris),
+            )
             self._serve_http()
             environment = self._create_resources()
             if snapshot is not None:
@@ -161,6 +186,8 @@ class LocalRuntime:
                 self._resume_chains(snapshot)
             if self.schedule_alerts:
                 self._schedule = DailySchedule(cron_time(names.ALERTS_SCHEDULE_CRON), self.run_alerts).start()
+                every = timedelta(minutes=names.REMINDERS_SCHEDULE_MINUTES)
+                self._reminders = IntervalSchedule(every, self.run_reminders).start()
         except BaseException:
             self.stop()
             raise
@@ -171,6 +198,9 @@ class LocalRuntime:
         if self._schedule is not None:
             self._schedule.stop()
             self._schedule = None
+        if self._reminders is not None:
+            self._reminders.stop()
+            self._reminders = None
         stop_server(self._server)
         self._server = None
         if self._snapshots is not None:
@@ -225,6 +255,16 @@ class LocalRuntime:
         assert self.tokens is not None
         return self.tokens.issue_integration(client_id)
 
+    def ensure_first_admin(self, email: str, name: str) -> str | None:
+        """Create the first administrator when the user store is empty; their password (printed once by
+        ``tachiai local``), or ``None`` when there are users already."""
+        assert self.users is not None
+        if not self.users.is_empty():
+            return None
+        password = generate_password()
+        self.users.create(email, name, "admin", password)
+        return password
+
     def run_alerts(self, today: date | None = None) -> dict[str, Any]:
         """What the daily EventBridge rule does: invoke ``ai_extract`` with the alerts event.
 
@@ -237,15 +277,32 @@ class LocalRuntime:
             event["today"] = today.isoformat()
         return self._invoke("ai_extract", event)
 
+    def run_reminders(self, now: datetime | None = None) -> dict[str, Any]:
+        """What the hourly EventBridge rule does: invoke ``send`` with the reminders event.
+
+        ``now``: send what is due at that moment (default: now).
+
+        :raises RuntimeError: the function failed (its error type and message).
+        """
+        event: dict[str, Any] = dict(names.REMINDERS_EVENT)
+        if now is not None:
+            event["now"] = now.isoformat()
+        return self._invoke("send", event)
+
     def app(self) -> ApiGatewayAdapter:
         """The WSGI application (for in-process clients such as ``werkzeug.test.Client``)."""
-        assert self.tokens is not None
+        assert self.tokens is not None and self.login is not None
         return ApiGatewayAdapter(
             routes=names.ROUTES,
             invoke=self._invoke,
-            authorize=authorize_header(self.tokens),
+            authorize=authorize_header(self.tokens, self.login.refused),
             stage="local",
-            extra_apps={ALERTS_PATH: alerts_app(self.run_alerts), "/_local/": outbox_app(self.outbox)},
+            extra_apps={
+                **dict.fromkeys(LOGIN_PATHS, self.login),
+                ALERTS_PATH: alerts_app(self.run_alerts),
+                REMINDERS_PATH: reminders_app(self.run_reminders),
+                "/_local/": outbox_app(self.outbox),
+            },
         )
 
     # --- internals ----------------------------------------------------------------------------------
@@ -402,6 +459,7 @@ class LocalRuntime:
             names.ENV_TIME_ZONE: "Asia/Tokyo",
             names.ENV_SERVICE_NAME: "tachiai (local)",
             names.ENV_INTEGRATION_EMAIL: INTEGRATION_EMAIL,
+            names.ENV_LOCAL_USER_STORE: str(self.state_dir / "users.json"),
         }
 
     def _delete_resources(self) -> None:

@@ -1,12 +1,13 @@
-"""The mails of the envelope workflow, in Japanese and English, as plain text and HTML.
+"""The mails of the envelope workflow, in every catalog language (ja, en, zh), as plain text and HTML.
 
 Each public function returns a :class:`MailMessage`: who it goes to, the subject, both bodies and the
 links it carries. Nothing here talks to AWS; :func:`tachiai.mail.mime.build_mime` turns a message into
 bytes and :class:`tachiai.adapters.ses.SesMailer` sends them.
 
-A mail is assembled from a few blocks (greeting, paragraphs, facts, quotes, buttons, notes), and every
-block renders itself twice — as plain text and as HTML — so the two bodies always say the same thing
-and carry the same links (CloudSign Q&A: text-only mail clients must work too).
+A mail is a list of blocks (greeting, paragraphs, facts, quotes, buttons, notes) whose words come from
+the catalogs (:mod:`tachiai.i18n`, ids ``mail.*``); the two layouts, ``templates/mail/body.txt.j2`` and
+``templates/mail/body.html.j2`` (:mod:`tachiai.rendering`), render the same blocks, so the two bodies
+always say the same thing and carry the same links (CloudSign Q&A: text-only mail clients must work too).
 
 Values people typed (names, organizations, titles, messages, reasons) are untrusted:
 
@@ -14,7 +15,8 @@ Values people typed (names, organizations, titles, messages, reasons) are untrus
   plain text, and cannot break a header;
 * multi-line values (the sender's message, a reason) are always shown quoted (``> `` in text, a
   ``<blockquote>`` in HTML), so they cannot pass for the service's own words;
-* everything is HTML-escaped, and only links given by tachiai itself (http/https) become ``href``.
+* everything is HTML-escaped in the HTML body (the template autoescapes), and only links given by
+  tachiai itself (http/https) become ``href``.
 
 The access code of a participant is never a parameter: the sender tells it separately, so the mail can
 only say that one is needed.
@@ -22,18 +24,18 @@ only say that one is needed.
 
 from __future__ import annotations
 
-import html
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Protocol
+from typing import ClassVar
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 
+from tachiai import i18n, rendering
 from tachiai.domain import text as text_rule
 from tachiai.domain.errors import InvalidMailContent
 from tachiai.domain.events import Language, Person
@@ -69,6 +71,8 @@ class MailKind(StrEnum):
     FAILED = "failed"
     LOCKED = "locked"
     DEADLINE = "deadline"
+    INVITATION = "invitation"
+    """A staff account's invitation (the local runtime's; in the cloud the user pool mails it)."""
 
 
 class MailSettings(BaseModel):
@@ -168,8 +172,6 @@ def _link(url: str) -> str:
 
 # --- times ------------------------------------------------------------------------------------
 
-_MONTHS_EN = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-
 
 def _zone_label(local: datetime) -> str:
     name = local.tzname() or ""
@@ -179,249 +181,108 @@ def _zone_label(local: datetime) -> str:
     return f"UTC{offset[:3]}:{offset[3:]}"
 
 
+def _date(day: date, language: Language) -> str:
+    month = i18n.text(f"mail.month.{day.month}", language)
+    return i18n.text("mail.date", language, year=day.year, month=month, day=day.day)
+
+
 def format_mail_time(moment: datetime, zone: ZoneInfo, language: Language) -> str:
-    """``2026年11月29日 23:59 (JST)`` / ``29 Nov 2026 23:59 JST``: minutes, in the tenant's zone.
+    """``2026年11月29日 23:59 (JST)`` / ``29 Nov 2026 23:59 JST`` / ``2026年11月29日 23:59（JST）``:
+    minutes, in the tenant's zone, as the catalog of ``language`` writes a date and a time.
 
     :raises InvalidMailContent: ``moment`` has no time zone.
     """
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise InvalidMailContent("naive datetime", reason="time without a time zone")
     local = moment.astimezone(zone)
-    label = _zone_label(local)
-    if language == "ja":
-        return f"{local.year}年{local.month}月{local.day}日 {local:%H:%M} ({label})"
-    return f"{local.day} {_MONTHS_EN[local.month - 1]} {local.year} {local:%H:%M} {label}"
+    return i18n.text(
+        "mail.date_time",
+        language,
+        date=_date(local, language),
+        time=f"{local:%H:%M}",
+        zone=_zone_label(local),
+    )
 
 
 # --- blocks -----------------------------------------------------------------------------------
-
-_FONT = (
-    "-apple-system,BlinkMacSystemFont,'Hiragino Sans','Hiragino Kaku Gothic ProN',Meiryo,"
-    "'Segoe UI',Roboto,'Helvetica Neue',Arial,sans-serif"
-)
-_ACCENT = "#1d4ed8"
-_MUTED = "#6b7280"
-
-
-def _esc(value: str) -> str:
-    return html.escape(value, quote=True)
-
-
-def _esc_lines(value: str) -> str:
-    return "<br>".join(_esc(line) for line in value.split("\n"))
-
-
-class _Block(Protocol):
-    def text(self, language: Language) -> str: ...
-
-    def html(self, language: Language) -> str: ...
+# What a mail says, in order; templates/mail/body.{txt,html}.j2 lay each kind out. Every text in a
+# block is final: words from the catalog, untrusted values already cleaned.
 
 
 @dataclass(frozen=True)
 class _Greeting:
-    person: Person
-
-    def _lines(self, language: Language) -> list[str]:
-        name = single_line(self.person.name)
-        if language == "en":
-            return [f"Dear {name},"]
-        organization = single_line(self.person.organization or "")
-        return [*([organization] if organization else []), f"{name} 様"]
-
-    def text(self, language: Language) -> str:
-        return "\n".join(self._lines(language))
-
-    def html(self, language: Language) -> str:
-        return f'<p style="margin:0 0 20px;">{"<br>".join(_esc(x) for x in self._lines(language))}</p>'
+    kind: ClassVar[str] = "greeting"
+    text: str
+    """One or more lines (the organization above the name, where the language does that)."""
 
 
 @dataclass(frozen=True)
 class _Paragraph:
+    kind: ClassVar[str] = "paragraph"
     body: str
     """Lines separated by ``\\n``; already clean."""
     small: bool = False
 
-    def text(self, language: Language) -> str:
-        return self.body
-
-    def html(self, language: Language) -> str:
-        style = f"margin:0 0 16px;font-size:13px;color:{_MUTED};" if self.small else "margin:0 0 16px;"
-        return f'<p style="{style}">{_esc_lines(self.body)}</p>'
-
 
 @dataclass(frozen=True)
 class _Facts:
+    kind: ClassVar[str] = "facts"
     rows: Sequence[tuple[str, str]]
     """(label, value) pairs; a value may have several lines."""
-
-    def text(self, language: Language) -> str:
-        if language == "ja":
-            return "\n\n".join(f"■ {label}\n{value}" for label, value in self.rows)
-        lines: list[str] = []
-        for label, value in self.rows:
-            first, *rest = value.split("\n")
-            lines.append(f"{label}: {first}")
-            lines.extend(" " * (len(label) + 2) + line for line in rest)
-        return "\n".join(lines)
-
-    def html(self, language: Language) -> str:
-        return "".join(
-            f'<p style="margin:0 0 14px;">'
-            f'<span style="display:block;font-size:13px;color:{_MUTED};">{_esc(label)}</span>'
-            f'<span style="font-weight:bold;">{_esc_lines(value)}</span></p>'
-            for label, value in self.rows
-        )
 
 
 @dataclass(frozen=True)
 class _Quote:
+    kind: ClassVar[str] = "quote"
     label: str
     body: str
     """What a person wrote (already :func:`multi_line`)."""
 
-    def text(self, language: Language) -> str:
-        quoted = "\n".join(f"> {line}".rstrip() for line in self.body.split("\n"))
-        head = f"■ {self.label}" if language == "ja" else f"{self.label}:"
-        return f"{head}\n{quoted}"
-
-    def html(self, language: Language) -> str:
-        return (
-            f'<p style="margin:0 0 4px;font-size:13px;color:{_MUTED};">{_esc(self.label)}</p>'
-            '<blockquote style="margin:0 0 16px;padding:10px 14px;border-left:4px solid #d1d5db;'
-            f'background-color:#f9fafb;color:#111827;">{_esc_lines(self.body)}</blockquote>'
-        )
-
 
 @dataclass(frozen=True)
 class _Button:
+    kind: ClassVar[str] = "button"
     label: str
     url: str
     """Already checked by :func:`_link`."""
 
-    def text(self, language: Language) -> str:
-        return f"▼ {self.label}\n{self.url}" if language == "ja" else f"{self.label}:\n{self.url}"
-
-    def html(self, language: Language) -> str:
-        fallback = (
-            "ボタンが開けない場合は、次のURLをブラウザに貼り付けてください。"
-            if language == "ja"
-            else "If the button does not work, paste this address into your browser:"
-        )
-        url = _esc(self.url)
-        return (
-            '<table role="presentation" cellpadding="0" cellspacing="0" border="0" style="margin:4px 0 8px;">'
-            f'<tr><td style="border-radius:6px;background-color:{_ACCENT};">'
-            f'<a href="{url}" style="display:inline-block;padding:13px 28px;font-size:16px;font-weight:bold;'
-            f'color:#ffffff;text-decoration:none;border-radius:6px;">{_esc(self.label)}</a>'
-            "</td></tr></table>"
-            f'<p style="margin:0 0 16px;font-size:12px;color:{_MUTED};word-break:break-all;">{_esc(fallback)}'
-            f'<br><a href="{url}" style="color:{_ACCENT};">{url}</a></p>'
-        )
-
 
 @dataclass(frozen=True)
 class _Heading:
+    kind: ClassVar[str] = "heading"
     title: str
-
-    def text(self, language: Language) -> str:
-        return f"【{self.title}】" if language == "ja" else f"[{self.title}]"
-
-    def html(self, language: Language) -> str:
-        return f'<h2 style="margin:24px 0 8px;font-size:15px;line-height:1.5;">{_esc(self.title)}</h2>'
 
 
 @dataclass(frozen=True)
 class _Notes:
+    kind: ClassVar[str] = "notes"
     items: Sequence[str]
 
-    def text(self, language: Language) -> str:
-        bullet = "・" if language == "ja" else "- "
-        return "\n".join(f"{bullet}{item}" for item in self.items)
 
-    def html(self, language: Language) -> str:
-        items = "".join(f'<li style="margin:0 0 6px;">{_esc(item)}</li>' for item in self.items)
-        return f'<ul style="margin:0 0 16px;padding-left:20px;font-size:13px;color:#374151;">{items}</ul>'
+_Block = _Greeting | _Paragraph | _Facts | _Quote | _Button | _Heading | _Notes
+_Words = Callable[..., str]
+"""``t(msgid, **values)``: the catalog message ``msgid`` (a ``mail.*`` id) in the mail's language."""
+
+
+def _words(language: Language) -> _Words:
+    def t(msgid: str, /, **values: object) -> str:
+        return i18n.text(msgid, language, **values)
+
+    return t
 
 
 # --- assembly ---------------------------------------------------------------------------------
 
 
-def _footer(settings: MailSettings, reply_to: Person | None, language: Language) -> list[str]:
-    service = single_line(settings.service_name)
-    if language == "ja":
-        lines = [f"このメールは{service}（{settings.from_address}）から自動送信されています。"]
-        if reply_to is not None:
-            lines.append(
-                f"このメールに返信すると、{single_line(reply_to.name)}様（{reply_to.email}）に届きます。"
-            )
-        else:
-            lines.append("このメールは送信専用のため、ご返信いただいてもお答えできません。")
-        return lines
-    lines = [f"This email was sent automatically by {service} ({settings.from_address})."]
+def _footer(settings: MailSettings, reply_to: Person | None, t: _Words) -> list[str]:
+    lines = [
+        t("mail.footer.sent_by", service=single_line(settings.service_name), address=settings.from_address)
+    ]
     if reply_to is not None:
-        lines.append(f"Replies to this email go to {single_line(reply_to.name)} ({reply_to.email}).")
+        lines.append(t("mail.footer.replies_to", name=single_line(reply_to.name), email=reply_to.email))
     else:
-        lines.append("This address does not receive replies.")
+        lines.append(t("mail.footer.no_replies"))
     return lines
-
-
-def _render_text(blocks: Sequence[_Block], footer: list[str], language: Language) -> str:
-    parts: list[str] = []
-    for i, block in enumerate(blocks):
-        if i:
-            # A heading sits directly on the text it introduces.
-            parts.append("\n" if isinstance(blocks[i - 1], _Heading) else "\n\n")
-        parts.append(block.text(language))
-    body = "".join(parts)
-    return f"{body}\n\n{'-' * 40}\n" + "\n".join(footer) + "\n"
-
-
-_FRAME = 'role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0"'
-_CARD_STYLE = "max-width:600px;background-color:#ffffff;border:1px solid #e5e7eb;border-radius:8px;"
-_HEADER_STYLE = (
-    f"padding:16px 24px;border-bottom:1px solid #e5e7eb;font-family:{_FONT};"
-    "font-size:14px;font-weight:bold;color:#374151;"
-)
-_CONTENT_STYLE = (
-    f"padding:24px;font-family:{_FONT};font-size:15px;line-height:1.7;color:#111827;word-break:break-word;"
-)
-_FOOTER_STYLE = (
-    f"padding:16px 24px;border-top:1px solid #e5e7eb;font-family:{_FONT};"
-    f"font-size:12px;line-height:1.6;color:{_MUTED};"
-)
-
-
-def _render_html(
-    settings: MailSettings, subject: str, blocks: Sequence[_Block], footer: list[str], language: Language
-) -> str:
-    # Tables for the frame because Outlook ignores max-width on divs; inline styles only (many clients
-    # strip <style>); no images, fonts or CSS from elsewhere; one column that narrows on a phone.
-    content = "\n".join(block.html(language) for block in blocks)
-    foot = "<br>".join(_esc(line) for line in footer)
-    service = _esc(single_line(settings.service_name))
-    return f"""<!DOCTYPE html>
-<html lang="{language}">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="color-scheme" content="light">
-<title>{_esc(subject)}</title>
-</head>
-<body style="margin:0;padding:0;background-color:#f3f4f6;">
-<table {_FRAME} style="background-color:#f3f4f6;">
-<tr><td align="center" style="padding:24px 12px;">
-<table {_FRAME} style="{_CARD_STYLE}">
-<tr><td style="{_HEADER_STYLE}">{service}</td></tr>
-<tr><td style="{_CONTENT_STYLE}">
-{content}
-</td></tr>
-<tr><td style="{_FOOTER_STYLE}">{foot}</td></tr>
-</table>
-</td></tr>
-</table>
-</body>
-</html>
-"""
 
 
 def _message(
@@ -436,7 +297,12 @@ def _message(
     blocks: Sequence[_Block],
 ) -> MailMessage:
     subject = single_line(subject)
-    footer = _footer(settings, reply_to, language)
+    context = {
+        "blocks": blocks,
+        "footer": _footer(settings, reply_to, _words(language)),
+        "subject": subject,
+        "service": single_line(settings.service_name),
+    }
     links = list(dict.fromkeys(block.url for block in blocks if isinstance(block, _Button)))
     return MailMessage(
         kind=kind,
@@ -446,8 +312,8 @@ def _message(
         from_address=settings.from_address,
         reply_to=reply_to,
         subject=subject,
-        text=_render_text(blocks, footer, language),
-        html=_render_html(settings, subject, blocks, footer, language),
+        text=rendering.render("mail/body.txt.j2", language, **context),
+        html=rendering.render("mail/body.html.j2", language, **context),
         links=links,
     )
 
@@ -475,28 +341,34 @@ def _subject_party(person: Person) -> str:
     return single_line(person.organization or "") or single_line(person.name)
 
 
-def _inline(person: Person, language: Language) -> str:
+def _greeting(person: Person, t: _Words) -> _Greeting:
+    name = single_line(person.name)
+    organization = single_line(person.organization or "")
+    if organization:
+        return _Greeting(t("mail.greeting.with_organization", name=name, organization=organization))
+    return _Greeting(t("mail.greeting", name=name))
+
+
+def _inline(person: Person, t: _Words) -> str:
     """``株式会社例の山田太郎様`` / ``Taro Yamada of Example Inc.``"""
     name = single_line(person.name)
     organization = single_line(person.organization or "")
-    if language == "ja":
-        return f"{organization}の{name}様" if organization else f"{name}様"
-    return f"{name} of {organization}" if organization else name
+    if organization:
+        return t("mail.person.inline_with_organization", name=name, organization=organization)
+    return t("mail.person.inline", name=name)
 
 
-def _card(person: Person, language: Language) -> str:
+def _card(person: Person, t: _Words) -> str:
     """Two lines: name (organization), then the address."""
+    return f"{_card_name(person, t)}\n{person.email}"
+
+
+def _card_name(person: Person, t: _Words) -> str:
     name = single_line(person.name)
     organization = single_line(person.organization or "")
-    if language == "ja":
-        first = f"{name}様（{organization}）" if organization else f"{name}様"
-    else:
-        first = f"{name} ({organization})" if organization else name
-    return f"{first}\n{person.email}"
-
-
-def _quoted_title(title: str, language: Language) -> str:
-    return f"「{single_line(title)}」" if language == "ja" else f"\u201c{single_line(title)}\u201d"
+    if organization:
+        return t("mail.person.card_with_organization", name=name, organization=organization)
+    return t("mail.person.card", name=name)
 
 
 # --- the mails --------------------------------------------------------------------------------
@@ -522,105 +394,41 @@ def signing_request(
 
     :raises InvalidMailContent: ``link`` is not http(s), or ``expires_at`` has no time zone.
     """
+    t = _words(language)
     link = _link(link)
-    zone = settings.zone
-    until = format_mail_time(expires_at, zone, language)
+    until = format_mail_time(expires_at, settings.zone, language)
     from_name, reply_to = _on_behalf_of(settings, sender, to)
-    party, doc_title = _subject_party(sender), single_line(title)
+    doc_title = single_line(title)
     names = [single_line(n) for n in document_names if single_line(n)]
     note = multi_line(message or "")
-    blocks: list[_Block] = [_Greeting(to)]
-    if language == "ja":
-        subject = f"【{party}】様より{doc_title}への署名依頼が届いています"
-        if is_reminder:
-            subject = f"【リマインド】{subject}"
-            intro = (
-                f"{_inline(sender, language)}からの署名依頼について、お手続きがまだ完了していないため、"
-                "再度ご案内いたします。\n内容をご確認のうえ、署名（同意）のお手続きをお願いいたします。"
-            )
-        else:
-            intro = (
-                f"{_inline(sender, language)}から、書類への署名依頼が届いています。\n"
-                "内容をご確認のうえ、署名（同意）のお手続きをお願いいたします。"
-            )
-        rows = [("書類名", doc_title)]
-        if len(names) > 1 or (names and names[0] != doc_title):
-            rows.append(("ファイル", "\n".join(f"・{n}" for n in names)))
-        rows.append(("送信者", _card(sender, language)))
-        blocks += [_Paragraph(intro), _Facts(rows)]
-        if note:
-            blocks.append(_Quote("送信者からのメッセージ", note))
+    subject = t("mail.signing_request.subject", party=_subject_party(sender), title=doc_title)
+    if is_reminder:
+        subject = t("mail.reminder.subject", subject=subject)
+    intro = t(
+        "mail.reminder.intro" if is_reminder else "mail.signing_request.intro", sender=_inline(sender, t)
+    )
+    rows = [(t("mail.label.document"), doc_title)]
+    if len(names) > 1 or (names and names[0] != doc_title):
+        rows.append((t("mail.label.files"), "\n".join(t("mail.text.item", item=n) for n in names)))
+    rows.append((t("mail.label.sender"), _card(sender, t)))
+    blocks: list[_Block] = [_greeting(to, t), _Paragraph(intro), _Facts(rows)]
+    if note:
+        blocks.append(_Quote(t("mail.label.sender_message"), note))
+    blocks += [
+        _Button(t("mail.signing_request.button"), link),
+        _Paragraph(t("mail.signing_request.expiry", until=until), small=True),
+    ]
+    if access_code_required:
         blocks += [
-            _Button("書類を確認する", link),
-            _Paragraph(
-                f"URL有効期限：{until}\n有効期限を過ぎた場合は、送信者に再送信をご依頼ください。", small=True
-            ),
+            _Heading(t("mail.signing_request.access_code.heading")),
+            _Paragraph(t("mail.signing_request.access_code.body")),
         ]
-        if access_code_required:
-            blocks += [
-                _Heading("アクセスコードについて"),
-                _Paragraph(
-                    "書類を開く際に、送信者が設定したアクセスコードの入力が必要です。"
-                    "アクセスコードはこのメールには記載しておりません。送信者から別途お知らせする方法でご確認ください。"
-                ),
-            ]
-        blocks.append(
-            _Notes(
-                [
-                    "書類の確認・署名にアカウント登録は不要です。",
-                    f"このURLは{single_line(to.name)}様専用です。第三者への転送や共有はお控えください。"
-                    "ご担当の方が異なる場合は、書類の確認画面から適切な方へ転送できます。",
-                    "このメールにお心当たりがない場合は、URLを開かずにこのメールを破棄してください。",
-                ]
-            )
-        )
-    else:
-        subject = f"Signature request from {party}: {doc_title}"
-        if is_reminder:
-            subject = f"Reminder: {subject}"
-            intro = (
-                f"This is a reminder that {_inline(sender, language)} is still waiting for your signature "
-                "on the document below.\nPlease review it and sign if you agree."
-            )
-        else:
-            intro = (
-                f"{_inline(sender, language)} has sent you a document to sign.\n"
-                "Please review it and sign if you agree."
-            )
-        rows = [("Document", doc_title)]
-        if len(names) > 1 or (names and names[0] != doc_title):
-            rows.append(("Files", "\n".join(f"- {n}" for n in names)))
-        rows.append(("From", _card(sender, language)))
-        blocks += [_Paragraph(intro), _Facts(rows)]
-        if note:
-            blocks.append(_Quote("Message from the sender", note))
-        blocks += [
-            _Button("Review document", link),
-            _Paragraph(
-                f"This link is valid until {until}.\n"
-                "If it has expired, please ask the sender to send the document again.",
-                small=True,
-            ),
-        ]
-        if access_code_required:
-            blocks += [
-                _Heading("Access code"),
-                _Paragraph(
-                    "You will need the access code set by the sender to open the document. "
-                    "For your security, the code is not included in this email: the sender will give it "
-                    "to you separately."
-                ),
-            ]
-        blocks.append(
-            _Notes(
-                [
-                    "You do not need an account to review or sign the document.",
-                    "This link is for you only. Please do not forward or share it. If someone else should "
-                    "sign, you can forward the request to them from the document page.",
-                    "If you were not expecting this email, do not open the link; simply delete this email.",
-                ]
-            )
-        )
+    notes = [
+        t("mail.signing_request.note.no_account"),
+        t("mail.signing_request.note.personal", name=single_line(to.name)),
+        t("mail.signing_request.note.not_for_you"),
+    ]
+    blocks.append(_Notes(notes))
     return _message(
         settings,
         kind=MailKind.REMINDER if is_reminder else MailKind.SIGNING_REQUEST,
@@ -650,74 +458,29 @@ def completed(
 
     :raises InvalidMailContent: a link is not http(s), or a time has no time zone.
     """
-    zone = settings.zone
+    t = _words(language)
     downloads = [(single_line(d.name), _link(d.url)) for d in documents]
     certificate_url = _link(certificate_url)
-    when = format_mail_time(completed_at, zone, language)
-    until = format_mail_time(downloads_expire_at, zone, language)
+    when = format_mail_time(completed_at, settings.zone, language)
+    until = format_mail_time(downloads_expire_at, settings.zone, language)
     from_name, reply_to = _on_behalf_of(settings, sender, to)
-    doc_title = _quoted_title(title, language)
-    blocks: list[_Block] = [_Greeting(to)]
-    if language == "ja":
-        subject = f"{doc_title}の締結が完了しました"
-        blocks += [
-            _Paragraph(
-                f"{doc_title}は、すべての当事者が同意し、締結が完了しました。\n"
-                "締結済みの書類と合意締結証明書を、以下からダウンロードできます。"
-            ),
-            _Facts(
-                [
-                    ("書類名", single_line(title)),
-                    ("締結日時", when),
-                    ("当事者", "\n".join(_card(p, language).split("\n")[0] for p in parties)),
-                ]
-            ),
-            *(_Button(f"{name} をダウンロード", url) for name, url in downloads),
-            _Button("合意締結証明書をダウンロード", certificate_url),
-            _Paragraph(
-                f"ダウンロード有効期限：{until}\n"
-                "期限を過ぎるとダウンロードできなくなります。必ずダウンロードのうえ、大切に保管してください。",
-                small=True,
-            ),
-            _Heading("電子署名の確認方法"),
-            _Paragraph(
-                "ダウンロードしたPDFをAdobe Acrobat Reader（無料）で開き、署名パネルを表示してください。"
-                "各当事者の同意ごとの電子署名（氏名・メールアドレス・日時）とタイムスタンプが表示され、"
-                "署名後に書類が変更されていないことを確認できます。\n"
-                "合意締結証明書には各書類のハッシュ値（SHA-256）が記載されており、"
-                "お手元のファイルと照合できます。"
-            ),
-        ]
-    else:
-        subject = f"Completed: {single_line(title)}"
-        blocks += [
-            _Paragraph(
-                f"All parties have agreed to {doc_title}, and the agreement is now complete.\n"
-                "You can download the signed document and the certificate of agreement below."
-            ),
-            _Facts(
-                [
-                    ("Document", single_line(title)),
-                    ("Completed", when),
-                    ("Parties", "\n".join(_card(p, language).split("\n")[0] for p in parties)),
-                ]
-            ),
-            *(_Button(f"Download {name}", url) for name, url in downloads),
-            _Button("Download certificate of agreement", certificate_url),
-            _Paragraph(
-                f"These download links are valid until {until}.\n"
-                "Please download the files and keep them in a safe place.",
-                small=True,
-            ),
-            _Heading("How to verify the signatures"),
-            _Paragraph(
-                "Open the PDF in Adobe Acrobat Reader (free) and show the Signature Panel. "
-                "It lists an electronic signature for each party's agreement (name, email address and time) "
-                "with a timestamp, and shows that the document has not been changed since it was signed.\n"
-                "The certificate of agreement lists the SHA-256 hash of each document, so you can check "
-                "the files you keep."
-            ),
-        ]
+    doc_title = single_line(title)
+    blocks: list[_Block] = [
+        _greeting(to, t),
+        _Paragraph(t("mail.completed.intro", title=doc_title)),
+        _Facts(
+            [
+                (t("mail.label.document"), doc_title),
+                (t("mail.label.completed_at"), when),
+                (t("mail.label.parties"), "\n".join(_card_name(p, t) for p in parties)),
+            ]
+        ),
+        *(_Button(t("mail.completed.download", name=name), url) for name, url in downloads),
+        _Button(t("mail.completed.download_certificate"), certificate_url),
+        _Paragraph(t("mail.completed.downloads_until", until=until), small=True),
+        _Heading(t("mail.completed.verify.heading")),
+        _Paragraph(t("mail.completed.verify.body")),
+    ]
     return _message(
         settings,
         kind=MailKind.COMPLETED,
@@ -725,7 +488,7 @@ def completed(
         language=language,
         from_name=from_name,
         reply_to=reply_to,
-        subject=subject,
+        subject=t("mail.completed.subject", title=doc_title),
         blocks=blocks,
     )
 
@@ -745,50 +508,26 @@ def rejected(
 
     :raises InvalidMailContent: no reason, a link that is not http(s), or a time without a zone.
     """
+    t = _words(language)
     why = multi_line(reason)
     if not why:
         raise InvalidMailContent("empty rejection reason", reason="reason")
     when = format_mail_time(rejected_at, settings.zone, language)
-    doc_title = _quoted_title(title, language)
-    blocks: list[_Block] = [_Greeting(to)]
-    if language == "ja":
-        subject = f"{doc_title}が差し戻されました"
-        blocks += [
-            _Paragraph(
-                f"{_inline(rejected_by, language)}が、{doc_title}を差し戻しました。"
-                "この書類の署名手続きは終了しています。\n"
-                "差し戻し理由をご確認のうえ、必要に応じて書類を修正し、あらためて送信してください。"
-            ),
-            _Facts(
-                [
-                    ("書類名", single_line(title)),
-                    ("差し戻した方", _card(rejected_by, language)),
-                    ("差し戻し日時", when),
-                ]
-            ),
-            _Quote("差し戻し理由", why),
-        ]
-        if envelope_url:
-            blocks.append(_Button("書類の状況を確認する", _link(envelope_url)))
-    else:
-        subject = f"Declined: {single_line(title)}"
-        blocks += [
-            _Paragraph(
-                f"{_inline(rejected_by, language)} has declined {doc_title}. The signing process for this "
-                "document has ended.\n"
-                "Please review the reason, correct the document if needed, and send it again."
-            ),
-            _Facts(
-                [
-                    ("Document", single_line(title)),
-                    ("Declined by", _card(rejected_by, language)),
-                    ("Date", when),
-                ]
-            ),
-            _Quote("Reason", why),
-        ]
-        if envelope_url:
-            blocks.append(_Button("View the envelope", _link(envelope_url)))
+    doc_title = single_line(title)
+    blocks: list[_Block] = [
+        _greeting(to, t),
+        _Paragraph(t("mail.rejected.intro", person=_inline(rejected_by, t), title=doc_title)),
+        _Facts(
+            [
+                (t("mail.label.document"), doc_title),
+                (t("mail.label.rejected_by"), _card(rejected_by, t)),
+                (t("mail.label.rejected_at"), when),
+            ]
+        ),
+        _Quote(t("mail.label.rejection_reason"), why),
+    ]
+    if envelope_url:
+        blocks.append(_Button(t("mail.button.envelope"), _link(envelope_url)))
     return _message(
         settings,
         kind=MailKind.REJECTED,
@@ -796,7 +535,7 @@ def rejected(
         language=language,
         from_name=single_line(settings.service_name),
         reply_to=None if _same_person(rejected_by, to) else rejected_by,
-        subject=subject,
+        subject=t("mail.rejected.subject", title=doc_title),
         blocks=blocks,
     )
 
@@ -819,58 +558,30 @@ def expired(
 
     :raises InvalidMailContent: a link that is not http(s), or a time without a zone.
     """
+    t = _words(language)
     when = format_mail_time(expired_at, settings.zone, language)
-    doc_title = _quoted_title(title, language)
+    doc_title = single_line(title)
     for_sender = _same_person(to, sender)
     from_name, reply_to = _on_behalf_of(settings, sender, to)
-    blocks: list[_Block] = [_Greeting(to)]
-    if language == "ja":
-        subject = f"{doc_title}の署名依頼が有効期限切れになりました"
-        if for_sender:
-            blocks += [
-                _Paragraph(
-                    f"{_inline(participant, language)}への{doc_title}の署名依頼は、"
-                    f"URLの有効期限（{when}）までにお手続きがなかったため、終了しました。\n"
-                    "引き続き締結が必要な場合は、あらためて書類を送信してください。"
-                ),
-                _Facts(
-                    [("書類名", single_line(title)), ("期限切れになった宛先", _card(participant, language))]
-                ),
-            ]
-        else:
-            blocks += [
-                _Paragraph(
-                    f"{_inline(sender, language)}からの{doc_title}の署名依頼は、"
-                    f"URLの有効期限（{when}）が過ぎたため終了しました。\n"
-                    "以前のメールのURLからはお手続きできません。引き続きお手続きが必要な場合は、送信者にお問い合わせください。"
-                ),
-                _Facts([("書類名", single_line(title)), ("送信者", _card(sender, language))]),
-            ]
-        if for_sender and envelope_url:
-            blocks.append(_Button("書類の状況を確認する", _link(envelope_url)))
+    blocks: list[_Block] = [_greeting(to, t)]
+    if for_sender:
+        blocks += [
+            _Paragraph(
+                t("mail.expired.to_sender", participant=_inline(participant, t), title=doc_title, when=when)
+            ),
+            _Facts(
+                [(t("mail.label.document"), doc_title), (t("mail.label.expired_for"), _card(participant, t))]
+            ),
+        ]
+        if envelope_url:
+            blocks.append(_Button(t("mail.button.envelope"), _link(envelope_url)))
     else:
-        subject = f"Expired: {single_line(title)}"
-        if for_sender:
-            blocks += [
-                _Paragraph(
-                    f"The signature request for {doc_title} sent to {_inline(participant, language)} has "
-                    f"ended: it was not completed before the link expired ({when}).\n"
-                    "If you still need this agreement, please send the document again."
-                ),
-                _Facts([("Document", single_line(title)), ("Expired for", _card(participant, language))]),
-            ]
-        else:
-            blocks += [
-                _Paragraph(
-                    f"The signature request for {doc_title} from {_inline(sender, language)} has ended "
-                    f"because its link expired ({when}).\n"
-                    "The link in the earlier email no longer works. "
-                    "If you still need to sign, please contact the sender."
-                ),
-                _Facts([("Document", single_line(title)), ("From", _card(sender, language))]),
-            ]
-        if for_sender and envelope_url:
-            blocks.append(_Button("View the envelope", _link(envelope_url)))
+        blocks += [
+            _Paragraph(
+                t("mail.expired.to_participant", sender=_inline(sender, t), title=doc_title, when=when)
+            ),
+            _Facts([(t("mail.label.document"), doc_title), (t("mail.label.sender"), _card(sender, t))]),
+        ]
     return _message(
         settings,
         kind=MailKind.EXPIRED,
@@ -878,7 +589,7 @@ def expired(
         language=language,
         from_name=from_name,
         reply_to=reply_to,
-        subject=subject,
+        subject=t("mail.expired.subject", title=doc_title),
         blocks=blocks,
     )
 
@@ -897,37 +608,24 @@ def cancelled(
 
     :raises InvalidMailContent: ``cancelled_at`` has no time zone.
     """
+    t = _words(language)
     when = format_mail_time(cancelled_at, settings.zone, language)
-    doc_title = _quoted_title(title, language)
+    doc_title = single_line(title)
     why = multi_line(reason or "")
     from_name, reply_to = _on_behalf_of(settings, sender, to)
-    blocks: list[_Block] = [_Greeting(to)]
-    if language == "ja":
-        subject = f"{doc_title}の署名依頼が取り消されました"
-        blocks += [
-            _Paragraph(
-                f"{_inline(sender, language)}が、{doc_title}の署名依頼を取り消しました。\n"
-                "以前のメールのURLからはお手続きできません。これ以上のご対応は不要です。"
-            ),
-            _Facts(
-                [("書類名", single_line(title)), ("送信者", _card(sender, language)), ("取り消し日時", when)]
-            ),
-        ]
-        if why:
-            blocks.append(_Quote("取り消しの理由", why))
-    else:
-        subject = f"Cancelled: {single_line(title)}"
-        blocks += [
-            _Paragraph(
-                f"{_inline(sender, language)} has cancelled the signature request for {doc_title}.\n"
-                "The link in the earlier email no longer works, and no further action is needed."
-            ),
-            _Facts(
-                [("Document", single_line(title)), ("From", _card(sender, language)), ("Cancelled", when)]
-            ),
-        ]
-        if why:
-            blocks.append(_Quote("Reason", why))
+    blocks: list[_Block] = [
+        _greeting(to, t),
+        _Paragraph(t("mail.cancelled.intro", sender=_inline(sender, t), title=doc_title)),
+        _Facts(
+            [
+                (t("mail.label.document"), doc_title),
+                (t("mail.label.sender"), _card(sender, t)),
+                (t("mail.label.cancelled_at"), when),
+            ]
+        ),
+    ]
+    if why:
+        blocks.append(_Quote(t("mail.label.cancellation_reason"), why))
     return _message(
         settings,
         kind=MailKind.CANCELLED,
@@ -935,7 +633,7 @@ def cancelled(
         language=language,
         from_name=from_name,
         reply_to=reply_to,
-        subject=subject,
+        subject=t("mail.cancelled.subject", title=doc_title),
         blocks=blocks,
     )
 
@@ -955,34 +653,22 @@ def failed(
 
     :raises InvalidMailContent: a link that is not http(s), or a time without a zone.
     """
+    t = _words(language)
     when = format_mail_time(failed_at, settings.zone, language)
-    doc_title = _quoted_title(title, language)
-    code = single_line(error_code)
-    blocks: list[_Block] = [_Greeting(to)]
-    if language == "ja":
-        subject = f"{doc_title}の締結処理を停止しました"
-        blocks += [
-            _Paragraph(
-                f"{doc_title}の電子署名の付与中に、書類の真正性を確認できない問題が見つかったため、"
-                "締結処理を停止しました。この書類は締結されていません。\n"
-                "システム管理者に下記のエラーコードをお伝えください。"
-            ),
-            _Facts([("書類名", single_line(title)), ("停止日時", when), ("エラーコード", code)]),
-        ]
-        if envelope_url:
-            blocks.append(_Button("書類の状況を確認する", _link(envelope_url)))
-    else:
-        subject = f"Stopped: {single_line(title)}"
-        blocks += [
-            _Paragraph(
-                f"While sealing {doc_title}, tachiai found a problem that prevents it from vouching for the "
-                "document, so the signing process was stopped. The document has NOT been concluded.\n"
-                "Please give your administrator the error code below."
-            ),
-            _Facts([("Document", single_line(title)), ("Stopped", when), ("Error code", code)]),
-        ]
-        if envelope_url:
-            blocks.append(_Button("View the envelope", _link(envelope_url)))
+    doc_title = single_line(title)
+    blocks: list[_Block] = [
+        _greeting(to, t),
+        _Paragraph(t("mail.failed.intro", title=doc_title)),
+        _Facts(
+            [
+                (t("mail.label.document"), doc_title),
+                (t("mail.label.stopped_at"), when),
+                (t("mail.label.error_code"), single_line(error_code)),
+            ]
+        ),
+    ]
+    if envelope_url:
+        blocks.append(_Button(t("mail.button.envelope"), _link(envelope_url)))
     return _message(
         settings,
         kind=MailKind.FAILED,
@@ -990,7 +676,7 @@ def failed(
         language=language,
         from_name=settings.service_name,
         reply_to=None,
-        subject=subject,
+        subject=t("mail.failed.subject", title=doc_title),
         blocks=blocks,
     )
 
@@ -1008,37 +694,20 @@ def link_locked(
 
     :raises InvalidMailContent: a time without a zone.
     """
+    t = _words(language)
     when = format_mail_time(locked_at, settings.zone, language)
-    doc_title = _quoted_title(title, language)
-    blocks: list[_Block] = [_Greeting(to)]
-    if language == "ja":
-        subject = f"{doc_title}のURLがロックされました"
-        blocks += [
-            _Paragraph(
-                f"{_inline(participant, language)}宛ての{doc_title}のURLで、アクセスコードの誤入力が"
-                "続いたため、URLをロックしました。\n"
-                "ご本人からのアクセスであれば、正しいアクセスコードをお伝えのうえ、書類を送信し直してください。"
-                "お心当たりがない場合は、第三者による不正なアクセスの可能性があります。"
-            ),
-            _Facts([("書類名", single_line(title)), ("宛先", _card(participant, language)), ("日時", when)]),
-        ]
-    else:
-        subject = f"Link locked: {single_line(title)}"
-        blocks += [
-            _Paragraph(
-                f"The link for {doc_title} sent to {_inline(participant, language)} was locked "
-                "after too many wrong access codes.\n"
-                "If it was them, tell them the right code and send the document again. If not, someone "
-                "else may have tried to open it."
-            ),
-            _Facts(
-                [
-                    ("Document", single_line(title)),
-                    ("Participant", _card(participant, language)),
-                    ("When", when),
-                ]
-            ),
-        ]
+    doc_title = single_line(title)
+    blocks: list[_Block] = [
+        _greeting(to, t),
+        _Paragraph(t("mail.locked.intro", participant=_inline(participant, t), title=doc_title)),
+        _Facts(
+            [
+                (t("mail.label.document"), doc_title),
+                (t("mail.label.participant"), _card(participant, t)),
+                (t("mail.label.when"), when),
+            ]
+        ),
+    ]
     return _message(
         settings,
         kind=MailKind.LOCKED,
@@ -1046,7 +715,7 @@ def link_locked(
         language=language,
         from_name=settings.service_name,
         reply_to=None,
-        subject=subject,
+        subject=t("mail.locked.subject", title=doc_title),
         blocks=blocks,
     )
 
@@ -1067,54 +736,34 @@ def forwarded(
 
     :raises InvalidMailContent: a link that is not http(s), or a time without a zone.
     """
+    t = _words(language)
     when = format_mail_time(forwarded_at, settings.zone, language)
-    doc_title = _quoted_title(title, language)
+    doc_title = single_line(title)
     why = multi_line(reason or "")
-    blocks: list[_Block] = [_Greeting(to)]
-    if language == "ja":
-        subject = f"{doc_title}の署名依頼が転送されました"
-        blocks += [
-            _Paragraph(
-                f"{_inline(forwarded_by, language)}が、{doc_title}の署名依頼を"
-                f"{_inline(forwarded_to, language)}へ転送しました。\n"
-                f"今後のお手続きは{single_line(forwarded_to.name)}様が行います。"
-            ),
-            _Facts(
-                [
-                    ("書類名", single_line(title)),
-                    ("転送元", _card(forwarded_by, language)),
-                    ("転送先", _card(forwarded_to, language)),
-                    ("転送日時", when),
-                ]
-            ),
-        ]
-        if why:
-            blocks.append(_Quote("転送の理由", why))
-        if envelope_url:
-            blocks.append(_Button("書類の状況を確認する", _link(envelope_url)))
-        blocks.append(_Notes(["転送先にお心当たりがない場合は、書類の送信を取り消すことができます。"]))
-    else:
-        subject = f"Forwarded: {single_line(title)}"
-        blocks += [
-            _Paragraph(
-                f"{_inline(forwarded_by, language)} has forwarded the signature request for {doc_title} to "
-                f"{_inline(forwarded_to, language)}.\n"
-                f"{single_line(forwarded_to.name)} will now review and sign in their place."
-            ),
-            _Facts(
-                [
-                    ("Document", single_line(title)),
-                    ("Forwarded by", _card(forwarded_by, language)),
-                    ("Forwarded to", _card(forwarded_to, language)),
-                    ("Date", when),
-                ]
-            ),
-        ]
-        if why:
-            blocks.append(_Quote("Reason", why))
-        if envelope_url:
-            blocks.append(_Button("View the envelope", _link(envelope_url)))
-        blocks.append(_Notes(["If you do not recognise the new recipient, you can cancel the envelope."]))
+    intro = t(
+        "mail.forwarded.intro",
+        by=_inline(forwarded_by, t),
+        title=doc_title,
+        to=_inline(forwarded_to, t),
+        name=single_line(forwarded_to.name),
+    )
+    blocks: list[_Block] = [
+        _greeting(to, t),
+        _Paragraph(intro),
+        _Facts(
+            [
+                (t("mail.label.document"), doc_title),
+                (t("mail.label.forwarded_by"), _card(forwarded_by, t)),
+                (t("mail.label.forwarded_to"), _card(forwarded_to, t)),
+                (t("mail.label.forwarded_at"), when),
+            ]
+        ),
+    ]
+    if why:
+        blocks.append(_Quote(t("mail.label.forward_reason"), why))
+    if envelope_url:
+        blocks.append(_Button(t("mail.button.envelope"), _link(envelope_url)))
+    blocks.append(_Notes([t("mail.forwarded.note")]))
     return _message(
         settings,
         kind=MailKind.FORWARDED,
@@ -1122,7 +771,7 @@ def forwarded(
         language=language,
         from_name=single_line(settings.service_name),
         reply_to=None if _same_person(forwarded_by, to) else forwarded_by,
-        subject=subject,
+        subject=t("mail.forwarded.subject", title=doc_title),
         blocks=blocks,
     )
 
@@ -1140,49 +789,34 @@ def deadline_alert(
     auto_renewal: bool | None = None,
 ) -> MailMessage:
     """To a contract's owner: its notice deadline (``kind="notice"``) or its end (``"end"``) is near."""
-    doc_title = _quoted_title(title, language)
-    parties = single_line("、".join(counterparties) if language == "ja" else ", ".join(counterparties))
-    blocks: list[_Block] = [_Greeting(to)]
-    if language == "ja":
-        what = "解約・更新拒絶の通知期限" if kind == "notice" else "契約期間の満了日"
-        subject = f"【期限通知】{doc_title}の{what}まであと{days_left}日です"
-        renewal = {True: "あり", False: "なし", None: "不明"}[auto_renewal]
-        advice = (
-            "更新しない場合は、この日までに相手方へ通知してください。"
-            if kind == "notice"
-            else "契約の更新・終了の手続きをご確認ください。"
-        )
-        blocks += [
-            _Paragraph(f"{doc_title}の{what}が近づいています。{advice}"),
-            _Facts(
-                [
-                    ("書類名", single_line(title)),
-                    (what, f"{due:%Y年%m月%d日}（あと{days_left}日）"),
-                    ("取引先", parties or "—"),
-                    ("自動更新", renewal),
-                ]
-            ),
-        ]
-    else:
-        what = "notice deadline" if kind == "notice" else "end of term"
-        subject = f"Reminder: the {what} of {single_line(title)} is in {days_left} days"
-        renewal = {True: "yes", False: "no", None: "unknown"}[auto_renewal]
-        advice = (
-            "If you do not want it renewed, notify the other party by this date."
-            if kind == "notice"
-            else "Please check whether it should be renewed or ended."
-        )
-        blocks += [
-            _Paragraph(f"The {what} of {doc_title} is near. {advice}"),
-            _Facts(
-                [
-                    ("Document", single_line(title)),
-                    (what.capitalize(), f"{due:%B} {due.day}, {due.year} (in {days_left} days)"),
-                    ("Counterparty", parties or "—"),
-                    ("Automatic renewal", renewal),
-                ]
-            ),
-        ]
+    t = _words(language)
+    doc_title = single_line(title)
+    what_kind = "notice" if kind == "notice" else "end"
+    what = t(f"mail.deadline.what.{what_kind}")
+    parties = single_line(t("mail.list_separator").join(counterparties))
+    renewal = {True: "yes", False: "no", None: "unknown"}[auto_renewal]
+    blocks: list[_Block] = [
+        _greeting(to, t),
+        _Paragraph(
+            t(
+                "mail.deadline.intro",
+                title=doc_title,
+                what=what,
+                advice=t(f"mail.deadline.advice.{what_kind}"),
+            )
+        ),
+        _Facts(
+            [
+                (t("mail.label.document"), doc_title),
+                (
+                    t(f"mail.deadline.label.{what_kind}"),
+                    t("mail.deadline.due", date=_date(due, language), days=days_left),
+                ),
+                (t("mail.label.counterparty"), parties or "—"),
+                (t("mail.label.auto_renewal"), t(f"mail.deadline.renewal.{renewal}")),
+            ]
+        ),
+    ]
     return _message(
         settings,
         kind=MailKind.DEADLINE,
@@ -1190,6 +824,6 @@ def deadline_alert(
         language=language,
         from_name=settings.service_name,
         reply_to=None,
-        subject=subject,
+        subject=t("mail.deadline.subject", title=doc_title, what=what, days=days_left),
         blocks=blocks,
     )

@@ -28,7 +28,7 @@ from enum import StrEnum
 
 import pikepdf
 
-__all__ = ["MAX_NODES", "ActiveKind", "find_active_content"]
+__all__ = ["MAX_NODES", "ActiveKind", "active_content_text", "find_active_content"]
 
 MAX_NODES = 200_000
 """Objects visited at most while looking for active content."""
@@ -43,16 +43,10 @@ class ActiveKind(StrEnum):
     TOO_COMPLEX = "too_complex_to_inspect"
 
 
-LABELS = {
-    ActiveKind.JAVASCRIPT: ("JavaScript", "JavaScript"),
-    ActiveKind.LAUNCH: (
-        "外部プログラムを起動するアクション（Launch）",
-        "a Launch action that starts a program",
-    ),
-    ActiveKind.EMBEDDED_EXECUTABLE: ("埋め込まれた実行ファイル", "an embedded executable file"),
-    ActiveKind.TOO_COMPLEX: ("確認しきれないほど多数のアクション", "too many actions to inspect"),
-}
-"""(Japanese, English) wording of each kind for the error message."""
+def active_content_text(kind: ActiveKind) -> str:
+    """The message id of ``kind``'s wording in :class:`~tachiai.domain.errors.ActiveContent`'s message."""
+    return f"error.active_content.{kind.value}"
+
 
 _EXECUTABLE_NAME = re.compile(
     r"\.(exe|dll|com|scr|pif|cpl|msi|msp|msc|bat|cmd|ps1|psm1|vbs|vbe|js|jse|wsf|wsh|hta|jar|"

@@ -7,6 +7,11 @@ in :mod:`tachiai.fonts`, embedded as a subset, and is byte-for-byte reproducible
 :class:`~tachiai.domain.events.AgreementRecord` always gives the same bytes (the PDF's dates come
 from ``record.completed_at``). The result is an ordinary PDF with a classic cross-reference table,
 ready to be sealed with incremental signatures.
+
+Every label and sentence is the catalogs' ``certificate.*`` (and ``event.kind.*``, ``auth.method.*``),
+in Japanese and in English, whatever the envelope's language: the font shipped for the PDF is a
+Japanese one, which lacks most Simplified Chinese glyphs, so a Chinese envelope gets the same
+Japanese + English certificate.
 """
 
 from __future__ import annotations
@@ -19,11 +24,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from fpdf import FPDF
 from fpdf.enums import TextMode
 
+from tachiai import i18n
 from tachiai.domain.errors import CertificateRenderError, TachiaiError
 from tachiai.domain.events import (
     AgreementRecord,
     DocumentRecord,
-    EventKind,
     ParticipantEvent,
     ParticipantRecord,
     describe_auth,
@@ -31,20 +36,13 @@ from tachiai.domain.events import (
 from tachiai.fonts import FONT_FAMILY, break_lines, displayable, fully_displayable, japanese_font_path
 from tachiai.sealing.reason import format_local_time
 
-__all__ = ["EVENT_LABELS", "ROLE_LABELS", "render_agreement_certificate"]
+__all__ = ["render_agreement_certificate"]
 
-ROLE_LABELS: dict[str, tuple[str, str]] = {
-    "sender": ("送信者", "Sender"),
-    "signer": ("署名者", "Signer"),
-    "approver": ("承認者", "Approver"),
-}
-EVENT_LABELS: dict[EventKind, tuple[str, str]] = {
-    EventKind.SENT: ("送信", "Sent"),
-    EventKind.OPENED: ("開封", "Opened"),
-    EventKind.FORWARDED: ("転送", "Forwarded"),
-    EventKind.AGREED: ("合意", "Agreed"),
-    EventKind.REJECTED: ("差し戻し", "Rejected"),
-}
+
+def _ja_en(msgid: str, **values: object) -> tuple[str, str]:
+    """The message ``msgid`` in the certificate's two languages: (Japanese, English)."""
+    return i18n.text(msgid, "ja", **values), i18n.text(msgid, "en", **values)
+
 
 # --- page geometry (mm) and type (pt) ---------------------------------------------------------
 
@@ -100,7 +98,8 @@ _Row = tuple[_Cell, ...]
 _Line = tuple[_Text, str]
 
 
-def _label(ja: str, en: str, *, small: bool = False) -> tuple[_Text, ...]:
+def _label(msgid: str, *, small: bool = False) -> tuple[_Text, ...]:
+    ja, en = _ja_en(msgid)
     return (
         _Text(ja, _SMALL_JA if small else _JA, bold=True),
         _Text(en, _SMALL_EN if small else _EN, _GREY),
@@ -112,6 +111,7 @@ def _value(text: str, *, small: bool = False) -> tuple[_Text, ...]:
 
 
 def _bilingual(ja: str, en: str, *, small: bool = False) -> tuple[_Text, ...]:
+    """Two texts in the two languages, one under the other."""
     return (_Text(ja, _SMALL_JA if small else _JA), _Text(en, _SMALL_EN if small else _EN, _GREY))
 
 
@@ -146,7 +146,7 @@ class _CertificatePdf(FPDF):
             return
         self._line_of(
             _MARGIN_TOP,
-            "合意締結証明書  Certificate of Agreement",
+            "  ".join(_ja_en("certificate.title")),
             f"{displayable(self.record.issuer)}",
         )
         self.line(_MARGIN_X, _MARGIN_TOP + 5.0, _MARGIN_X + _CONTENT_W, _MARGIN_TOP + 5.0)
@@ -157,8 +157,8 @@ class _CertificatePdf(FPDF):
         self.line(_MARGIN_X, y, _MARGIN_X + _CONTENT_W, y)
         self._line_of(
             y + 1.5,
-            f"エンベロープID / Envelope ID: {displayable(self.record.envelope_id)}",
-            f"Page {self.page_no()} / {self.total_pages}",
+            f"{' / '.join(_ja_en('certificate.label.envelope_id'))}: {displayable(self.record.envelope_id)}",
+            i18n.text("certificate.page", "en", page=self.page_no(), pages=self.total_pages),
         )
 
     def _line_of(self, y: float, left: str, right: str) -> None:
@@ -290,7 +290,8 @@ class _CertificatePdf(FPDF):
                 self.set_xy(_MARGIN_X, y + leading)
             self.set_y(self.get_y() + gap)
 
-    def heading(self, ja: str, en: str, *, keep_with: float = 30.0) -> None:
+    def heading(self, msgid: str, *, keep_with: float = 30.0) -> None:
+        ja, en = _ja_en(msgid)
         self.repeat_rows = []
         self.set_y(self.get_y() + 3.0)
         self.keep(12.0 + keep_with)
@@ -317,7 +318,7 @@ class _Writer:
 
     def render(self) -> _CertificatePdf:
         record, pdf = self.record, self.pdf
-        pdf.set_title(self.t(f"合意締結証明書 Certificate of Agreement: {record.title}"))
+        pdf.set_title(self.t(f"{' '.join(_ja_en('certificate.title'))}: {record.title}"))
         pdf.set_subject(self.t(f"Envelope {record.envelope_id}"))
         pdf.set_author(self.t(record.issuer))
         pdf.set_creator("tachiai")
@@ -338,65 +339,48 @@ class _Writer:
 
     def title(self) -> None:
         pdf = self.pdf
+        title_ja, title_en = _ja_en("certificate.title")
         pdf.set_y(_MARGIN_TOP + 4.0)
-        pdf.text_line(_MARGIN_X, pdf.get_y(), _CONTENT_W, _Text("", 20, _ACCENT, True, "C"), "合意締結証明書")
+        pdf.text_line(_MARGIN_X, pdf.get_y(), _CONTENT_W, _Text("", 20, _ACCENT, True, "C"), title_ja)
         pdf.text_line(
             _MARGIN_X,
             pdf.get_y() + 10.0,
             _CONTENT_W,
             _Text("", 11, _GREY, False, "C"),
-            "Certificate of Agreement",
+            title_en,
         )
         pdf.set_xy(_MARGIN_X, pdf.get_y() + 19.0)
-        issuer = self.t(self.record.issuer)
-        pdf.paragraph(
-            [
-                _Text(
-                    f"本証明書は、下記の文書について、下記の当事者が電子契約サービス「{issuer}」上で"
-                    "合意を締結したこと、及びその経緯を証明するものです。"
-                ),
-                _Text(
-                    f"This certificate states that the parties below concluded an agreement on the documents "
-                    f"below through the electronic contract service “{issuer}”, and how they did so.",
-                    _EN + 0.4,
-                    _GREY,
-                ),
-            ],
-            gap=0.6,
-        )
+        intro_ja, intro_en = _ja_en("certificate.intro", issuer=self.t(self.record.issuer))
+        pdf.paragraph([_Text(intro_ja), _Text(intro_en, _EN + 0.4, _GREY)], gap=0.6)
 
-    def kv_row(self, ja: str, en: str, value: str, *, value_size: float = _JA) -> _Row:
+    def kv_row(self, msgid: str, value: str, *, value_size: float = _JA) -> _Row:
         return (
-            _Cell(_LABEL_W, _label(ja, en), _LABEL_FILL),
+            _Cell(_LABEL_W, _label(msgid), _LABEL_FILL),
             _Cell(_CONTENT_W - _LABEL_W, (_Text(value, value_size),)),
         )
 
     def summary(self) -> None:
         record, pdf = self.record, self.pdf
-        pdf.heading("1. 概要", "Summary")
+        pdf.heading("certificate.heading.summary")
+        zone_note = " / ".join(_ja_en("certificate.time_zone_note"))
         rows = [
-            self.kv_row("発行者", "Issuer", self.t(record.issuer)),
-            self.kv_row("エンベロープID", "Envelope ID", self.t(record.envelope_id)),
-            self.kv_row("件名", "Title", self.t(record.title)),
-            self.kv_row("締結完了日時", "Completed at", self.time(record.completed_at)),
-            self.kv_row(
-                "表示時間帯",
-                "Time zone",
-                f"{self.t(record.timezone)}"
-                "（本証明書の日時はすべてこの時間帯で表示 / all times in this zone）",
-            ),
-            self.kv_row("文書数・参加者数", "Documents, participants", self.counts()),
+            self.kv_row("certificate.label.issuer", self.t(record.issuer)),
+            self.kv_row("certificate.label.envelope_id", self.t(record.envelope_id)),
+            self.kv_row("certificate.label.title", self.t(record.title)),
+            self.kv_row("certificate.label.completed_at", self.time(record.completed_at)),
+            self.kv_row("certificate.label.time_zone", f"{self.t(record.timezone)}（{zone_note}）"),
+            self.kv_row("certificate.label.counts", self.counts()),
         ]
         for row in rows:
             pdf.row(row)
 
     def counts(self) -> str:
-        docs, people = len(self.record.documents), len(self.record.participants)
-        return f"文書 {docs} 件・参加者 {people} 名 / {docs} document(s), {people} participant(s)"
+        counts = {"documents": len(self.record.documents), "participants": len(self.record.participants)}
+        return " / ".join(_ja_en("certificate.counts", **counts))
 
     def documents(self) -> None:
         pdf = self.pdf
-        pdf.heading("2. 対象文書", "Documents")
+        pdf.heading("certificate.heading.documents")
         for number, document in enumerate(self.record.documents, start=1):
             rows = self.document_rows(number, document)
             pdf.keep(pdf.rows_height(rows))
@@ -407,32 +391,30 @@ class _Writer:
     def document_rows(self, number: int, document: DocumentRecord) -> list[_Row]:
         heading = _Cell(
             _CONTENT_W,
-            (_Text(f"文書 {number} / Document {number}", _JA, _ACCENT, bold=True),),
+            (_Text(" / ".join(_ja_en("certificate.document", number=number)), _JA, _ACCENT, bold=True),),
             _HEAD_FILL,
         )
         rows: list[_Row] = [
             (heading,),
-            self.kv_row("文書名", "Document name", self.t(document.name)),
-            self.kv_row("ページ数", "Pages", str(document.pages)),
-            self.kv_row("SHA-256（原本）", "SHA-256 of the original upload", document.original_sha256),
+            self.kv_row("certificate.label.document_name", self.t(document.name)),
+            self.kv_row("certificate.label.pages", str(document.pages)),
+            self.kv_row("certificate.label.sha256_original", document.original_sha256),
         ]
         if document.normalized_sha256 is not None:
-            rows.append(
-                self.kv_row("SHA-256（正規化後）", "SHA-256 after normalization", document.normalized_sha256)
-            )
-        rows.append(self.kv_row("SHA-256（締結済み）", "SHA-256 of the sealed file", document.sealed_sha256))
+            rows.append(self.kv_row("certificate.label.sha256_normalized", document.normalized_sha256))
+        rows.append(self.kv_row("certificate.label.sha256_sealed", document.sealed_sha256))
         return rows
 
     def participants(self) -> None:
         pdf = self.pdf
-        pdf.heading("3. 参加者と操作履歴", "Participants and their actions")
+        pdf.heading("certificate.heading.participants")
         for participant in self.record.participants:
             self.participant(participant)
 
     def participant(self, participant: ParticipantRecord) -> None:
         pdf = self.pdf
         pdf.repeat_rows = []
-        role_ja, role_en = ROLE_LABELS[participant.role]
+        role_ja, role_en = _ja_en(f"certificate.role.{participant.role}")
         person = participant.person
         title = f"{participant.order}. {role_ja} / {role_en}: {self.t(person.name)}"
         heading = self.participant_heading(title)
@@ -440,13 +422,13 @@ class _Writer:
         details = [
             heading,
             (
-                _Cell(_SHORT_LABEL_W, _label("氏名", "Name"), _LABEL_FILL),
+                _Cell(_SHORT_LABEL_W, _label("certificate.label.name"), _LABEL_FILL),
                 _Cell(half, _value(self.t(person.name))),
-                _Cell(_SHORT_LABEL_W, _label("メールアドレス", "Email"), _LABEL_FILL),
+                _Cell(_SHORT_LABEL_W, _label("certificate.label.email"), _LABEL_FILL),
                 _Cell(half, _value(self.t(str(person.email)))),
             ),
             (
-                _Cell(_SHORT_LABEL_W, _label("所属", "Organization"), _LABEL_FILL),
+                _Cell(_SHORT_LABEL_W, _label("certificate.label.organization"), _LABEL_FILL),
                 _Cell(
                     _CONTENT_W - _SHORT_LABEL_W,
                     _value(self.t(person.organization) if person.organization else "—"),
@@ -460,10 +442,11 @@ class _Writer:
         for row in details:
             pdf.row(row)
         if not participant.events:
-            pdf.row((_Cell(_CONTENT_W, _bilingual("操作の記録はありません。", "No actions recorded.")),))
+            pdf.row((_Cell(_CONTENT_W, _bilingual(*_ja_en("certificate.no_actions"))),))
         else:
             pdf.row(columns)
-            pdf.repeat_rows = [self.participant_heading(f"{title}（続き / continued）"), columns]
+            continued = " / ".join(_ja_en("certificate.continued"))
+            pdf.repeat_rows = [self.participant_heading(f"{title}（{continued}）"), columns]
             for event in participant.events:
                 rows = self.event_rows(event)
                 pdf.keep(pdf.rows_height(rows))
@@ -476,20 +459,14 @@ class _Writer:
         return (_Cell(_CONTENT_W, (_Text(title, _JA, _ACCENT, bold=True),), _HEAD_FILL),)
 
     def event_columns(self) -> _Row:
-        labels = (
-            ("操作", "Action"),
-            ("日時", "Date and time"),
-            ("認証方法", "Authentication"),
-            ("IPアドレス", "IP address"),
-            ("ユーザーエージェント", "User agent"),
-        )
+        columns = ("action", "time", "authentication", "ip_address", "user_agent")
         return tuple(
-            _Cell(w, _label(ja, en, small=True), _LABEL_FILL)
-            for w, (ja, en) in zip(_EVENT_COLS, labels, strict=True)
+            _Cell(w, _label(f"certificate.column.{column}", small=True), _LABEL_FILL)
+            for w, column in zip(_EVENT_COLS, columns, strict=True)
         )
 
     def event_rows(self, event: ParticipantEvent) -> list[_Row]:
-        kind_ja, kind_en = EVENT_LABELS[event.kind]
+        kind_ja, kind_en = _ja_en(f"event.kind.{event.kind.value}")
         if event.auth_methods:
             auth = _bilingual(
                 describe_auth(event.auth_methods, "ja"), describe_auth(event.auth_methods, "en"), small=True
@@ -509,7 +486,7 @@ class _Writer:
         if event.note:
             rows.append(
                 (
-                    _Cell(widths[0], _label("備考", "Note", small=True), _LABEL_FILL),
+                    _Cell(widths[0], _label("certificate.label.note", small=True), _LABEL_FILL),
                     _Cell(_CONTENT_W - widths[0], _value(self.t(event.note), small=True)),
                 )
             )
@@ -518,49 +495,18 @@ class _Writer:
     def statement(self) -> None:
         pdf = self.pdf
         issuer = self.t(self.record.issuer)
-        pdf.heading(
-            "4. 電子署名とタイムスタンプ・検証方法",
-            "Electronic seals, timestamps and verification",
-            keep_with=40,
-        )
+        pdf.heading("certificate.heading.statement", keep_with=40)
+        seals_ja, seals_en = _ja_en("certificate.statement.seals", issuer=issuer)
+        records_ja, records_en = _ja_en("certificate.statement.records")
         texts = [
-            _Text(
-                f"上記の各文書には、送信・転送・合意の各操作が行われるたびに、電子契約サービス「{issuer}」"
-                "の電子署名（電子シール）と、タイムスタンプ局によるタイムスタンプが付与されています。"
-                "文書が各操作の後に改変されていないこと及びその時刻は、締結済みのPDFを Adobe Acrobat "
-                "（Reader を含む）で開き、署名パネルで各署名の有効性を確認するか、コマンド "
-                "「tachiai verify <PDFファイル>」を実行することで検証できます。"
-                "お手元のファイルの SHA-256 ハッシュ値を上記「SHA-256（締結済み）」と照合することで、"
-                "本証明書が対象とする文書であることを確認できます。"
-            ),
-            _Text(
-                f"Each document above was electronically sealed by the electronic contract service "
-                f"“{issuer}” and timestamped by a time-stamping authority every time it was sent, "
-                "forwarded or agreed to. That a document has not been changed after each action, and when "
-                "each action took place, can be verified by opening the sealed PDF in Adobe Acrobat (or "
-                "Acrobat Reader) and checking every signature in the Signature Panel, or by running "
-                "“tachiai verify <PDF file>”. Comparing the SHA-256 of the file you hold with “SHA-256 of "
-                "the sealed file” above confirms that it is the "
-                "document this certificate is about.",
-                _EN + 0.4,
-                _GREY,
-            ),
-            _Text(
-                "本証明書の記載は、同サービスが各操作の時点で記録した情報に基づきます。"
-                "認証方法は、各操作の前に本人確認に用いられた方法を示します。",
-            ),
-            _Text(
-                "This certificate is based on what the service recorded at the time of each action. "
-                "“Authentication” is how the person was identified before acting.",
-                _EN + 0.4,
-                _GREY,
-            ),
+            _Text(seals_ja),
+            _Text(seals_en, _EN + 0.4, _GREY),
+            _Text(records_ja),
+            _Text(records_en, _EN + 0.4, _GREY),
         ]
         if self.has_undisplayable():
-            texts += [
-                _Text("フォントにない文字は「<U+コードポイント>」の形式で表記しています。"),
-                _Text("Characters the font cannot show are written as “<U+code point>”.", _EN + 0.4, _GREY),
-            ]
+            undisplayable_ja, undisplayable_en = _ja_en("certificate.statement.undisplayable")
+            texts += [_Text(undisplayable_ja), _Text(undisplayable_en, _EN + 0.4, _GREY)]
         pdf.paragraph(texts, gap=1.2)
 
     def has_undisplayable(self) -> bool:

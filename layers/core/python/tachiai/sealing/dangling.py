@@ -30,6 +30,7 @@ _BODY_END = re.compile(rb"endobj|stream(?:\r\n|\n|\r)")
 _LITERAL_STRING = re.compile(rb"\((?:\\.|[^\\()])*\)", re.DOTALL)
 _TRAILER = re.compile(rb"trailer(.*?)startxref", re.DOTALL)
 _MAX_REPORTED = 10
+_TABLE_TOKEN = re.compile(rb"[^\x00\t\n\x0c\r ]+")
 
 
 def dangling_references(data: bytes, pdf: pikepdf.Pdf) -> list[str]:
@@ -37,10 +38,12 @@ def dangling_references(data: bytes, pdf: pikepdf.Pdf) -> list[str]:
     read it into ``pdf``) does not hold, at most 10, sorted; empty when there is none.
 
     Only the current version of each object is scanned (superseded versions are not), plus every
-    classic trailer. Object streams are decoded by qpdf.
+    classic trailer. Object streams are decoded by qpdf. An object the table places in an object
+    stream counts as missing unless the stream's offsets table lists it at that index, below ``/N``
+    (where pyHanko's strict reader looks for it).
     """
     table = pdf.get_xref_table()
-    existing = {objgen for objgen, entry in table.items() if entry.type in (1, 2)}
+    existing = {objgen for objgen, entry in table.items() if entry.type == 1}
     # every body is collected first and scanned in one pass: one regex run instead of thousands
     bodies: list[bytes] = []
     object_streams: set[int] = set()
@@ -50,14 +53,44 @@ def dangling_references(data: bytes, pdf: pikepdf.Pdf) -> list[str]:
             bodies.append(data[entry.offset : end.start() if end else len(data)])
         elif entry.type == 2 and entry.obj_stream_number is not None:
             object_streams.add(entry.obj_stream_number)
+    members: dict[int, list[int]] = {}
     for number in object_streams:
         container = pdf.get_object((number, 0))
         if isinstance(container, pikepdf.Stream):
-            bodies.append(container.read_bytes())
+            content = container.read_bytes()
+            bodies.append(content)
+            members[number] = _object_stream_members(container, content)
+    # A compressed object exists for pyHanko's strict reader only where the table says: at its index,
+    # below /N. qpdf reads the object by number and null past /N, so a mismatch reads alike nowhere
+    # (pyHanko's difference analysis stops on it at finalize): treated as dangling, qpdf's rewrite
+    # writes what qpdf read.
+    for objgen, entry in table.items():
+        if entry.type != 2 or entry.obj_stream_number is None or entry.obj_stream_index is None:
+            continue
+        listed = members.get(entry.obj_stream_number, [])
+        if entry.obj_stream_index < len(listed) and listed[entry.obj_stream_index] == objgen[0]:
+            existing.add(objgen)
     bodies.extend(trailer.group(1) for trailer in _TRAILER.finditer(data))
     referenced = _references(b"\n".join(bodies))
     missing = sorted(referenced - existing)
     return [f"{number} {generation} R" for number, generation in missing[:_MAX_REPORTED]]
+
+
+def _object_stream_members(container: pikepdf.Stream, content: bytes) -> list[int]:
+    """Object numbers of an object stream's offsets table, in order, as many as ``/N`` says at most
+    (pyHanko reads no further); the table ends where the objects start (``/First``)."""
+    # pikepdf gives PDF integers as Python ints (its stubs say Object)
+    first: object = container.get("/First")
+    count: object = container.get("/N")
+    if not isinstance(first, int) or not isinstance(count, int):
+        return []
+    tokens = _TABLE_TOKEN.findall(content, 0, max(0, first))
+    numbers = []
+    for index in range(0, min(len(tokens) - 1, 2 * count), 2):
+        if not (tokens[index].isdigit() and tokens[index + 1].isdigit()):
+            break
+        numbers.append(int(tokens[index]))
+    return numbers
 
 
 def _references(syntax: bytes) -> set[tuple[int, int]]:

@@ -12,7 +12,7 @@
   that disagree. :class:`MetadataKeepingWriter` leaves both exactly as uploaded; the validation data
   (DSS) is written in the signature's own revision (:data:`SEAL_DSS`, :data:`TIMESTAMP_DSS`), so no
   revision is ever written by a pyHanko writer of its own.
-* **The completion lock.** The seal that completes a document (:data:`COMPLETION_REASON`) locks every
+* **The completion lock.** The seal that completes a document (:func:`completion_reason`) locks every
   form field (FieldMDP ``/All``) and the document (``/Lock /P 1``, DocMDP "no changes"): filling a
   field or adding an annotation afterwards makes validators report the seal as broken, while the DSS
   and document timestamps of PAdES B-LTA remain allowed.
@@ -41,13 +41,15 @@ from pyhanko.sign.signers.pdf_signer import (
 )
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
+from tachiai import i18n
+
 __all__ = [
-    "COMPLETION_REASON",
     "DOCUMENT_TIMESTAMP_FIELD",
     "SEAL_DSS",
     "SEAL_FIELD_PREFIX",
     "TIMESTAMP_DSS",
     "MetadataKeepingWriter",
+    "completion_reason",
     "free_field_name",
     "rehearse_seal",
     "seal_field_spec",
@@ -58,10 +60,13 @@ __all__ = [
 SEAL_FIELD_PREFIX = "TachiaiSeal"
 """Seals are named ``TachiaiSeal<n>``; validators identify tachiai's seals by certificate, not name."""
 DOCUMENT_TIMESTAMP_FIELD = "TachiaiDocumentTimestamp"
-COMPLETION_REASON = (
-    "締結完了：この文書への以後の変更は認められません / Completed: no further changes are permitted"
-)
-"""Reason of the seal that locks a completed document (shown by validators beside the lock)."""
+
+
+def completion_reason() -> str:
+    """Reason of the seal that locks a completed document (shown by validators beside the lock): the
+    catalog's ``seal.reason.completed`` in Japanese and English, as on the agreement certificate."""
+    return " / ".join(i18n.text("seal.reason.completed", language) for language in ("ja", "en"))
+
 
 MAX_FIELD_NODES = 10_000
 """Form-field nodes read at most when looking for taken names (the same bound as preflight's)."""

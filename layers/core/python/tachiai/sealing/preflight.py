@@ -81,10 +81,11 @@ from tachiai.domain.errors import (
     TachiaiError,
 )
 from tachiai.domain.uploads import DEFAULT_MAX_BYTES, PDF_WHITESPACE, check_upload
-from tachiai.pdf_limits import check_decoded_size
-from tachiai.sealing.active_content import LABELS, ActiveKind, find_active_content
+from tachiai.pdf_limits import check_decoded_size, check_structure
+from tachiai.sealing.active_content import ActiveKind, active_content_text, find_active_content
 from tachiai.sealing.dangling import dangling_references, direct_entries, make_entries_indirect
 from tachiai.sealing.incremental import rehearse_seal
+from tachiai.sealing.object_streams import has_object_streams, read_as_pyhanko_does
 from tachiai.sealing.verify import Verdict, VerificationError, verify_pdf
 
 __all__ = ["DEFAULT_MAX_BYTES", "PreparedDocument", "preflight"]
@@ -197,7 +198,8 @@ def preflight(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> PreparedDoc
     :raises ActiveContent: the PDF carries JavaScript, a Launch action or an embedded executable
         (see :mod:`tachiai.sealing.active_content`).
     :raises PdfTooComplex: its streams decode to more data than :mod:`tachiai.pdf_limits` allows
-        (a decompression bomb); checked on the raw bytes before any parser decodes them.
+        (a decompression bomb), or it holds more objects or syntax than it allows (a parse bomb);
+        checked on the raw bytes before any parser reads them.
     :raises DamagedPdf: the PDF cannot be read, has no pages, or could only be repaired by dropping
         content. Every other failure of the PDF parsers is reported as this too.
     """
@@ -234,8 +236,8 @@ class _QpdfView:
     repairs: tuple[str, ...]
     """Harmless repairs qpdf made while reading: the file must be rewritten before signing."""
     signed: bool
-    forbidden: tuple[str, str] | None
-    """(reason_ja, reason_en) when an existing signature forbids signing."""
+    forbidden: str | None
+    """The reason (a message id) when an existing signature forbids signing."""
     objects: frozenset[tuple[int, int]]
     """(number, generation) of every object qpdf's cross-reference table locates."""
     active: tuple[ActiveKind, ...] = ()
@@ -246,47 +248,36 @@ class _QpdfView:
     """Arrays the seal extends that hold direct objects or nulls: the file must be rewritten."""
 
 
-_REASON_CERTIFIED = (
-    "作成者の証明署名により変更が一切禁止されています",
-    "a certification signature forbids any change",
-)
-_REASON_USAGE_RIGHTS = (
-    "使用権限（Usage Rights）署名が付いており、変更するとその署名が無効になります",
-    "it carries a usage-rights signature, which any change would invalidate",
-)
-_REASON_LOCKED = (
-    "既存の署名が文書全体の変更を禁止しています",
-    "an existing signature locks the whole document",
-)
-_REASON_FIELDS_LOCKED = (
-    "既存の署名がすべてのフォームフィールドをロックしており、署名欄を追加するとその署名が無効になります",
-    "an existing signature locks all form fields, so adding a signature field would invalidate it",
-)
-_REASON_SIGNED_NEEDS_REPAIR = (
-    "署名済みのPDFの構造に修復が必要で、修復すると既存の署名が無効になります",
-    "the signed PDF needs structural repair, which would invalidate its existing signatures",
-)
+# Why an existing signature forbids signing: the message ids SigningForbidden names as its reason.
+_REASON_CERTIFIED = "error.pdf_signing_forbidden.certified"
+_REASON_USAGE_RIGHTS = "error.pdf_signing_forbidden.usage_rights"
+_REASON_LOCKED = "error.pdf_signing_forbidden.locked"
+_REASON_FIELDS_LOCKED = "error.pdf_signing_forbidden.fields_locked"
+_REASON_SIGNED_NEEDS_REPAIR = "error.pdf_signing_forbidden.signed_needs_repair"
+_REASON_DOCUMENT_TIMESTAMP = "error.pdf_signing_forbidden.document_timestamp"
 
 
-_REASON_DOCUMENT_TIMESTAMP = (
-    "他のサービスの文書タイムスタンプが付いており、その後に押す電子印の長期検証ができなくなります",
-    "it carries another service's document timestamp, after which a seal cannot be shown to be "
-    "long-term valid",
-)
+def _prepare(data: bytes, *, rescue: bool = True) -> tuple[bytes, int, bool]:
+    """(bytes to seal, pages, whether they were normalized); raises typed errors only on purpose.
 
-
-def _prepare(data: bytes) -> tuple[bytes, int, bool]:
-    """(bytes to seal, pages, whether they were normalized); raises typed errors only on purpose."""
-    # before qpdf or pyHanko decode anything: a decompression bomb is refused on its raw bytes
+    ``rescue``: whether a file qpdf refuses may still be read as pyHanko reads it (step 2b).
+    """
+    # before qpdf or pyHanko parse or decode anything: parse and decompression bombs are refused on
+    # the raw bytes (the structure first: the decode scan's own cost grows with the object count)
+    check_structure(data)
     check_decoded_size(data)
-    view = _inspect_with_qpdf(data)
+    try:
+        view = _inspect_with_qpdf(data)
+    except DamagedPdf as refused:
+        if not rescue or not has_object_streams(data):
+            raise
+        return _read_object_streams_as_pyhanko_does(data, refused)
     if view.forbidden is not None:
-        raise SigningForbidden(view.forbidden[1], reason_ja=view.forbidden[0], reason_en=view.forbidden[1])
+        raise SigningForbidden(view.forbidden, reason=view.forbidden)
     if view.active:
         raise ActiveContent(
             ", ".join(view.active),
-            found_ja="、".join(LABELS[kind][0] for kind in view.active),
-            found_en=", ".join(LABELS[kind][1] for kind in view.active),
+            found=[active_content_text(kind) for kind in view.active],
         )
     if view.signed:
         _check_existing_signatures(data)
@@ -298,8 +289,7 @@ def _prepare(data: bytes) -> tuple[bytes, int, bool]:
     if view.signed:
         raise SigningForbidden(
             f"signed PDF needs normalization: {problem}"[:_MAX_DETAIL],
-            reason_ja=_REASON_SIGNED_NEEDS_REPAIR[0],
-            reason_en=_REASON_SIGNED_NEEDS_REPAIR[1],
+            reason=_REASON_SIGNED_NEEDS_REPAIR,
         )
     normalized = _normalize(data)
     again = _inspect_with_qpdf(normalized)
@@ -307,6 +297,32 @@ def _prepare(data: bytes) -> tuple[bytes, int, bool]:
     if remaining:
         raise DamagedPdf(f"still not clean after normalization ({problem}): {remaining}"[:_MAX_DETAIL])
     return normalized, again.pages, True
+
+
+def _read_object_streams_as_pyhanko_does(data: bytes, refused: DamagedPdf) -> tuple[bytes, int, bool]:
+    """Step 2b: a file with object streams that qpdf refuses, rewritten as pyHanko reads it.
+
+    qpdf gives up on object streams that pyHanko and pdf.js read (a short offsets table, an object
+    stream inside another, see :mod:`tachiai.sealing.object_streams`), and bare pyHanko signs such
+    files. They are rewritten once into a plain file holding what pyHanko's strict reader reads, and
+    that rewrite must then pass every step (2 to 5) as if it had been uploaded: it becomes the
+    document. A signed file cannot be rewritten without breaking its signatures: SigningForbidden.
+    What pyHanko cannot read strictly either stays ``refused``.
+    """
+    try:
+        plain = read_as_pyhanko_does(data)
+    except DamagedPdf as e:
+        raise DamagedPdf(f"{refused.detail}; {e.detail}"[:_MAX_DETAIL]) from refused
+    if b"/ByteRange" in data or b"/ByteRange" in plain:
+        raise SigningForbidden(
+            f"signed PDF needs normalization: {refused.detail}"[:_MAX_DETAIL],
+            reason=_REASON_SIGNED_NEEDS_REPAIR,
+        )
+    # streams and syntax that sat inside object streams are top-level now: measured like every other
+    check_structure(plain)
+    check_decoded_size(plain)
+    pdf, pages, _ = _prepare(plain, rescue=False)
+    return pdf, pages, True
 
 
 def _check_existing_signatures(data: bytes) -> None:
@@ -337,8 +353,7 @@ def _check_existing_signatures(data: bytes) -> None:
     if foreign_timestamps:
         raise SigningForbidden(
             f"document timestamp(s) already present: {', '.join(foreign_timestamps)}"[:_MAX_DETAIL],
-            reason_ja=_REASON_DOCUMENT_TIMESTAMP[0],
-            reason_en=_REASON_DOCUMENT_TIMESTAMP[1],
+            reason=_REASON_DOCUMENT_TIMESTAMP,
         )
 
 
@@ -466,8 +481,8 @@ def _strip_source(message: str) -> str:
     return re.sub(r"stream <[^>]*>:? ?", "", message)
 
 
-def _signing_restrictions(pdf: pikepdf.Pdf) -> tuple[tuple[str, str] | None, bool]:
-    """(reason a signature may not be added or None, whether the file carries signatures)."""
+def _signing_restrictions(pdf: pikepdf.Pdf) -> tuple[str | None, bool]:
+    """(reason a signature may not be added (a message id) or None, whether the file carries signatures)."""
     root = pdf.Root
     perms = root.get("/Perms")
     signed = False

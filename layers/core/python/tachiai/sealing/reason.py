@@ -9,11 +9,16 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from tachiai import i18n
 from tachiai.domain.events import EventKind, Language, Person, SealEvent, describe_auth
 from tachiai.domain.text import single_line
 
-_VERB_JA = {EventKind.SENT: "送信しました", EventKind.AGREED: "承認しました"}
-_VERB_EN = {EventKind.SENT: "sent the document", EventKind.AGREED: "approved"}
+_REASONS = {
+    EventKind.SENT: "seal.reason.sent",
+    EventKind.AGREED: "seal.reason.agreed",
+    EventKind.FORWARDED: "seal.reason.forwarded",
+}
+"""The catalog's sentence for each sealed event; any other kind says its name (``event.kind.*``)."""
 
 
 def format_local_time(moment: datetime, zone: ZoneInfo) -> str:
@@ -28,22 +33,26 @@ def _who(person: Person) -> str:
 
 
 def seal_reason(event: SealEvent, language: Language, zone: ZoneInfo) -> str:
-    """The reason text for ``event`` in ``language``: one clean line (:mod:`tachiai.domain.text`), so
-    no name can reorder it (U+202E), break it (U+2028) or hide part of it in a validator's panel."""
+    """The reason text for ``event`` in ``language`` (the catalog's ``seal.reason.*``): one clean line
+    (:mod:`tachiai.domain.text`), so no name can reorder it (U+202E), break it (U+2028) or hide part
+    of it in a validator's panel."""
     return single_line(_reason(event, language, zone))
 
 
 def _reason(event: SealEvent, language: Language, zone: ZoneInfo) -> str:
-    when = format_local_time(event.at, zone)
-    auth = describe_auth(event.auth_methods, language)
-    if language == "ja":
-        if event.kind == EventKind.FORWARDED and event.forwarded_to is not None:
-            verb = f"{_who(event.forwarded_to)} へ転送しました"
+    values = {
+        "actor": _who(event.actor),
+        "when": format_local_time(event.at, zone),
+        "auth": describe_auth(event.auth_methods, language),
+    }
+    message = _REASONS.get(event.kind)
+    if event.kind == EventKind.FORWARDED:
+        if event.forwarded_to is None:
+            message = None
         else:
-            verb = _VERB_JA.get(event.kind, event.kind.value)
-        return f"{_who(event.actor)} が {when} に{verb}（{auth}）"
-    if event.kind == EventKind.FORWARDED and event.forwarded_to is not None:
-        verb = f"forwarded the document to {_who(event.forwarded_to)}"
-    else:
-        verb = _VERB_EN.get(event.kind, event.kind.value)
-    return f"{_who(event.actor)} {verb} at {when} ({auth})"
+            values["to"] = _who(event.forwarded_to)
+    if message is None:
+        return i18n.text(
+            "seal.reason.event", language, action=i18n.text(f"event.kind.{event.kind}", language), **values
+        )
+    return i18n.text(message, language, **values)

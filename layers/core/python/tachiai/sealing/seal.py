@@ -43,11 +43,11 @@ from tachiai.domain.errors import (
 )
 from tachiai.domain.events import Language, SealEvent
 from tachiai.sealing.incremental import (
-    COMPLETION_REASON,
     DOCUMENT_TIMESTAMP_FIELD,
     SEAL_DSS,
     SEAL_FIELD_PREFIX,
     TIMESTAMP_DSS,
+    completion_reason,
     free_field_name,
     seal_field_spec,
     signed_field_is_new,
@@ -147,7 +147,7 @@ class Sealer:
     def finalize(self, pdf: bytes, *, lock: bool = True) -> bytes:
         """Add the document timestamp and the validation data it needs (PAdES B-LTA).
 
-        With ``lock`` (the default), a completion seal (:data:`COMPLETION_REASON`) comes first: it
+        With ``lock`` (the default), a completion seal (:func:`completion_reason`) comes first: it
         locks every form field and the document, so that filling a field or adding an annotation
         after completion shows as a change that breaks it, in Acrobat as in pyHanko. It is skipped
         when the last signature already is such a lock by this sealer.
@@ -172,7 +172,7 @@ class Sealer:
         if not signed:
             raise SealingError("finalize needs at least one seal")
         if needs_lock:
-            pdf = self.seal(pdf, COMPLETION_REASON, lock=True)
+            pdf = self.seal(pdf, completion_reason(), lock=True)
         output = BytesIO()
         with _translate_signing_errors("document timestamp"):
             reader = _read(pdf)

@@ -9,6 +9,9 @@ anything was changed after the last signature.
 It is the single place that decides: ``tachiai verify`` and :meth:`Sealer.finalize` both use it, so the
 service never accepts a file the command would call untrusted, and the command never says "valid" when
 the service would refuse.
+
+Every sentence and label is a catalog entry (``verify.*``): a finding carries its message id and values,
+and is worded in the reader's language only when shown (the panel) or in every language (JSON).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
@@ -48,6 +52,7 @@ from pyhanko_certvalidator.context import CertValidationPolicySpec
 from pyhanko_certvalidator.policy_decl import REQUIRE_REVINFO, CertRevTrustPolicy
 from pyhanko_certvalidator.registry import SimpleTrustManager
 
+from tachiai import i18n
 from tachiai.domain.errors import DamagedPdf, TachiaiError
 from tachiai.domain.text import single_line
 
@@ -69,8 +74,6 @@ _UNREADABLE = "UNREADABLE"
 class VerificationError(TachiaiError):
     code = "verification_failed"
     http_status = 400
-    message_ja = "PDFの署名を検証できませんでした。"
-    message_en = "The PDF's signatures could not be verified."
 
 
 class Verdict(StrEnum):
@@ -90,24 +93,16 @@ class Verdict(StrEnum):
         """``tachiai verify``'s exit status for this verdict (2 is "could not verify", not a verdict)."""
         return _EXIT_CODES[self]
 
-    @property
-    def meaning(self) -> str:
+    def meaning(self, language: i18n.Language = "en") -> str:
         """What this verdict (and its exit status) means, as ``tachiai verify --help`` says it."""
-        return _EXIT_MEANINGS[self]
+        return i18n.text(f"verify.exit_meaning.{self.value}", language)
 
-    @property
-    def label(self) -> str:
-        return _LABELS[self]
+    def label(self, language: i18n.Language = "en") -> str:
+        """The verdict's name in the panel's last line."""
+        return i18n.text(f"verify.verdict.{self.value}", language)
 
 
 _EXIT_CODES = {Verdict.VALID: 0, Verdict.INVALID: 1, Verdict.INCOMPLETE: 3}
-_LABELS = {Verdict.VALID: "valid", Verdict.INVALID: "INVALID", Verdict.INCOMPLETE: "untrusted or incomplete"}
-_EXIT_MEANINGS = {
-    Verdict.VALID: "valid: every signature intact, valid, trusted and LTV; nothing changed after the last",
-    Verdict.INVALID: "invalid: a signature is broken, or the document was changed after a signature",
-    Verdict.INCOMPLETE: "untrusted or incomplete: intact, but not trusted, not LTV, not signed by the "
-    "expected seal, trust not checked (no --trust), or no signature at all",
-}
 
 
 class Severity(IntEnum):
@@ -136,15 +131,31 @@ class Finding:
     ``no_signatures``."""
     severity: Severity
     field_name: str | None
-    en: str
-    ja: str
+    message_id: str = ""
+    """Its sentence in the catalogs; ``verify.finding.<code>`` when empty."""
+    values: dict[str, str] = field(default_factory=dict, hash=False)
+    """The sentence's placeholders."""
+    texts: dict[str, str] = field(default_factory=dict, hash=False)
+    """Placeholders that are themselves catalog messages (filled from :attr:`values` too), e.g. what
+    changed after a signature: worded in the same language as the sentence."""
+
+    def message(self, language: i18n.Language) -> str:
+        """The finding in ``language``."""
+        values = dict(self.values)
+        values.update({name: i18n.text(msgid, language, **self.values) for name, msgid in self.texts.items()})
+        return i18n.text(self.message_id or f"verify.finding.{self.code}", language, **values)
+
+    @property
+    def en(self) -> str:
+        """In English (logs, :meth:`Judgement.summary`)."""
+        return self.message("en")
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "code": self.code,
             "severity": self.severity.name.lower(),
             "field": self.field_name,
-            "message": {"ja": self.ja, "en": self.en},
+            "message": {language: self.message(language) for language in i18n.LANGUAGES},
         }
 
 
@@ -175,10 +186,12 @@ class SignatureReport:
     """Made by one of the expected seal certificates; None when none were given (and for document
     timestamps, which a TSA makes)."""
     changed_after: str | None = None
-    """What was changed after this signature beyond later signatures and validation data (English), or
-    None when nothing else was. Signing a later signature field is not a change of what was signed."""
-    changed_after_ja: str | None = None
-    """The same in Japanese."""
+    """What was changed after this signature beyond later signatures and validation data, as a code
+    (``annotations``, ``form_fields``, ``form_unsigned``, ``docmdp``, ``seed_value``, ``unexplained``,
+    ``unknown``, ``unreadable``; worded by the catalogs' ``verify.change.*``), or None when nothing else
+    was. Signing a later signature field is not a change of what was signed."""
+    changed_fields: list[str] = field(default_factory=list)
+    """The form fields changed, for ``form_fields``."""
     timestamp_trusted: bool | None = None
     """Whether the signature timestamp chains to the trust anchors (None: no signature timestamp)."""
 
@@ -208,11 +221,11 @@ class Judgement:
         worst = max((f.severity for f in self.findings), default=Severity.NOTE)
         return [f for f in self.findings if f.severity == worst and worst > Severity.NOTE]
 
-    def headline(self, language: str) -> str:
+    def headline(self, language: i18n.Language) -> str:
         """One sentence: what the verdict is and why (the reasons are listed beside it)."""
         codes = {f.code for f in self.reasons}
         if self.verdict is Verdict.VALID:
-            return _HEADLINES["valid"][language]
+            return i18n.text("verify.headline.valid", language)
         if self.verdict is Verdict.INVALID:
             key = "changed_after" if codes == {"changed_after"} else "invalid"
         elif codes == {"no_signatures"}:
@@ -221,7 +234,7 @@ class Judgement:
             key = "trust_not_checked"
         else:
             key = "incomplete"
-        return _HEADLINES[key][language]
+        return i18n.text(f"verify.headline.{key}", language)
 
     def summary(self) -> str:
         """One line for logs and errors: the verdict and each reason (English)."""
@@ -232,40 +245,11 @@ class Judgement:
         return {
             "verdict": self.verdict.value,
             "exit_code": self.exit_code,
-            "exit_meaning": self.verdict.meaning,
-            "headline": {"ja": self.headline("ja"), "en": self.headline("en")},
+            "exit_meaning": {language: self.verdict.meaning(language) for language in i18n.LANGUAGES},
+            "headline": {language: self.headline(language) for language in i18n.LANGUAGES},
             "reasons": [f.to_dict() for f in self.reasons],
             "findings": [f.to_dict() for f in self.findings],
         }
-
-
-_HEADLINES = {
-    "valid": {
-        "ja": "署名済みであり、すべての署名が有効です。",
-        "en": "Signed and all signatures are valid.",
-    },
-    "invalid": {
-        "ja": "無効な署名があります。",
-        "en": "At least one signature is INVALID.",
-    },
-    "changed_after": {
-        "ja": "署名は改ざんされていませんが、署名後に文書が変更されています。",
-        "en": "The signatures are intact, but the document was changed after signing.",
-    },
-    "trust_not_checked": {
-        "ja": "署名は改ざんされていませんが、信頼性は確認していません"
-        "（--trust ROOT.pem を指定してください）。",
-        "en": "The signatures are intact, but their trust was NOT checked: pass --trust ROOT.pem.",
-    },
-    "incomplete": {
-        "ja": "署名は改ざんされていませんが、信頼できないか検証に必要な情報が不足しています。",
-        "en": "The signatures are intact, but NOT trusted or not complete.",
-    },
-    "no_signatures": {
-        "ja": "署名がありません。",
-        "en": "The document has no signatures.",
-    },
-}
 
 
 @dataclass(frozen=True)
@@ -302,27 +286,9 @@ class VerificationReport:
         """
         findings: list[Finding] = []
         if not self.signatures:
-            findings.append(
-                Finding(
-                    "no_signatures",
-                    Severity.INCOMPLETE,
-                    None,
-                    _HEADLINES["no_signatures"]["en"],
-                    _HEADLINES["no_signatures"]["ja"],
-                )
-            )
+            findings.append(Finding("no_signatures", Severity.INCOMPLETE, None))
         elif self.trust_anchors != "given":
-            findings.append(
-                Finding(
-                    "trust_not_checked",
-                    Severity.INCOMPLETE,
-                    None,
-                    "no trust anchor was given (--trust ROOT.pem): "
-                    "whether the signers are trusted was not checked",
-                    "信頼するルート証明書が指定されていないため（--trust ROOT.pem）、"
-                    "署名者の信頼性は確認していません",
-                )
-            )
+            findings.append(Finding("trust_not_checked", Severity.INCOMPLETE, None))
         # "Before the first seal" needs a seal: a file no seal of ours signed accepts no one.
         first_seal = next((i for i, s in enumerate(self.signatures) if s.by_seal), -1)
         for index, sig in enumerate(self.signatures):
@@ -361,35 +327,18 @@ class VerificationReport:
     def _integrity_findings(sig: SignatureReport, *, is_last: bool) -> list[Finding]:
         name = sig.field_name
         if not sig.intact:
-            return [
-                Finding(
-                    "altered",
-                    Severity.INVALID,
-                    name,
-                    "BROKEN: the signed bytes were altered (digest mismatch)",
-                    "改ざんされています: 署名された内容が変更されました（ハッシュ値の不一致）",
-                )
-            ]
+            return [Finding("altered", Severity.INVALID, name)]
         if not sig.valid:
-            return [
-                Finding(
-                    "signature_invalid",
-                    Severity.INVALID,
-                    name,
-                    "INVALID: the signature value does not verify against the signer's certificate",
-                    "無効です: 署名値が署名者の証明書で検証できません",
-                )
-            ]
+            return [Finding("signature_invalid", Severity.INVALID, name)]
         if sig.changed_after is not None:
-            where = "the last signature" if is_last else "it"
             return [
                 Finding(
                     "changed_after",
                     Severity.INVALID,
                     name,
-                    f"intact, but the document was changed after {where}: {sig.changed_after}",
-                    f"署名自体は改ざんされていませんが、{'最後の署名' if is_last else 'この署名'}の後に文書が"
-                    f"変更されています: {sig.changed_after_ja or sig.changed_after}",
+                    "verify.finding.changed_after_last" if is_last else "verify.finding.changed_after",
+                    {"fields": ", ".join(sig.changed_fields)},
+                    {"change": f"verify.change.{sig.changed_after}"},
                 )
             ]
         return []
@@ -397,25 +346,16 @@ class VerificationReport:
     def _trust_findings(self, sig: SignatureReport) -> list[Finding]:
         name = sig.field_name
         findings: list[Finding] = []
-        what = "document timestamp by" if sig.kind == "document_timestamp" else "signed by"
         if sig.by_seal is False and sig.kind == "signature":
-            findings.append(
-                Finding(
-                    "not_by_seal",
-                    Severity.INCOMPLETE,
-                    name,
-                    f"signed by {sig.signer}, NOT by the expected seal certificate",
-                    f"{sig.signer} による署名で、想定した電子印の証明書による署名ではありません",
-                )
-            )
+            findings.append(Finding("not_by_seal", Severity.INCOMPLETE, name, values={"signer": sig.signer}))
         if self.trust_anchors == "given" and not sig.trusted:
             findings.append(
                 Finding(
                     "untrusted",
                     Severity.INCOMPLETE,
                     name,
-                    f"{what} {sig.signer}, which does NOT chain to the trusted roots",
-                    f"{sig.signer} の証明書は信頼するルート証明書につながりません",
+                    f"verify.finding.untrusted_{sig.kind}",
+                    {"signer": sig.signer},
                 )
             )
         elif self.trust_anchors == "given" and sig.timestamp_trusted is False:
@@ -424,23 +364,12 @@ class VerificationReport:
                     "timestamp_untrusted",
                     Severity.INCOMPLETE,
                     name,
-                    f"its signature timestamp by {sig.timestamp_authority} "
-                    "does NOT chain to the trusted roots",
-                    f"署名タイムスタンプ（{sig.timestamp_authority}）は信頼するルート証明書につながりません",
+                    values={"authority": str(sig.timestamp_authority)},
                 )
             )
         if not sig.ltv and not any(f.code == "untrusted" for f in findings):
-            detail = next((p for p in sig.problems if p.startswith("LTV")), "")
-            findings.append(
-                Finding(
-                    "not_ltv",
-                    Severity.INCOMPLETE,
-                    name,
-                    "NOT LTV: it cannot be validated from the file alone"
-                    + (f" ({detail})" if detail else ""),
-                    "長期検証（LTV）できません: ファイル内の検証情報だけでは検証できません",
-                )
-            )
+            # pyhanko's technical reason (the AdES indication) is in the signature's problems
+            findings.append(Finding("not_ltv", Severity.INCOMPLETE, name))
         return findings
 
     def to_dict(self, *, accept_earlier_signers: bool = False) -> dict[str, Any]:
@@ -455,22 +384,9 @@ class VerificationReport:
 
 
 def _other_signer(sig: SignatureReport) -> Finding:
-    trust_en = (
-        "its certificate chains to the trusted roots"
-        if sig.trusted
-        else "its trust was not checked against the trusted roots"
-    )
-    trust_ja = (
-        "証明書は信頼するルート証明書につながります"
-        if sig.trusted
-        else "信頼性は信頼するルート証明書に対して確認していません"
-    )
+    trust = "verify.other_signer.trusted" if sig.trusted else "verify.other_signer.trust_not_checked"
     return Finding(
-        "other_signer",
-        Severity.NOTE,
-        sig.field_name,
-        f"another party's signature ({sig.signer}) made before the first seal: kept intact; {trust_en}",
-        f"最初の電子印より前の他者（{sig.signer}）の署名: 改ざんされていません。{trust_ja}",
+        "other_signer", Severity.NOTE, sig.field_name, values={"signer": sig.signer}, texts={"trust": trust}
     )
 
 
@@ -533,39 +449,11 @@ def _dss_context(reader: PdfFileReader, roots: Sequence[x509.Certificate]) -> Va
         return ValidationContext(**kwargs, crls=[], ocsps=[])
 
 
-# What changed after a signature, beyond signing: (English, Japanese).
-_CHANGES = {
-    "unreadable": ("a later revision could not be read", "後の版を読み取れません"),
-    "unexplained": (
-        "objects were changed that signing does not explain",
-        "署名では説明できないオブジェクトの変更があります",
-    ),
-    "unknown": ("what changed could not be determined", "何が変更されたか判定できません"),
-    "annotations": ("annotations were added or changed", "注釈が追加または変更されました"),
-    "form_fields": ("form field(s) changed: {fields}", "フォームフィールドが変更されました: {fields}"),
-    "form_unsigned": (
-        "the form was changed after it, and no signature followed",
-        "この署名の後にフォームが変更され、その後の署名はありません",
-    ),
-    "docmdp": (
-        "changes its certification (DocMDP) does not permit",
-        "作成者の証明（DocMDP）が許可していない変更があります",
-    ),
-    "seed_value": (
-        "the signature breaks its field's seed value constraints",
-        "署名が署名フィールドのシード値の制約に違反しています",
-    ),
-}
+_Change = tuple[str, list[str]]
+"""What changed after a signature beyond signing: a ``verify.change.*`` code, and the fields it names."""
 
 
-def _change(key: str, fields: Sequence[str] = ()) -> tuple[str, str]:
-    en, ja = _CHANGES[key]
-    return en.format(fields=", ".join(fields)), ja.format(fields=", ".join(fields))
-
-
-def _modification(
-    status: ModificationInfo, later_fields: set[str]
-) -> tuple[str, tuple[str, str] | None, list[str]]:
+def _modification(status: ModificationInfo, later_fields: set[str]) -> tuple[str, _Change | None, list[str]]:
     """The modification level after a signature, what changed beyond signing (None: nothing), and
     pyhanko's technical words for it.
 
@@ -574,26 +462,26 @@ def _modification(
     an object signing does not explain, a change the signature's DocMDP forbids -- changed the
     document the signer saw."""
     if status.diff_result is None:
-        return _UNREADABLE, _change("unreadable"), ["a revision after this signature could not be read"]
+        return _UNREADABLE, ("unreadable", []), ["a revision after this signature could not be read"]
     if isinstance(status.diff_result, SuspiciousModification):
         return (
             "OTHER",
-            _change("unexplained"),
+            ("unexplained", []),
             [f"suspicious change after signing: {status.diff_result}"],
         )
     level = status.modification_level
     if level is None:
-        return "UNKNOWN", _change("unknown"), []
+        return "UNKNOWN", ("unknown", []), []
     other_fields = sorted(set(status.diff_result.changed_form_fields) - later_fields)
-    changed: tuple[str, str] | None = None
+    changed: _Change | None = None
     if level >= ModificationLevel.ANNOTATIONS:
-        changed = _change("annotations")
+        changed = ("annotations", [])
     elif other_fields:
-        changed = _change("form_fields", other_fields)
+        changed = ("form_fields", other_fields)
     elif level == ModificationLevel.FORM_FILLING and not later_fields:
-        changed = _change("form_unsigned")
+        changed = ("form_unsigned", [])
     if changed is None and getattr(status, "docmdp_ok", None) is False:
-        changed = _change("docmdp")
+        changed = ("docmdp", [])
     return str(level.name), changed, ([f"changed after signing ({level.name})"] if changed else [])
 
 
@@ -701,7 +589,7 @@ def _report(
             ltv=ts_status.trusted,
             problems=_status_problems(ts_status, trusted_given=trusted_given) + problems,
             changed_after=changed[0] if changed else None,
-            changed_after_ja=changed[1] if changed else None,
+            changed_fields=changed[1] if changed else [],
         )
 
     try:
@@ -713,7 +601,7 @@ def _report(
     level, changed, problems = _modification(status, later_fields)
     problems = _status_problems(status, trusted_given=trusted_given) + problems
     if not status.seed_value_ok and changed is None:
-        changed = _change("seed_value")
+        changed = ("seed_value", [])
     ltv, ltv_problem = _lta_ok(sig, roots) if status.intact and status.valid else (False, None)
     if ltv_problem:
         problems.append(ltv_problem)
@@ -735,7 +623,7 @@ def _report(
         problems=problems,
         by_seal=(signer_cert is not None and signer_cert.sha256 in seals) if seals else None,
         changed_after=changed[0] if changed else None,
-        changed_after_ja=changed[1] if changed else None,
+        changed_fields=changed[1] if changed else [],
         timestamp_trusted=(ts.trusted if ts else None) if trusted_given else None,
     )
 
@@ -744,53 +632,83 @@ def _text(value: object) -> str | None:
     return None if value is None else single_line(str(value))
 
 
-def _mark(flag: bool) -> str:
-    return "yes" if flag else "NO"
+def _mark(flag: bool, language: i18n.Language) -> str:
+    return i18n.text("verify.panel.yes" if flag else "verify.panel.no", language)
 
 
-def format_panel(report: VerificationReport, judgement: Judgement | None = None) -> str:
-    """A human panel, like Acrobat's (署名パネル): the verdict and why first, then each signature."""
+_LABEL_COLUMNS = 20
+"""Where the panel's values start (in terminal columns: a Japanese character takes two)."""
+
+
+def _columns(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _row(label_id: str, value: str, language: i18n.Language) -> str:
+    label = i18n.text(label_id, language)
+    return f"  {label}{' ' * max(1, _LABEL_COLUMNS - _columns(label))}{value}"
+
+
+def format_panel(
+    report: VerificationReport, judgement: Judgement | None = None, language: i18n.Language = "en"
+) -> str:
+    """A human panel in ``language``, like Acrobat's (署名パネル): the verdict and why first, then each
+    signature. Every word is the catalogs' ``verify.*``."""
     judgement = judgement or report.judge()
-    lines = [f"{judgement.headline('ja')} / {judgement.headline('en')}"]
+    lines = [judgement.headline(language)]
     for finding in judgement.reasons:
         if finding.code == "no_signatures":
             continue  # the headline says it all
         where = f"{finding.field_name}: " if finding.field_name else ""
-        lines.append(f"  - {where}{finding.en}")
-        lines.append(f"    {finding.ja}")
+        lines.append(f"  - {where}{finding.message(language)}")
     lines.append(f"SHA-256: {report.sha256}")
     for number, sig in enumerate(report.signatures, start=1):
-        kind = (
-            "文書タイムスタンプ / document timestamp"
-            if sig.kind == "document_timestamp"
-            else "署名 / signature"
-        )
+        kind = i18n.text(f"verify.panel.kind.{sig.kind}", language)
         lines.append("")
-        lines.append(f"バージョン {number} / Revision {number}: {sig.signer} により署名済み ({kind})")
-        lines.append(f"  field:              {sig.field_name}")
-        if sig.reason:
-            lines.append(f"  reason:             {sig.reason}")
-        if sig.signing_time:
-            lines.append(f"  signing time:       {sig.signing_time.isoformat()} (signer's clock)")
-        if sig.timestamp_time:
-            lines.append(
-                f"  timestamp:          {sig.timestamp_time.isoformat()} by {sig.timestamp_authority}"
-            )
-        trusted = (
-            _mark(sig.trusted) if report.trust_anchors == "given" else "not checked (use --trust ROOT.pem)"
+        lines.append(
+            i18n.text("verify.panel.revision", language, number=number, signer=sig.signer, kind=kind)
         )
-        lines.append(f"  intact:             {_mark(sig.intact)}")
-        lines.append(f"  valid:              {_mark(sig.valid)}")
-        lines.append(f"  trusted:            {trusted}")
+        lines.append(_row("verify.panel.field", sig.field_name, language))
+        if sig.reason:
+            lines.append(_row("verify.panel.reason", sig.reason, language))
+        if sig.signing_time:
+            signed = i18n.text("verify.panel.signers_clock", language, time=sig.signing_time.isoformat())
+            lines.append(_row("verify.panel.signing_time", signed, language))
+        if sig.timestamp_time:
+            stamped = i18n.text(
+                "verify.panel.timestamped_by",
+                language,
+                time=sig.timestamp_time.isoformat(),
+                authority=sig.timestamp_authority,
+            )
+            lines.append(_row("verify.panel.timestamp", stamped, language))
+        trusted = (
+            _mark(sig.trusted, language)
+            if report.trust_anchors == "given"
+            else i18n.text("verify.panel.trust_not_checked", language)
+        )
+        lines.append(_row("verify.panel.intact", _mark(sig.intact, language), language))
+        lines.append(_row("verify.panel.valid", _mark(sig.valid, language), language))
+        lines.append(_row("verify.panel.trusted", trusted, language))
         if sig.by_seal is not None:
-            lines.append(f"  by the seal:        {_mark(sig.by_seal)}")
-        lines.append(f"  changed after:      {sig.modification_level}")
-        lines.append(f"  LTV:                {_mark(sig.ltv)}")
-        lines.extend(f"  ! {f.en}" for f in judgement.for_signature(sig.field_name))
-    lines.append("")
-    lines.append(f"LTV enabled (no network needed): {_mark(report.ltv_complete)}")
-    lines.append(
-        f"Changed after the last signature: {'YES' if report.modified_after_last_signature else 'no'}"
+            lines.append(_row("verify.panel.by_seal", _mark(sig.by_seal, language), language))
+        lines.append(_row("verify.panel.changed_after", sig.modification_level, language))
+        lines.append(_row("verify.panel.ltv", _mark(sig.ltv, language), language))
+        lines.extend(f"  ! {f.message(language)}" for f in judgement.for_signature(sig.field_name))
+    changed = (
+        "verify.panel.changed_yes" if report.modified_after_last_signature else "verify.panel.changed_no"
     )
-    lines.append(f"Verdict: {judgement.verdict.label} (exit status {judgement.exit_code})")
+    lines.append("")
+    lines.append(
+        i18n.text("verify.panel.ltv_complete", language, answer=_mark(report.ltv_complete, language))
+    )
+    lines.append(i18n.text("verify.panel.changed_after_last", language, answer=i18n.text(changed, language)))
+    lines.append(
+        i18n.text(
+            "verify.panel.verdict",
+            language,
+            verdict=judgement.verdict.label(language),
+            exit_code=judgement.exit_code,
+        )
+    )
     return "\n".join(lines)

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
         RenderCertificate,
         Sealer,
         SigningChain,
+        TemplateStore,
         UserDirectory,
     )
 
@@ -55,6 +56,7 @@ class Services:
         mailer: Mailer | None = None,
         sealer: Sealer | None = None,
         render_certificate: RenderCertificate | None = None,
+        templates: TemplateStore | None = None,
     ) -> None:
         self.settings = settings
         self.now = now
@@ -69,6 +71,7 @@ class Services:
             "mailer": mailer,
             "sealer": sealer,
             "render_certificate": render_certificate,
+            "templates": templates,
         }
         for name, port in given.items():
             if port is not None:
@@ -81,6 +84,13 @@ class Services:
         from tachiai.adapters.dynamodb import EnvelopeRepository
 
         return EnvelopeRepository(dynamodb_client(), self.settings.require("table"), self.settings.zone)
+
+    @functools.cached_property
+    def templates(self) -> TemplateStore:
+        from tachiai.adapters.aws import dynamodb_client
+        from tachiai.adapters.dynamodb import TemplateRepository
+
+        return TemplateRepository(dynamodb_client(), self.settings.require("table"))
 
     @functools.cached_property
     def documents(self) -> DocumentStore:
@@ -112,6 +122,10 @@ class Services:
 
     @functools.cached_property
     def directory(self) -> UserDirectory:
+        if self.settings.local_user_store:
+            from tachiai.local.user_store import local_directory
+
+            return local_directory(self)
         from tachiai.adapters.aws import cognito_client
         from tachiai.adapters.cognito import UserDirectory as Adapter
 

@@ -26,12 +26,6 @@ INTEGRATION_GROUP = "integration"
 
 class IntegrationNotConfigured(Forbidden):
     code = "integration_not_configured"
-    message_ja = (
-        "API 連携の通知先メールアドレスが設定されていません。管理者が integration_email を設定してください。"
-    )
-    message_en = (
-        "No notification address is set for API integrations: an administrator must set integration_email."
-    )
 
 
 def sender_from_claims(svc: Services, claims: Mapping[str, Any] | None) -> SenderIdentity:

@@ -91,8 +91,6 @@ class ImportRequest(BaseModel):
 class ImportTooLarge(InvalidRequest):
     code = "import_too_large"
     http_status = 413
-    message_ja = "4 MB を超える PDF は、アップロード用 URL を使って取り込んでください。"
-    message_en = "A PDF over 4 MB is imported through an upload URL (leave content_base64 out)."
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ its ``...Unavailable`` error (a class name the state machine retries on) when th
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import date
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
@@ -26,6 +26,8 @@ if TYPE_CHECKING:
     from tachiai.domain.audit import AuditEntry
     from tachiai.domain.envelope import Envelope, EnvelopeStatus
     from tachiai.domain.events import AgreementRecord, Language, SealEvent
+    from tachiai.domain.templates import Template
+    from tachiai.domain.users import DirectoryUser, Role
     from tachiai.mail.templates import MailMessage
 
 
@@ -73,6 +75,53 @@ class EnvelopeStore(Protocol):
 
     def task_token(self, envelope_id: str, participant_id: str) -> str:
         """:raises NotFound: no execution is waiting for this participant."""
+        ...
+
+    def delete_draft(self, envelope: Envelope, entry: AuditEntry) -> None:
+        """Remove a draft (conditional on ``envelope.version``) from every listing and the ledger, and
+        append ``entry`` (its deletion) to its audit trail, which stays.
+
+        :raises Conflict: the stored version is not ``envelope.version``.
+        :raises StorageUnavailable: the store failed (nothing was written).
+        """
+        ...
+
+    def due_reminders(self, at: datetime, limit: int = 100) -> list[str]:
+        """Ids of the envelopes whose next automatic reminder
+        (:func:`tachiai.domain.envelope.next_auto_reminder`) is due at or before ``at``, earliest
+        first: one query of an index kept by :meth:`save`, never a scan. The index may lag a write:
+        callers read each envelope again before acting.
+
+        :raises StorageUnavailable: the store failed.
+        """
+        ...
+
+
+class TemplateStore(Protocol):
+    """Templates (DynamoDB, beside the envelopes)."""
+
+    def get(self, template_id: str) -> Template:
+        """:raises NotFound: no such template. :raises StorageUnavailable: the store failed."""
+        ...
+
+    def save(self, template: Template, *, create: bool = False) -> Template:
+        """Write the template conditional on ``template.version`` (with ``create``: that none exists);
+        return it as stored (version + 1).
+
+        :raises Conflict: the stored version moved (or, with ``create``, it exists).
+        :raises StorageUnavailable: the store failed.
+        """
+        ...
+
+    def delete(self, template: Template) -> None:
+        """Remove the template, conditional on ``template.version``. :raises Conflict: it changed."""
+        ...
+
+    def list_for(self, owner_id: str) -> list[Template]:
+        """The templates ``owner_id`` may use: their personal ones and the team's, by name.
+
+        :raises StorageUnavailable: the store failed.
+        """
         ...
 
 
@@ -213,8 +262,38 @@ class LedgerIndex(Protocol):
 
 
 class UserDirectory(Protocol):
-    """The senders' user pool (Cognito)."""
+    """The senders' user pool (Cognito; the local user store of ``tachiai local``).
+
+    ``user`` is a username or an email address (the pool signs in with the email as an alias). Every
+    method raises :class:`~tachiai.adapters.cognito.DirectoryUnavailable` when the directory failed.
+    """
 
     def member(self, username: str) -> StaffMember:
         """:raises Forbidden: unknown or disabled. :raises DirectoryUnavailable: the pool failed."""
+        ...
+
+    def users(self) -> list[DirectoryUser]:
+        """Every staff member, enabled or not, by email."""
+        ...
+
+    def user(self, user: str) -> DirectoryUser:
+        """:raises UnknownUser: no such user."""
+        ...
+
+    def invite(self, email: str, name: str, role: Role) -> DirectoryUser:
+        """Create the account and mail the invitation (a temporary password).
+
+        :raises UserExists: the address has an account. :raises DirectoryRefused: a value refused.
+        """
+        ...
+
+    def set_enabled(self, user: str, enabled: bool) -> DirectoryUser:
+        """Let the user sign in again, or no longer (a disabled user's sessions end).
+
+        :raises UnknownUser: no such user.
+        """
+        ...
+
+    def set_role(self, user: str, role: Role) -> DirectoryUser:
+        """Make ``role`` the user's only role group. :raises UnknownUser: no such user."""
         ...

@@ -15,6 +15,7 @@ import logging
 from datetime import datetime
 from typing import Any
 
+from tachiai import i18n
 from tachiai.adapters.s3 import (
     certificate_key,
     current_key,
@@ -203,7 +204,8 @@ def finalize(svc: Services, envelope_id: str) -> dict[str, Any]:
     envelope = rules.complete(envelope, now)
     record = agreement_record(envelope, svc.envelopes.audit_trail(envelope_id), now, svc)
     certificate = svc.render_certificate(record)
-    reason = "合意締結証明書を発行しました / Certificate of agreement issued"
+    # The certificate is in Japanese and English (tachiai.sealing.certificate): so is its seal's reason.
+    reason = " / ".join(i18n.text("seal.reason.certificate_issued", language) for language in ("ja", "en"))
     certificate = svc.sealer.finalize(svc.sealer.seal(certificate, reason, lock=True))
     svc.documents.put(certificate_key(envelope_id), certificate)
     envelope = rules.record_certificate(envelope, _sha256(certificate), now)
@@ -313,3 +315,20 @@ def timestamp_import(svc: Services, envelope_id: str, document_id: str) -> dict[
         authority=str(authority.get("common_name") if isinstance(authority, dict) else authority or ""),
         serial=str(info["serial_number"].native),
     ).payload()
+
+
+def preflight_stored(svc: Services, key: str) -> dict[str, Any]:
+    """Preflight a stored template PDF (called synchronously by the send API, which must not load the
+    PDF libraries): what the template records of it.
+
+    :raises DocumentNotUploaded: nothing is stored at ``key``.
+    :raises InvalidDocument: the file failed preflight.
+    """
+    from tachiai.sealing.preflight import preflight
+
+    try:
+        data = svc.documents.get(key)
+    except NotFound as e:
+        raise DocumentNotUploaded(key, name=key.rsplit("/", 2)[-2]) from e
+    prepared = preflight(data, max_bytes=svc.settings.max_document_bytes)
+    return {"sha256": _sha256(data), "size": prepared.size, "pages": prepared.pages}

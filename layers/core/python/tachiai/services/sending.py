@@ -10,19 +10,31 @@ import base64
 import binascii
 import contextlib
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
 
+from tachiai import i18n
 from tachiai.adapters.dynamodb import EnvelopePage, LinkRecord
 from tachiai.adapters.s3 import certificate_key, current_key, original_key, timestamp_key, upload_key
 from tachiai.adapters.sfn import CANCELLED
 from tachiai.domain import envelope as rules
 from tachiai.domain.audit import AuditEntry, AuditKind
 from tachiai.domain.envelope import Document, Envelope, EnvelopeStatus, Participant, ParticipantStatus
-from tachiai.domain.errors import Conflict, DocumentNotUploaded, InvalidRequest, NotFound
+from tachiai.domain.errors import (
+    Conflict,
+    DocumentNotUploaded,
+    DuplicateParticipant,
+    EnvelopeAlreadyEnded,
+    EnvelopeNotSendable,
+    EnvelopeNotSent,
+    InvalidRequest,
+    NotFound,
+    ReminderNotReady,
+)
 from tachiai.domain.events import AuthMethod, Language, Person
 from tachiai.domain.text import Line, Lines
 from tachiai.domain.tokens import hash_access_code, new_link_token
@@ -68,6 +80,9 @@ class ParticipantRequest(BaseModel):
     """Language of this person's mails and signing page."""
     access_code: str | None = Field(default=None, min_length=4, max_length=32, pattern=r"^\S+$")
     """Set by the sender and told to the participant separately (phone, chat); never mailed."""
+    role: Line | None = Field(default=None, min_length=1, max_length=100)
+    """With ``template_id``: the template role this person fills (without it: the next role that has
+    no default person, in order)."""
 
 
 class DocumentRequest(BaseModel):
@@ -81,15 +96,36 @@ class DocumentRequest(BaseModel):
 class CreateEnvelopeRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    title: Line = Field(min_length=1, max_length=200)
+    title: Line | None = Field(default=None, min_length=1, max_length=200)
+    """Required, unless ``template_id`` gives it."""
     message: Lines = Field(default="", max_length=2000)
     language: Language = "ja"
     """Language of the sender's own mails (rejection, expiry)."""
     link_validity_seconds: int = Field(default=7 * 86400, ge=1, le=180 * 86400)
     """How long each participant's link works once it is their turn; the envelope expires with it."""
-    participants: list[ParticipantRequest] = Field(min_length=1, max_length=20)
-    """In signing order."""
-    documents: list[DocumentRequest] = Field(min_length=1, max_length=10)
+    participants: list[ParticipantRequest] = Field(default_factory=list, max_length=20)
+    """In signing order (at least one). With ``template_id``: the people for the template's roles."""
+    documents: list[DocumentRequest] = Field(default_factory=list, max_length=10)
+    """At least one; none with ``template_id`` (the template's documents are copied)."""
+    auto_remind_every_days: int | None = Field(
+        default=None, ge=rules.AUTO_REMIND_DAYS[0], le=rules.AUTO_REMIND_DAYS[1]
+    )
+    """Remind the participant whose turn it is every N days until their link's deadline (default: off)."""
+    template_id: str | None = Field(default=None, pattern=r"^tpl_[0-9a-f]{24}$")
+    """Create from this template: its documents, roles, title, message and settings; any field given
+    here overrides the template's."""
+
+    @model_validator(mode="after")
+    def _complete_without_template(self) -> CreateEnvelopeRequest:
+        if self.template_id is not None:
+            if self.documents:
+                raise ValueError("documents come from the template: give none with template_id")
+            return self
+        missing = [n for n, v in (("title", self.title), ("participants", self.participants)) if not v]
+        missing += ["documents"] if not self.documents else []
+        if missing:
+            raise ValueError(f"{', '.join(missing)} required (or a template_id)")
+        return self
 
 
 class CancelRequest(BaseModel):
@@ -129,13 +165,35 @@ def new_envelope_id() -> str:
     return f"env_{secrets.token_hex(12)}"
 
 
-def create_envelope(svc: Services, sender: SenderIdentity, request: CreateEnvelopeRequest) -> CreatedEnvelope:
+def create_envelope(
+    svc: Services,
+    sender: SenderIdentity,
+    request: CreateEnvelopeRequest,
+    *,
+    copy_from: Sequence[str | None] = (),
+    template_id: str | None = None,
+    resent_from: str | None = None,
+) -> CreatedEnvelope:
     """A draft envelope with its documents (stored now, or uploaded later through the returned URLs).
 
-    :raises InvalidRequest: the same address twice, bad base64.
+    With ``request.template_id``, created from the template (:mod:`tachiai.services.templates`).
+    ``copy_from[i]``: the stored PDF document ``i`` is a copy of (a template's, or the original of an
+    envelope corrected and resent); ``template_id`` / ``resent_from``: where the new envelope comes from.
+
+    :raises DuplicateParticipant: the same address for two participants.
+    :raises InvalidRequest: bad base64.
     :raises UnmailableParticipant: a participant's (or the sender's) name or address cannot be mailed.
     :raises InvalidDocument: an inline document that is empty, too large or not a PDF.
+    :raises DocumentNotUploaded: a document to copy is not stored.
+    :raises NotFound, TemplateRoleUnfilled, TemplateRoleUnknown, TemplateAccessCodeMissing: as
+        :func:`tachiai.services.templates.create_envelope_from_template`.
     """
+    if request.template_id is not None:
+        from tachiai.services import templates  # templates builds on this module
+
+        return templates.create_envelope_from_template(svc, sender, request)
+    if request.title is None:  # the request's validator requires it without a template
+        raise InvalidRequest("title is required", field="title")
     # Every mail of the envelope carries these names and addresses in its headers: refuse now what no
     # mail could carry, rather than fail the envelope at its first mail after sending.
     # The sender is in Reply-To as themselves, and in From as "{sender} via {service}".
@@ -146,19 +204,11 @@ def create_envelope(svc: Services, sender: SenderIdentity, request: CreateEnvelo
     )
     for i, p in enumerate(request.participants):
         require_mailable(p.name, str(p.email), participant=str(p.email), field_prefix=f"participants[{i}].")
+    _refuse_duplicate_addresses(request.participants)
     now = svc.now()
     envelope_id = new_envelope_id()
-    participants = [
-        Participant(
-            id=f"p{i}",
-            order=i,
-            person=Person(name=p.name, email=p.email, organization=p.organization),
-            language=p.language,
-            auth_methods=[AuthMethod.EMAIL_LINK, *([AuthMethod.ACCESS_CODE] if p.access_code else [])],
-            access_code_hash=hash_access_code(p.access_code) if p.access_code else None,
-        )
-        for i, p in enumerate(request.participants, start=1)
-    ]
+    participants = participants_from(request.participants)
+    copies = {f"d{i}": key for i, key in enumerate(copy_from, start=1) if key}
     inline: dict[str, bytes] = {}
     documents: list[Document] = []
     for i, d in enumerate(request.documents, start=1):
@@ -171,7 +221,8 @@ def create_envelope(svc: Services, sender: SenderIdentity, request: CreateEnvelo
             check_upload(data, min(INLINE_DOCUMENT_LIMIT, svc.settings.max_document_bytes))
             inline[document_id] = data
         nonce = secrets.token_hex(16)  # a fresh key per upload URL: never reused
-        staged = None if document_id in inline else upload_key(envelope_id, document_id, nonce)
+        kept = document_id in inline or document_id in copies
+        staged = None if kept else upload_key(envelope_id, document_id, nonce)
         documents.append(Document(id=document_id, name=d.name, upload_key=staged))
     try:
         envelope = Envelope(
@@ -184,22 +235,69 @@ def create_envelope(svc: Services, sender: SenderIdentity, request: CreateEnvelo
             participants=participants,
             documents=documents,
             link_validity=timedelta(seconds=request.link_validity_seconds),
+            auto_remind_every_days=request.auto_remind_every_days,
             created_at=now,
             updated_at=now,
+            template_id=template_id,
+            resent_from=resent_from,
         )
     except ValueError as e:  # pydantic's ValidationError is a ValueError
         raise InvalidRequest(str(e).splitlines()[0], field="participants") from e
     for document_id, data in inline.items():
         svc.documents.put(original_key(envelope_id, document_id), data)
+    for document_id, source in copies.items():
+        try:
+            svc.documents.accept_upload(source, original_key(envelope_id, document_id))  # a copy
+        except NotFound as e:
+            name = next(d.name for d in documents if d.id == document_id)
+            raise DocumentNotUploaded(document_id, name=name) from e
     envelope, entry = envelope.audited(
         AuditKind.ENVELOPE_CREATED,
         sender.email,
         now,
-        {"participants": len(participants), "documents": len(documents)},
+        {
+            "participants": len(participants),
+            "documents": len(documents),
+            **({"template_id": template_id} if template_id else {}),
+            **({"resent_from": resent_from} if resent_from else {}),
+        },
     )
     stored = svc.envelopes.save(envelope, [entry], create=True)
     uploads = [presigned_upload(svc, d) for d in stored.documents if d.upload_key]
     return CreatedEnvelope(stored, uploads)
+
+
+def _refuse_duplicate_addresses(participants: list[ParticipantRequest]) -> None:
+    """:raises DuplicateParticipant: two participants share an address (compared as the envelope does,
+    case-insensitively), named by their places in the request, counted from 1."""
+    seen: dict[str, int] = {}
+    for place, p in enumerate(participants, start=1):
+        address = str(p.email)
+        first = seen.setdefault(address.lower(), place)
+        if first != place:
+            raise DuplicateParticipant(
+                f"participants[{first - 1}] and participants[{place - 1}]",
+                first=first,
+                second=place,
+                address=address,
+                field=f"participants[{place - 1}].email",
+            )
+
+
+def participants_from(requests: Sequence[ParticipantRequest]) -> list[Participant]:
+    """The participants of a draft, in the requests' order (``p1``, ``p2`` ...); an access code is kept
+    only as its salted hash."""
+    return [
+        Participant(
+            id=f"p{i}",
+            order=i,
+            person=Person(name=p.name, email=p.email, organization=p.organization),
+            language=p.language,
+            auth_methods=[AuthMethod.EMAIL_LINK, *([AuthMethod.ACCESS_CODE] if p.access_code else [])],
+            access_code_hash=hash_access_code(p.access_code) if p.access_code else None,
+        )
+        for i, p in enumerate(requests, start=1)
+    ]
 
 
 def presigned_upload(svc: Services, document: Document) -> Upload:
@@ -261,7 +359,7 @@ def send_envelope(svc: Services, sender: SenderIdentity, envelope_id: str) -> En
 
     :raises InvalidDocument: a document failed preflight (the envelope stays a draft).
     :raises DocumentNotUploaded: a presigned upload has not happened.
-    :raises Conflict: the envelope has ended.
+    :raises EnvelopeNotSendable: the envelope has ended (its ``status`` says how).
     """
     envelope = owned_envelope(svc, sender, envelope_id)
     if envelope.status == EnvelopeStatus.DRAFT:
@@ -273,7 +371,9 @@ def send_envelope(svc: Services, sender: SenderIdentity, envelope_id: str) -> En
     if envelope.status != EnvelopeStatus.SENT:
         if envelope.status == EnvelopeStatus.IN_PROGRESS:
             return envelope
-        raise Conflict(f"envelope {envelope_id} is {envelope.status}", status=envelope.status.value)
+        raise EnvelopeNotSendable(
+            f"envelope {envelope_id} is {envelope.status}", status=envelope.status.value
+        )
     # Conflict: the chain for this envelope started already — sending twice sends once.
     with contextlib.suppress(Conflict):
         svc.chain.start(
@@ -308,13 +408,23 @@ def list_envelopes(
 def remind(svc: Services, sender: SenderIdentity, envelope_id: str) -> Envelope:
     """Mail the participant whose turn it is again, with a fresh link (same expiry).
 
-    :raises Conflict: not in progress, or nobody has been sent a link yet.
+    :raises EnvelopeNotSent: a draft.
+    :raises EnvelopeAlreadyEnded: the envelope has ended.
+    :raises ReminderNotReady: the link of the participant whose turn it is is still being mailed.
+    :raises ParticipantLocked: their link is locked (the sender reissues it instead: a reminder would
+        mail a dead link).
     :raises TooManyReminders: the limit per participant is reached.
     """
     envelope = owned_envelope(svc, sender, envelope_id)
+    status = envelope.status.value
+    if envelope.status == EnvelopeStatus.DRAFT:
+        raise EnvelopeNotSent(f"envelope {envelope_id} is a draft", status=status)
+    if envelope.is_terminal:
+        raise EnvelopeAlreadyEnded(f"envelope {envelope_id} is {status}", status=status)
     current = envelope.current()
-    if envelope.status != EnvelopeStatus.IN_PROGRESS or current is None:
-        raise Conflict(f"envelope {envelope_id} is {envelope.status}", status=envelope.status.value)
+    if current is None or current.status not in (ParticipantStatus.NOTIFIED, ParticipantStatus.OPENED):
+        # Sent but the chain has not mailed the first link yet, or between two participants.
+        raise ReminderNotReady(f"envelope {envelope_id} is {status}; no link out", status=status)
     now = svc.now()
     token, token_sha256 = new_link_token()
     changed = rules.remind(envelope, current.id, token_sha256, now)
@@ -335,7 +445,7 @@ def remind(svc: Services, sender: SenderIdentity, envelope_id: str) -> Envelope:
 def cancel(svc: Services, sender: SenderIdentity, envelope_id: str, reason: str | None) -> Envelope:
     """End the envelope; the waiting participant's link dies and the chain mails those already told.
 
-    :raises Conflict: the envelope has already ended.
+    :raises EnvelopeAlreadyCancelled, EnvelopeAlreadyEnded, EveryoneAgreed: as :func:`rules.end`.
     """
     envelope = owned_envelope(svc, sender, envelope_id)
     now = svc.now()
@@ -388,4 +498,5 @@ def downloads(svc: Services, sender: SenderIdentity, envelope_id: str) -> list[D
 
 
 def certificate_file_name(envelope: Envelope) -> str:
-    return "合意締結証明書.pdf" if envelope.language == "ja" else "certificate-of-agreement.pdf"
+    """The agreement certificate's file name in the envelope's language (``certificate.file_name``)."""
+    return i18n.text("certificate.file_name", envelope.language)
