@@ -121,6 +121,9 @@ _HARMLESS_REPAIRS = re.compile(
             r"EOF after endobj",
             r"stream keyword followed by carriage return only",
             r"stream keyword not followed by proper line terminator",
+            # a page object listed twice in /Kids: qpdf gives the second place its own copy (every
+            # reader shows the same two pages); pyHanko reads the file as it is
+            r"appears more than once in the pages tree; creating a new page object as a copy",
         )
     )
 )
