@@ -124,6 +124,12 @@ _HARMLESS_REPAIRS = re.compile(
             # a page object listed twice in /Kids: qpdf gives the second place its own copy (every
             # reader shows the same two pages); pyHanko reads the file as it is
             r"appears more than once in the pages tree; creating a new page object as a copy",
+            # a page (tree node) that omits what every reader assumes anyway: no resources (an empty
+            # dictionary), no media box anywhere up the tree (US Letter, as viewers show it), a missing
+            # or wrong /Type on a page tree node (its place in the tree says what it is)
+            r"Resources is missing or invalid; repairing",
+            r"MediaBox is undefined; setting to letter / ANSI A",
+            r"/Type key should be /Pages? but is not; overriding",
         )
     )
 )
