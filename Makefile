@@ -3,16 +3,26 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+DEMO_STAMP := $(VENV)/.installed-demo
 
-.PHONY: demo test unit lint format bench synth layer clean
+.PHONY: demo test unit lint format bench synth layer clean openapi
 
-$(STAMP): pyproject.toml
+# `make demo` installs only what the demo runs (the package and its local runtime: `.[local]`), showing
+# pip's progress; `make test` and the developer targets add the test, lint and CDK tools (`.[dev,infra]`).
+$(DEMO_STAMP): pyproject.toml
+	@echo "==> creating $(VENV) (the demo needs the package and its local runtime only)"
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[local,dev,infra]'
+	$(BIN)/python -m pip install --progress-bar on --upgrade pip
+	@echo "==> installing tachiai with its local runtime (.[local])"
+	$(BIN)/python -m pip install --progress-bar on -e '.[local]'
+	touch $(DEMO_STAMP)
+
+$(STAMP): $(DEMO_STAMP)
+	@echo "==> installing the test, lint and deployment tools (.[local,dev,infra])"
+	$(BIN)/python -m pip install --progress-bar on -e '.[local,dev,infra]'
 	touch $(STAMP)
 
-demo: $(STAMP)
+demo: $(DEMO_STAMP)
 	$(BIN)/tachiai demo --out demo-out
 
 test: $(STAMP)
@@ -29,6 +39,11 @@ lint: $(STAMP)
 format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+# The sender API's OpenAPI document, generated from the code (tests/unit/test_openapi_document.py
+# compares the committed copy with what the code generates).
+openapi: $(DEMO_STAMP)
+	$(BIN)/python -m tachiai.api.contract > docs/openapi.json.tmp && mv docs/openapi.json.tmp docs/openapi.json
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py

@@ -15,6 +15,7 @@ Results go to benchmarks/results.json; a table is printed.
 
 from __future__ import annotations
 
+import argparse
 import json
 import platform
 import statistics
@@ -259,13 +260,45 @@ def bench_envelope(runs: int = 3) -> dict[str, Any]:
             totals.append(time.perf_counter() - began)
             assert sender.get(created["id"])["status"] == "completed"
         startup = runtime.startup_seconds
+    sealing = _envelope_sealing_seconds(nda, len(parties), runs)
     return {
         "signers": len(parties),
         "runtime_startup_s": round(startup, 2),
         "envelope_s": round(statistics.median(totals), 2),
         "runs_s": [round(t, 2) for t in totals],
-        "budget_s": 3.0,
+        "sealing_s": round(sealing, 2),
+        "ratio_to_sealing": round(statistics.median(totals) / sealing, 2),
+        "budget_s": round(1.5 * sealing, 2),
     }
+
+
+def _envelope_sealing_seconds(pdf: bytes, signers: int, runs: int) -> float:
+    """The envelope's own seal and finalize work, done directly on the same PDF (median of ``runs``).
+
+    What the chain does for one envelope: the "sent" seal, one seal per signer, finalize, and the
+    agreement certificate's seal and finalize (timed on the same PDF: a certificate is of that size).
+    DESIGN.md's budget for the envelope end to end is 1.5x this, measured in the same run.
+    """
+    from tachiai.domain.events import EventKind
+
+    event = SealEvent(
+        kind=EventKind.AGREED,
+        actor=Person(name="a", email="a@example.jp"),
+        at=datetime.now(UTC),
+        auth_methods=[AuthMethod.EMAIL_LINK],
+    )
+    with tempfile.TemporaryDirectory() as tmp, local_sealing_kit(Path(tmp)) as kit:
+        document = preflight(pdf).pdf
+        kit.sealer.seal_event(document, event)  # warm: first fetches, imports
+
+        def envelope_sealing() -> None:
+            sealed = document
+            for _ in range(1 + signers):
+                sealed = kit.sealer.seal_event(sealed, event)
+            kit.sealer.finalize(sealed)
+            kit.sealer.finalize(kit.sealer.seal(document, "certificate", lock=True))
+
+        return _median_seconds(envelope_sealing, runs)
 
 
 def bench_load(
@@ -508,20 +541,43 @@ def bench_bombs() -> dict[str, dict[str, Any]]:
     return results
 
 
+SECTIONS: dict[str, Callable[[], Any]] = {
+    "sealing": bench_sealing,
+    "import_s": bench_imports,
+    "memory": bench_memory,
+    "handlers": bench_handlers,
+    "envelope": bench_envelope,
+    "load": bench_load,
+    "extraction": bench_extraction,
+    "bombs": bench_bombs,
+    "faults": bench_faults,
+}
+
+
 def main() -> None:
-    results = {
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--only",
+        nargs="+",
+        choices=list(SECTIONS),
+        metavar="SECTION",
+        help=f"run only these sections ({', '.join(SECTIONS)}) and print their results as JSON;"
+        " benchmarks/results.json is written only by a full run",
+    )
+    args = parser.parse_args()
+    machine = f"{platform.machine()} {platform.python_implementation()} {platform.python_version()}"
+    results: dict[str, Any] = {
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": f"{platform.machine()} {platform.python_implementation()} {platform.python_version()}",
-        "sealing": bench_sealing(),
-        "import_s": bench_imports(),
-        "memory": bench_memory(),
-        "handlers": bench_handlers(),
-        "envelope": bench_envelope(),
-        "load": bench_load(),
-        "extraction": bench_extraction(),
-        "bombs": bench_bombs(),
-        "faults": bench_faults(),
+        "machine": machine,
     }
+    for name, bench in SECTIONS.items():
+        if args.only is None or name in args.only:
+            results[name] = bench()
+    if args.only is not None:
+        print(json.dumps(results, indent=2, ensure_ascii=False))
+        return
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
     print_table(results)
 
@@ -557,7 +613,8 @@ def print_table(results: dict[str, Any]) -> None:
     e = results["envelope"]
     print(
         f"\n{e['signers']}-signer envelope end to end on the local runtime: {e['envelope_s']}s median"
-        f" (runs {e['runs_s']}; budget {e['budget_s']}s; runtime start-up {e['runtime_startup_s']}s)"
+        f" (runs {e['runs_s']}) = {e['ratio_to_sealing']}x its own seal and finalize work ({e['sealing_s']}s);"
+        f" budget {e['budget_s']}s = 1.5x; runtime start-up {e['runtime_startup_s']}s"
     )
     if "load" in results:
         lo, dc = results["load"], results["load"]["double_clicks"]

@@ -317,13 +317,17 @@ def test_sender_routes_take_staff_access_tokens_and_integration_tokens_scoped_by
         assert scopes == [needed, "aws.cognito.signin.user.admin"], route
 
 
-def test_public_routes_are_exactly_the_recipient_routes(template: dict[str, Any]) -> None:
+def test_public_routes_are_exactly_the_recipient_routes_and_the_api_document(
+    template: dict[str, Any],
+) -> None:
     open_methods = {
         key for key, method in api_methods(template).items() if method["AuthorizationType"] == "NONE"
     }
 
     assert open_methods == {(route.method, route.path) for route in names.ROUTES if route.public}
-    assert all(path.startswith("/s/{token}") for _, path in open_methods)
+    assert ("GET", "/v1/openapi.json") in open_methods  # the API's contract, for anyone to read
+    assert all(path.startswith("/s/{token}") for _, path in open_methods - {("GET", "/v1/openapi.json")})
+    assert "AuthorizerId" not in api_methods(template)["GET", "/v1/openapi.json"]
 
 
 def test_path_parameters_are_required_and_validated(template: dict[str, Any]) -> None:

@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import pytest
 from tachiai.local.aws import LocalAws, LocalAwsError, substitute_definition
@@ -324,6 +325,21 @@ class TestSignerChain:
         assert envelope.execution_arn.endswith(f":execution:toy-chain:{envelope.id}")
         assert again["executionArn"] == envelope.execution_arn
         assert chain.notified(envelope) == ["p1"]
+
+    def test_the_definition_is_parsed_once_not_per_execution(self, chain: Chain) -> None:
+        from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
+
+        with mock.patch.object(
+            AmazonStateLanguageParser, "parse", side_effect=AmazonStateLanguageParser.parse
+        ) as parse:
+            envelopes = [chain.start({"id": "p1"}) for _ in range(3)]
+            for envelope in envelopes:
+                chain.agree(envelope, "p1")
+            results = [chain.aws.wait_for_execution(e.execution_arn) for e in envelopes]
+
+        # Each execution ran on components of its own, built from one parse of the definition
+        assert [json.loads(r["output"]) for r in results] == [{"outcome": "completed"}] * 3
+        assert parse.call_count <= 1
 
     def test_lambda_invoke_runs_the_handler_in_process_by_name_or_arn(self, chain: Chain) -> None:
         client = chain.aws.client("lambda")

@@ -715,6 +715,12 @@ def build_parser() -> argparse.ArgumentParser:
     from tachiai import cli_auth  # login, logout, whoami, users
 
     cli_auth.add_commands(sub)
+    from tachiai import cli_templates  # templates list, show, save, delete
+
+    cli_templates.add_commands(sub)
+    from tachiai import cli_samples  # sample -o nda.pdf
+
+    cli_samples.add_commands(sub)
 
     for command in sub.choices.values():
         # Also after the command (`tachiai verify x.pdf -v`); SUPPRESS keeps a `tachiai -v verify` given

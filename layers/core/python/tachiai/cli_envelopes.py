@@ -1,5 +1,6 @@
 """Sending from the command line: ``tachiai send``, ``envelopes``, ``status``, ``remind``, ``cancel``,
-``resend`` and ``download``, over the sender API (:class:`~tachiai.local.client.SenderClient`).
+``resend``, ``download``, ``reissue`` (unlock a locked link), ``edit`` and ``delete`` (a draft), over the
+sender API (:class:`~tachiai.local.client.SenderClient`).
 
 Human output is in the terminal's language (:func:`tachiai.i18n.from_environment`), every sentence from
 the catalogs (``cli.*``); ``--json`` prints what the API answered (stable keys, codes, every language).
@@ -248,21 +249,25 @@ def _language() -> i18n.Language:
     return i18n.from_environment()
 
 
-def _say(msgid: str, **values: object) -> None:
+def say(msgid: str, **values: object) -> None:
+    """Print the catalog sentence ``msgid`` in the terminal's language."""
     print(i18n.text(msgid, _language(), **values))
 
 
-def _print_json(data: Any) -> None:
+def print_json(data: Any) -> None:
+    """``--json``: ``data`` as indented JSON, Japanese as is."""
     print(json.dumps(data, ensure_ascii=False, indent=2, default=str))
 
 
-def _client(args: argparse.Namespace) -> SenderClient:
+def client_for(args: argparse.Namespace) -> SenderClient:
+    """The sender API client of ``--url``/``--token`` or the signed-in profile (see
+    ``tachiai.cli._sender_client``, which says what it raises)."""
     from tachiai import cli
 
     return cli._sender_client(args)
 
 
-def _call(call: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+def call_api(call: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     """``call(*args, **kwargs)`` against the API; a refusal or an unreachable API becomes a
     :class:`CliError`."""
     import requests
@@ -304,7 +309,7 @@ def command(func: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Nam
         except CliError as e:
             failure = e
         if getattr(args, "json", False):
-            _print_json(failure.to_dict())
+            print_json(failure.to_dict())
         else:
             message = failure.messages.get(_language()) or failure.messages.get("en", "")
             print(f"error [{failure.code}]: {message}", file=sys.stderr)
@@ -324,7 +329,7 @@ def _participant_status(value: str) -> str:
     return i18n.text(f"cli.envelope.participant.{value}", _language()) if value in known else value
 
 
-def _time(value: str | None) -> str:
+def local_time(value: str | None) -> str:
     """An API time in the terminal's time zone, to the minute."""
     if not value:
         return "-"
@@ -339,7 +344,7 @@ def whose_turn(envelope: Mapping[str, Any]) -> Mapping[str, Any] | None:
     return next((p for p in participants if p["status"] not in ("agreed", "forwarded")), None)
 
 
-def _read(path: str) -> bytes:
+def read_file(path: str) -> bytes:
     try:
         return Path(path).read_bytes()
     except OSError as e:
@@ -354,13 +359,13 @@ def cmd_send(args: argparse.Namespace) -> int:
     """Create an envelope from the files and ``--to`` participants and send it; or, given the id of a
     draft (``tachiai send env_…``), send that draft."""
     if len(args.files) == 1 and _ENVELOPE_ID.fullmatch(args.files[0]) and not Path(args.files[0]).exists():
-        client = _client(args)
-        envelope = _call(client.send, args.files[0])
+        client = client_for(args)
+        envelope = call_api(client.send, args.files[0])
     else:
         client, created = _create(args)
         if args.draft:
             return _report_sent(args, created, "cli.send.draft")
-        envelope = _call(client.send, created["id"])
+        envelope = call_api(client.send, created["id"])
     if args.wait:
         return _wait(client, envelope, args)
     return _report_sent(args, envelope, "cli.send.sent")
@@ -368,21 +373,19 @@ def cmd_send(args: argparse.Namespace) -> int:
 
 def _create(args: argparse.Namespace) -> tuple[SenderClient, dict[str, Any]]:
     """The draft of ``tachiai send FILE... --to ...``, its large files uploaded (with progress)."""
-    from tachiai.local.client import INLINE_LIMIT
-
     parties = parties_of(args)
     if not args.files and not args.template:
         raise CliError.usage("cli.envelope.usage.no_document")
     if not parties and not args.template:
         raise CliError.usage("cli.envelope.usage.no_participant")
-    files = [(Path(f).name, _read(f)) for f in args.files]
+    if args.files and args.template:
+        # The API takes a template's documents or the request's, never both: say so before any upload.
+        raise CliError.usage("cli.envelope.usage.template_with_files", template=args.template)
+    files = [(Path(f).name, read_file(f)) for f in args.files]
     request: dict[str, Any] = {
         "participants": [p.request(args.language) for p in parties],
         "language": args.language,
-        "documents": [
-            {"name": name, **({"content_base64": _b64(data)} if len(data) <= INLINE_LIMIT else {})}
-            for name, data in files
-        ],
+        "documents": document_requests(files),
     }
     optional = {
         "title": args.title or (Path(args.files[0]).stem if args.files else None),
@@ -391,12 +394,32 @@ def _create(args: argparse.Namespace) -> tuple[SenderClient, dict[str, Any]]:
         "auto_remind_every_days": args.remind_every,
     }
     request.update({key: value for key, value in optional.items() if value is not None})
-    client = _client(args)
+    client = client_for(args)
     if args.template:
-        request["template_id"] = _template_id(client, args.template)
+        request["template_id"] = template_id_of(client, args.template)
         if not request["documents"]:
             del request["documents"]  # the template's documents
-    created: dict[str, Any] = _call(client.create_raw, request)
+    created: dict[str, Any] = call_api(client.create_raw, request)
+    upload_documents(client, created, files)
+    return client, created
+
+
+def document_requests(files: Sequence[tuple[str, bytes]]) -> list[dict[str, Any]]:
+    """The API's ``documents`` for ``(name, data)`` files: inline up to the client's limit, the larger
+    ones without content (the API answers with a presigned upload for each)."""
+    from tachiai.local.client import INLINE_LIMIT
+
+    return [
+        {"name": name, **({"content_base64": _b64(data)} if len(data) <= INLINE_LIMIT else {})}
+        for name, data in files
+    ]
+
+
+def upload_documents(
+    client: SenderClient, created: Mapping[str, Any], files: Sequence[tuple[str, bytes]]
+) -> None:
+    """Upload the files the API answered ``uploads`` for (an envelope's or a template's), each with a
+    progress bar on standard error. :raises CliError: an upload refused or unreachable."""
     # The documents come back in the order given (d1, d2, ...): each upload is for one of them.
     data_of = {d["id"]: data for d, (_, data) in zip(created["documents"], files, strict=False)}
     for upload in created.get("uploads", []):
@@ -405,17 +428,16 @@ def _create(args: argparse.Namespace) -> tuple[SenderClient, dict[str, Any]]:
         progress = Progress(
             i18n.text("cli.envelope.progress.upload", _language(), name=document["name"]), len(data)
         )
-        _call(client.upload_with_progress, upload, document["name"], data, progress.advance)
+        call_api(client.upload_with_progress, upload, document["name"], data, progress.advance)
         progress.finish()
-    return client, created
 
 
 def _report_sent(args: argparse.Namespace, envelope: Mapping[str, Any], msgid: str) -> int:
     if args.json:
-        _print_json(envelope)
+        print_json(envelope)
     else:
-        _say(msgid, id=envelope["id"], title=envelope["title"])
-        _say("cli.send.next", id=envelope["id"])
+        say(msgid, id=envelope["id"], title=envelope["title"])
+        say("cli.send.next", id=envelope["id"])
     return EXIT_OK
 
 
@@ -425,11 +447,11 @@ def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
 
 
-def _template_id(client: SenderClient, name_or_id: str) -> str:
+def template_id_of(client: SenderClient, name_or_id: str) -> str:
     """``--template``: a template id as is, else the one template of that name."""
     if _TEMPLATE_ID.fullmatch(name_or_id):
         return name_or_id
-    templates = _call(client.templates)
+    templates = call_api(client.templates)
     found = [t["id"] for t in templates if t.get("name") == name_or_id]
     if len(found) != 1:
         msgid = "cli.envelope.usage.template_ambiguous" if found else "cli.envelope.usage.template_not_found"
@@ -463,13 +485,13 @@ def _wait(client: SenderClient, envelope: Mapping[str, Any], args: argparse.Name
         if envelope["status"] in ENDED:
             break
         time.sleep(args.interval)
-        envelope = _call(client.get, envelope["id"])
+        envelope = call_api(client.get, envelope["id"])
     if args.json:
-        _print_json(envelope)
+        print_json(envelope)
     else:
-        _say("cli.send.wait.ended", id=envelope["id"], status=_status(envelope["status"]))
+        say("cli.send.wait.ended", id=envelope["id"], status=_status(envelope["status"]))
         if envelope.get("outcome_reason"):
-            _say("cli.envelope.show.reason", reason=envelope["outcome_reason"])
+            say("cli.envelope.show.reason", reason=envelope["outcome_reason"])
     return EXIT_OK if envelope["status"] == "completed" else EXIT_ENDED_OTHERWISE
 
 
@@ -478,21 +500,21 @@ def _wait(client: SenderClient, envelope: Mapping[str, Any], args: argparse.Name
 
 @command
 def cmd_envelopes(args: argparse.Namespace) -> int:
-    client = _client(args)
+    client = client_for(args)
     if args.all:
-        envelopes, cursor = _call(list, client.all_envelopes(args.status)), None
+        envelopes, cursor = call_api(list, client.all_envelopes(args.status)), None
     else:
-        page = _call(client.envelopes_page, args.status, args.limit, args.cursor)
+        page = call_api(client.envelopes_page, args.status, args.limit, args.cursor)
         envelopes, cursor = page["envelopes"], page.get("cursor")
     if args.json:
-        _print_json({"envelopes": envelopes, "cursor": cursor})
+        print_json({"envelopes": envelopes, "cursor": cursor})
         return EXIT_OK
     if not envelopes:
-        _say("cli.envelopes.none")
+        say("cli.envelopes.none")
         return EXIT_OK
     print(envelope_table(envelopes))
     if cursor:
-        _say("cli.envelopes.more", cursor=cursor)
+        say("cli.envelopes.more", cursor=cursor)
     return EXIT_OK
 
 
@@ -512,8 +534,8 @@ def envelope_table(envelopes: Iterable[Mapping[str, Any]]) -> str:
                 envelope["title"],
                 _status(envelope["status"]),
                 turn["name"] if turn else "-",
-                _time(turn.get("link_expires_at")) if turn else "-",
-                _time(envelope["updated_at"]),
+                local_time(turn.get("link_expires_at")) if turn else "-",
+                local_time(envelope["updated_at"]),
             ]
         )
     return table(headers, rows, limits=[0, 30, 0, 20, 0, 0])
@@ -521,10 +543,10 @@ def envelope_table(envelopes: Iterable[Mapping[str, Any]]) -> str:
 
 @command
 def cmd_status(args: argparse.Namespace) -> int:
-    client = _client(args)
-    envelope = _call(client.get, args.envelope_id)
+    client = client_for(args)
+    envelope = call_api(client.get, args.envelope_id)
     if args.json:
-        _print_json(envelope)
+        print_json(envelope)
     else:
         print(envelope_report(envelope))
     return EXIT_OK
@@ -543,9 +565,9 @@ def envelope_report(envelope: Mapping[str, Any]) -> str:
         t("cli.envelope.show.sender", name=envelope["sender"]["name"], email=envelope["sender"]["email"]),
         t(
             "cli.envelope.show.times",
-            created=_time(envelope["created_at"]),
-            sent=_time(envelope.get("sent_at")),
-            completed=_time(envelope.get("completed_at")),
+            created=local_time(envelope["created_at"]),
+            sent=local_time(envelope.get("sent_at")),
+            completed=local_time(envelope.get("completed_at")),
         ),
     ]
     if envelope.get("outcome_reason"):
@@ -553,7 +575,7 @@ def envelope_report(envelope: Mapping[str, Any]) -> str:
     turn = whose_turn(envelope)
     if turn:
         lines.append(
-            t("cli.envelope.show.turn", name=turn["name"], deadline=_time(turn.get("link_expires_at")))
+            t("cli.envelope.show.turn", name=turn["name"], deadline=local_time(turn.get("link_expires_at")))
         )
     lines.append("")
     lines.append(t("cli.envelope.show.documents"))
@@ -579,7 +601,7 @@ def envelope_report(envelope: Mapping[str, Any]) -> str:
                 str(p["order"]),
                 who,
                 _participant_status(p["status"]),
-                _time(p.get("link_expires_at")),
+                local_time(p.get("link_expires_at")),
                 " ".join(notes),
             ]
         )
@@ -590,7 +612,9 @@ def envelope_report(envelope: Mapping[str, Any]) -> str:
         lines.append("")
         lines.append(t("cli.envelope.show.audit"))
         for event in events:
-            lines.append(f"  {event['seq']:>3}  {_time(event['at'])}  {event['kind']:<24} {event['actor']}")
+            lines.append(
+                f"  {event['seq']:>3}  {local_time(event['at'])}  {event['kind']:<24} {event['actor']}"
+            )
     return "\n".join(lines)
 
 
@@ -599,26 +623,24 @@ def envelope_report(envelope: Mapping[str, Any]) -> str:
 
 @command
 def cmd_remind(args: argparse.Namespace) -> int:
-    client = _client(args)
-    envelope = _call(client.remind, args.envelope_id)
+    client = client_for(args)
+    envelope = call_api(client.remind, args.envelope_id)
     if args.json:
-        _print_json(envelope)
+        print_json(envelope)
         return EXIT_OK
     reminded = max(envelope["participants"], key=lambda p: p.get("reminders", 0))
-    _say(
-        "cli.remind.done", name=reminded["name"], email=reminded["email"], count=reminded.get("reminders", 0)
-    )
+    say("cli.remind.done", name=reminded["name"], email=reminded["email"], count=reminded.get("reminders", 0))
     return EXIT_OK
 
 
 @command
 def cmd_cancel(args: argparse.Namespace) -> int:
-    client = _client(args)
-    envelope = _call(client.cancel, args.envelope_id, args.reason)
+    client = client_for(args)
+    envelope = call_api(client.cancel, args.envelope_id, args.reason)
     if args.json:
-        _print_json(envelope)
+        print_json(envelope)
     else:
-        _say("cli.cancel.done", id=envelope["id"], title=envelope["title"])
+        say("cli.cancel.done", id=envelope["id"], title=envelope["title"])
     return EXIT_OK
 
 
@@ -629,14 +651,80 @@ def cmd_resend(args: argparse.Namespace) -> int:
         "message": args.message,
         "link_validity_seconds": parse_duration(args.expires) if args.expires else None,
     }
-    client = _client(args)
+    client = client_for(args)
     overrides = {key: value for key, value in corrections.items() if value is not None}
-    draft = _call(client.resend, args.envelope_id, send=args.send, **overrides)
+    draft = call_api(client.resend, args.envelope_id, send=args.send, **overrides)
     if args.json:
-        _print_json(draft)
+        print_json(draft)
     else:
         msgid = "cli.resend.sent" if args.send else "cli.resend.draft"
-        _say(msgid, id=draft["id"], original=args.envelope_id, title=draft["title"])
+        say(msgid, id=draft["id"], original=args.envelope_id, title=draft["title"])
+    return EXIT_OK
+
+
+# --- reissue; a draft's edit and delete -----------------------------------------------------------------
+
+
+def participant_of(envelope: Mapping[str, Any], which: str) -> Mapping[str, Any]:
+    """``tachiai reissue``'s PARTICIPANT in ``envelope``: an id (``p2``), an order number from 1
+    (``2``), or an email address (any case); of several that match, the one still in the signing order
+    (not forwarded).
+
+    :raises CliError: (usage) nobody in the envelope is ``which``.
+    """
+    wanted = which.strip()
+    found = [
+        p
+        for p in envelope["participants"]
+        if p["id"] == wanted
+        or (wanted.isdigit() and p["order"] == int(wanted))
+        or ("@" in wanted and str(p["email"]).lower() == wanted.lower())
+    ]
+    if not found:
+        raise CliError.usage("cli.reissue.usage.no_participant", id=envelope["id"], participant=which)
+    return min(found, key=lambda p: p["status"] == "forwarded")
+
+
+@command
+def cmd_reissue(args: argparse.Namespace) -> int:
+    """Unlock a participant's locked link and mail them a fresh one."""
+    client = client_for(args)
+    participant = participant_of(call_api(client.get, args.envelope_id), args.participant)
+    envelope = call_api(client.reissue, args.envelope_id, participant["id"])
+    if args.json:
+        print_json(envelope)
+    else:
+        say("cli.reissue.done", name=participant["name"], email=participant["email"], id=envelope["id"])
+    return EXIT_OK
+
+
+@command
+def cmd_edit(args: argparse.Namespace) -> int:
+    """Change a draft's title, message or link validity."""
+    corrections = {
+        "title": args.title,
+        "message": args.message,
+        "link_validity_seconds": parse_duration(args.expires) if args.expires else None,
+    }
+    changes = {key: value for key, value in corrections.items() if value is not None}
+    if not changes:
+        raise CliError.usage("cli.edit.usage.nothing")
+    draft = call_api(client_for(args).edit_draft, args.envelope_id, changes)
+    if args.json:
+        print_json(draft)
+    else:
+        say("cli.edit.done", id=draft["id"], title=draft["title"])
+    return EXIT_OK
+
+
+@command
+def cmd_delete(args: argparse.Namespace) -> int:
+    """Delete a draft (a sent envelope is cancelled, never deleted: the API refuses)."""
+    call_api(client_for(args).delete_draft, args.envelope_id)
+    if args.json:
+        print_json({"id": args.envelope_id, "deleted": True})
+    else:
+        say("cli.delete.done", id=args.envelope_id)
     return EXIT_OK
 
 
@@ -645,7 +733,7 @@ def cmd_resend(args: argparse.Namespace) -> int:
 
 @command
 def cmd_download(args: argparse.Namespace) -> int:
-    client = _client(args)
+    client = client_for(args)
     directory = Path(args.output)
     try:
         directory.mkdir(parents=True, exist_ok=True)
@@ -653,13 +741,13 @@ def cmd_download(args: argparse.Namespace) -> int:
         raise CliError.usage(
             "cli.envelope.usage.cannot_write", path=str(directory), reason=e.strerror or str(e)
         ) from e
-    files = _call(client.downloads, args.envelope_id)
+    files = call_api(client.downloads, args.envelope_id)
     saved: list[dict[str, Any]] = []
     names: set[str] = set()
     for item in files:
         name = _unique(_safe_name(item["name"]), names)
         progress = Progress(i18n.text("cli.envelope.progress.download", _language(), name=name), 0)
-        data = _call(client.fetch, item["url"], progress)
+        data = call_api(client.fetch, item["url"], progress)
         sha256 = hashlib.sha256(data).hexdigest()
         expected = item.get("sha256")
         if expected and sha256 != expected:
@@ -675,10 +763,10 @@ def cmd_download(args: argparse.Namespace) -> int:
             {"name": name, "path": str(path), "bytes": len(data), "sha256": sha256, "checked": bool(expected)}
         )
     if args.json:
-        _print_json({"envelope_id": args.envelope_id, "files": saved})
+        print_json({"envelope_id": args.envelope_id, "files": saved})
         return EXIT_OK
     for file in saved:
-        _say(
+        say(
             "cli.download.checked" if file["checked"] else "cli.download.saved",
             path=file["path"],
             sha256=file["sha256"],
@@ -706,7 +794,8 @@ def _unique(name: str, taken: set[str]) -> str:
 
 
 def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Register ``send``, ``envelopes``, ``status``, ``remind``, ``cancel``, ``resend``, ``download``."""
+    """Register ``send``, ``envelopes``, ``status``, ``remind``, ``cancel``, ``resend``, ``download``,
+    ``reissue``, ``edit`` and ``delete``."""
     from tachiai import cli
 
     def h(msgid: str) -> str:  # help in the terminal's language
@@ -788,3 +877,19 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     p.add_argument("envelope_id", metavar="ID", help=h("envelope.id"))
     p.add_argument("-o", "--output", required=True, metavar="DIR", help=h("download.output"))
     p.set_defaults(func=cmd_download)
+
+    p = parser("reissue")
+    p.add_argument("envelope_id", metavar="ID", help=h("envelope.id"))
+    p.add_argument("participant", metavar="PARTICIPANT", help=h("reissue.participant"))
+    p.set_defaults(func=cmd_reissue)
+
+    p = parser("edit")
+    p.add_argument("envelope_id", metavar="ID", help=h("envelope.id"))
+    p.add_argument("--title", help=h("edit.title"))
+    p.add_argument("--message", help=h("edit.message"))
+    p.add_argument("--expires", metavar="14d|72h|2w", help=h("edit.expires"))
+    p.set_defaults(func=cmd_edit)
+
+    p = parser("delete")
+    p.add_argument("envelope_id", metavar="ID", help=h("envelope.id"))
+    p.set_defaults(func=cmd_delete)

@@ -41,6 +41,10 @@ ENV_USER_POOL_ID = "TACHIAI_USER_POOL_ID"
 """The Cognito user pool of the senders (the send function looks up a caller's email and name)."""
 ENV_INTEGRATION_EMAIL = "TACHIAI_INTEGRATION_EMAIL"
 """Who receives the notices of envelopes sent by an API integration (client credentials)."""
+ENV_LOGIN_URL = "TACHIAI_LOGIN_URL"
+"""The user pool's managed login domain (``https://<prefix>.auth.<region>.amazoncognito.com``): the OAuth
+URLs of the served OpenAPI document. Unset, the document gives the paths alone (``/oauth2/token``), which
+is where ``tachiai local`` serves them."""
 ENV_LOCAL_USER_STORE = "TACHIAI_LOCAL_USER_STORE"
 """``tachiai local`` only: the file of the local user store, which stands in for the user pool."""
 
@@ -132,7 +136,8 @@ class Route:
     """API Gateway resource path, with ``{name}`` parameters."""
     function: FunctionName
     public: bool
-    """Recipient routes are public (the token in the path is the credential); sender routes need Cognito."""
+    """Recipient routes are public (the token in the path is the credential), and so is the sender API's
+    OpenAPI document; every other sender route needs a Cognito access token."""
 
     @property
     def scopes(self) -> tuple[str, ...]:
@@ -148,7 +153,7 @@ class Route:
 
 
 ROUTES: tuple[Route, ...] = (
-    Route("GET", "/v1/openapi.json", "send", public=False),
+    Route("GET", "/v1/openapi.json", "send", public=True),  # the API's contract: for anyone to read
     Route("POST", "/v1/envelopes", "send", public=False),
     Route("GET", "/v1/envelopes", "send", public=False),
     Route("GET", "/v1/envelopes/{envelope_id}", "send", public=False),

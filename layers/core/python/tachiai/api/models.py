@@ -18,6 +18,8 @@ from tachiai.domain.audit import AuditKind
 from tachiai.domain.envelope import EnvelopeStatus, ParticipantStatus
 from tachiai.domain.events import AuthMethod, Language
 from tachiai.domain.ledger import LedgerEntry
+from tachiai.domain.templates import TemplateScope
+from tachiai.domain.users import Role
 from tachiai.extract.model import ContractMetadata
 
 Timestamp = Annotated[
@@ -318,3 +320,93 @@ class Downloads(View):
     """The files of a completed envelope."""
 
     downloads: list[DownloadView]
+
+
+# --- templates -----------------------------------------------------------------------------------
+
+
+class TemplateRoleView(View):
+    """A role of a template: who signs in this place, with an optional default person."""
+
+    label: str
+    default: PersonView | None
+    """The person who takes the role unless the envelope names another."""
+    language: Language
+    access_code_required: bool
+    """The envelope must give this role an access code (a template never stores one)."""
+
+
+class TemplateDocumentView(View):
+    """A PDF of a template: ``sha256`` is set once it was uploaded and checked."""
+
+    id: str
+    name: str
+    sha256: str | None
+    size: int | None
+    pages: int | None
+    checked: bool
+
+
+class TemplateView(View):
+    """A template: documents, roles in signing order, message and expiry, saved to send again."""
+
+    id: str
+    name: str
+    scope: TemplateScope
+    """``personal`` (its owner's) or ``team`` (everyone's; administrators manage it)."""
+    owner_id: str
+    title: str
+    message: str
+    language: Language
+    link_validity_seconds: int
+    auto_remind_every_days: int | None
+    roles: list[TemplateRoleView]
+    documents: list[TemplateDocumentView]
+    ready: bool
+    """Every document arrived and was checked: envelopes can be created from it."""
+    created_at: Timestamp
+    updated_at: Timestamp
+
+
+class SavedTemplate(TemplateView):
+    """A template as saved, with a presigned upload for each document not sent inline."""
+
+    uploads: list[UploadView]
+
+
+class TemplateList(View):
+    """The templates the caller may use: their own and the team's."""
+
+    templates: list[TemplateView]
+
+
+# --- staff ---------------------------------------------------------------------------------------
+
+
+class MeView(View):
+    """The caller, as the access token says."""
+
+    username: str
+    """The directory's username, or ``client:<id>`` for an integration."""
+    email: str
+    name: str
+    groups: list[str]
+
+
+class UserView(View):
+    """A staff member of the user directory (never anything about a password)."""
+
+    username: str
+    email: str
+    name: str
+    role: Role
+    enabled: bool
+    status: str
+    """The directory's account status: ``FORCE_CHANGE_PASSWORD`` until an invited user first signs in."""
+    created_at: Timestamp | None
+
+
+class UserList(View):
+    """Every staff member (administrators only)."""
+
+    users: list[UserView]

@@ -13,7 +13,8 @@ from typing import Annotated, Any
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body
 
-from tachiai.api.routing import RestResolver, RouteKey, json_response
+from tachiai.api.models import MeView, UserList, UserView
+from tachiai.api.routing import RestResolver, RouteKey, model_response
 from tachiai.domain.users import DirectoryUser
 from tachiai.services import users
 from tachiai.services.context import services
@@ -22,17 +23,17 @@ from tachiai.services.sending import SenderIdentity
 from tachiai.services.users import InviteRequest, RoleRequest
 
 
-def user_view(user: DirectoryUser) -> dict[str, Any]:
+def user_view(user: DirectoryUser) -> UserView:
     """A staff member as the API shows them (never a password or anything about one)."""
-    return {
-        "username": user.username,
-        "email": user.email,
-        "name": user.name,
-        "role": user.role,
-        "enabled": user.enabled,
-        "status": user.status,
-        "created_at": user.created_at.isoformat() if user.created_at else None,
-    }
+    return UserView(
+        username=user.username,
+        email=user.email,
+        name=user.name,
+        role=user.role,
+        enabled=user.enabled,
+        status=user.status,
+        created_at=user.created_at,
+    )
 
 
 def user_routes(app: RestResolver) -> dict[RouteKey, Callable[..., Any]]:
@@ -44,32 +45,31 @@ def user_routes(app: RestResolver) -> dict[RouteKey, Callable[..., Any]]:
     def caller() -> SenderIdentity:
         return sender_from_claims(services(), claims())
 
-    def me() -> Response[str]:
+    def me() -> Response[MeView]:
         identity = caller()
         found = users.me(identity, str(claims().get("username") or ""))
-        body = {
-            "username": found.username,
-            "email": found.email,
-            "name": found.name,
-            "groups": list(found.groups),
-        }
-        return json_response(200, body)
+        body = MeView(username=found.username, email=found.email, name=found.name, groups=list(found.groups))
+        return model_response(200, body)
 
-    def list_() -> Response[str]:
-        return json_response(200, {"users": [user_view(u) for u in users.list_users(services(), caller())]})
+    def list_() -> Response[UserList]:
+        return model_response(
+            200, UserList(users=[user_view(u) for u in users.list_users(services(), caller())])
+        )
 
-    def invite(request: Annotated[InviteRequest, Body()]) -> Response[str]:
+    def invite(request: Annotated[InviteRequest, Body()]) -> Response[UserView]:
         user = users.invite(services(), caller(), request)
-        return json_response(201, user_view(user), {"Location": f"/v1/users/{user.username}"})
+        return model_response(201, user_view(user), {"Location": f"/v1/users/{user.username}"})
 
-    def disable(username: str) -> Response[str]:
-        return json_response(200, user_view(users.set_enabled(services(), caller(), username, enabled=False)))
+    def disable(username: str) -> Response[UserView]:
+        return model_response(
+            200, user_view(users.set_enabled(services(), caller(), username, enabled=False))
+        )
 
-    def enable(username: str) -> Response[str]:
-        return json_response(200, user_view(users.set_enabled(services(), caller(), username, enabled=True)))
+    def enable(username: str) -> Response[UserView]:
+        return model_response(200, user_view(users.set_enabled(services(), caller(), username, enabled=True)))
 
-    def set_role(username: str, request: Annotated[RoleRequest, Body()]) -> Response[str]:
-        return json_response(200, user_view(users.set_role(services(), caller(), username, request.role)))
+    def set_role(username: str, request: Annotated[RoleRequest, Body()]) -> Response[UserView]:
+        return model_response(200, user_view(users.set_role(services(), caller(), username, request.role)))
 
     return {
         ("GET", "/v1/me"): me,

@@ -215,6 +215,26 @@ class SenderClient:
         body = _json(self.session.get(self._url("/v1/templates")), [200])
         return list(body["templates"] if isinstance(body, dict) else body)
 
+    def template(self, template_id: str) -> dict[str, Any]:
+        """One template the caller may use: roles, message, settings, documents."""
+        response = self.session.get(self._url(f"/v1/templates/{_segment(template_id)}"))
+        result: dict[str, Any] = _json(response, [200])
+        return result
+
+    def delete_template(self, template_id: str) -> None:
+        """Delete a template (a team template: administrators only)."""
+        _json(self.session.delete(self._url(f"/v1/templates/{_segment(template_id)}")), [204])
+
+    def edit_draft(self, envelope_id: str, changes: Mapping[str, Any]) -> dict[str, Any]:
+        """``PATCH /v1/envelopes/{id}``: change a draft (each field given replaces the draft's)."""
+        response = self.session.patch(self._url(f"/v1/envelopes/{_segment(envelope_id)}"), json=dict(changes))
+        result: dict[str, Any] = _json(response, [200])
+        return result
+
+    def delete_draft(self, envelope_id: str) -> None:
+        """``DELETE /v1/envelopes/{id}``: delete a draft (a sent envelope is cancelled instead)."""
+        _json(self.session.delete(self._url(f"/v1/envelopes/{_segment(envelope_id)}")), [204])
+
     def fetch(self, url: str, progress: Any = None) -> bytes:
         """A presigned download (``downloads()[i]["url"]``), streamed; ``progress`` (a
         :class:`tachiai.cli_envelopes.Progress`) learns the size and each chunk."""
