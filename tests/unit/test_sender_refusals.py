@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from pydantic import ValidationError
 from tachiai.domain import envelope as rules
 from tachiai.domain.envelope import EnvelopeStatus
 from tachiai.domain.errors import (
@@ -136,3 +137,61 @@ def test_the_refusals_stay_state_conflicts_for_callers_that_catch_conflict():
     # The chain and the recipient services catch Conflict around these rules: the new codes keep it.
     for cls in (EnvelopeAlreadyCancelled, EnvelopeAlreadyEnded, EveryoneAgreed, EnvelopeNotSendable):
         assert issubclass(cls, Conflict) and cls.http_status == 409
+
+
+def _chain_writes_right_after_the_next_read(world, envelope_id: str) -> None:
+    """The chain (mailing a link, recording a seal) saves the envelope between the sender's read and
+    the sender's save: the sender's conditional save loses the race once."""
+    store = world.envelopes
+    read = store.get
+
+    def get_then_the_chain_writes(wanted: str):
+        envelope = read(wanted)
+        if wanted == envelope_id and store.get is get_then_the_chain_writes:
+            store.get = read
+            store.envelopes[wanted] = envelope.model_copy(update={"version": envelope.version + 1})
+        return envelope
+
+    store.get = get_then_the_chain_writes
+
+
+def test_a_cancel_that_meets_the_chain_writing_the_envelope_is_done_not_refused():
+    world = new_world()
+    envelope_id = send(world, ICHIRO, HANAKO)
+    _chain_writes_right_after_the_next_read(world, envelope_id)
+    cancelled = sending.cancel(world.svc, SENDER, envelope_id, "誤送信")
+    assert cancelled.status == EnvelopeStatus.CANCELLED
+
+
+def test_a_reminder_that_meets_the_chain_writing_the_envelope_is_sent_not_refused():
+    world = new_world()
+    envelope_id = send(world, ICHIRO, HANAKO)
+    store = world.envelopes.envelopes
+    store[envelope_id] = rules.issue_link(store[envelope_id], "p1", "h" * 64, T0)  # the first link is out
+    _chain_writes_right_after_the_next_read(world, envelope_id)
+    reminded = sending.remind(world.svc, SENDER, envelope_id)
+    assert reminded.participant("p1").reminders == 1
+
+
+def test_a_refusal_is_never_retried():
+    world = new_world()
+    envelope_id = _draft(world, ICHIRO)
+    sending.cancel(world.svc, SENDER, envelope_id, None)
+    reads = world.faults.calls["envelopes.get"]
+    with pytest.raises(EnvelopeAlreadyCancelled):
+        sending.cancel(world.svc, SENDER, envelope_id, None)
+    assert world.faults.calls["envelopes.get"] == reads + 1
+
+
+@pytest.mark.parametrize(
+    ("body", "problem"),
+    [
+        ({"template_id": "tpl_" + "0" * 24, "documents": [{"name": "a.pdf"}]}, "documents_with_template"),
+        ({"title": "x"}, "participants_documents_required_without_template"),
+    ],
+)
+def test_an_incomplete_or_contradictory_request_names_its_problem(body, problem):
+    # a 400 shows each problem's type (never its message): the type says what is wrong
+    with pytest.raises(ValidationError) as invalid:
+        CreateEnvelopeRequest.model_validate(body)
+    assert [e["type"] for e in invalid.value.errors()] == [problem]

@@ -10,12 +10,13 @@ import base64
 import binascii
 import contextlib
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
+from pydantic_core import PydanticCustomError
 
 from tachiai import i18n
 from tachiai.adapters.dynamodb import EnvelopePage, LinkRecord
@@ -119,12 +120,19 @@ class CreateEnvelopeRequest(BaseModel):
     def _complete_without_template(self) -> CreateEnvelopeRequest:
         if self.template_id is not None:
             if self.documents:
-                raise ValueError("documents come from the template: give none with template_id")
+                # the problem's type is what a 400 shows (never the message): name the case
+                raise PydanticCustomError(
+                    "documents_with_template", "documents come from the template: give none with template_id"
+                )
             return self
         missing = [n for n, v in (("title", self.title), ("participants", self.participants)) if not v]
         missing += ["documents"] if not self.documents else []
         if missing:
-            raise ValueError(f"{', '.join(missing)} required (or a template_id)")
+            raise PydanticCustomError(
+                f"{'_'.join(missing)}_required_without_template",
+                "{missing} required (or a template_id)",
+                {"missing": ", ".join(missing)},
+            )
         return self
 
 
@@ -405,6 +413,29 @@ def list_envelopes(
     return svc.envelopes.list_for_sender(sender.sub, status, limit, cursor)
 
 
+T = TypeVar("T")
+
+
+def retry_lost_races(action: Callable[[], T], attempts: int = 3) -> T:
+    """Run ``action`` (read the envelope, decide, save) again when its save lost a race.
+
+    A sender's click can meet the chain writing the same envelope (mailing a link, recording a seal):
+    the conditional save then fails with the plain :class:`Conflict`, which a retry does fix, so the
+    sender never sees "please try again" for it. The next try reads the chain's write and either
+    succeeds or gets the refusal that fits the new state (every such refusal is a subclass of
+    Conflict with its own code, and is never retried).
+
+    :raises Conflict: still losing after ``attempts`` tries; whatever ``action`` raises otherwise.
+    """
+    for attempt in range(1, attempts + 1):
+        try:
+            return action()
+        except Conflict as lost:
+            if type(lost) is not Conflict or attempt == attempts:
+                raise
+    raise AssertionError("unreachable")  # the loop returns or raises
+
+
 def remind(svc: Services, sender: SenderIdentity, envelope_id: str) -> Envelope:
     """Mail the participant whose turn it is again, with a fresh link (same expiry).
 
@@ -415,29 +446,34 @@ def remind(svc: Services, sender: SenderIdentity, envelope_id: str) -> Envelope:
         mail a dead link).
     :raises TooManyReminders: the limit per participant is reached.
     """
-    envelope = owned_envelope(svc, sender, envelope_id)
-    status = envelope.status.value
-    if envelope.status == EnvelopeStatus.DRAFT:
-        raise EnvelopeNotSent(f"envelope {envelope_id} is a draft", status=status)
-    if envelope.is_terminal:
-        raise EnvelopeAlreadyEnded(f"envelope {envelope_id} is {status}", status=status)
-    current = envelope.current()
-    if current is None or current.status not in (ParticipantStatus.NOTIFIED, ParticipantStatus.OPENED):
-        # Sent but the chain has not mailed the first link yet, or between two participants.
-        raise ReminderNotReady(f"envelope {envelope_id} is {status}; no link out", status=status)
-    now = svc.now()
-    token, token_sha256 = new_link_token()
-    changed = rules.remind(envelope, current.id, token_sha256, now)
-    participant = changed.participant(current.id)
-    changed, entry = changed.audited(
-        AuditKind.PARTICIPANT_REMINDED,
-        sender.email,
-        now,
-        {"participant": current.id, "reminders": participant.reminders},
-    )
-    assert participant.link_expires_at is not None  # issued with the link
-    link = LinkRecord(token_sha256, envelope_id, current.id, participant.link_expires_at)
-    stored = svc.envelopes.save(changed, [entry], links_added=[link])
+
+    def record() -> tuple[Envelope, Participant, str]:
+        envelope = owned_envelope(svc, sender, envelope_id)
+        status = envelope.status.value
+        if envelope.status == EnvelopeStatus.DRAFT:
+            raise EnvelopeNotSent(f"envelope {envelope_id} is a draft", status=status)
+        if envelope.is_terminal:
+            raise EnvelopeAlreadyEnded(f"envelope {envelope_id} is {status}", status=status)
+        current = envelope.current()
+        if current is None or current.status not in (ParticipantStatus.NOTIFIED, ParticipantStatus.OPENED):
+            # Sent but the chain has not mailed the first link yet, or between two participants.
+            raise ReminderNotReady(f"envelope {envelope_id} is {status}; no link out", status=status)
+        now = svc.now()
+        token, token_sha256 = new_link_token()
+        changed = rules.remind(envelope, current.id, token_sha256, now)
+        participant = changed.participant(current.id)
+        changed, entry = changed.audited(
+            AuditKind.PARTICIPANT_REMINDED,
+            sender.email,
+            now,
+            {"participant": current.id, "reminders": participant.reminders},
+        )
+        assert participant.link_expires_at is not None  # issued with the link
+        link = LinkRecord(token_sha256, envelope_id, current.id, participant.link_expires_at)
+        stored = svc.envelopes.save(changed, [entry], links_added=[link])
+        return stored, participant, token
+
+    stored, participant, token = retry_lost_races(record)
     svc.mailer.send(signing_request_mail(svc, stored, participant, token, is_reminder=True))
     return stored
 
@@ -447,11 +483,15 @@ def cancel(svc: Services, sender: SenderIdentity, envelope_id: str, reason: str 
 
     :raises EnvelopeAlreadyCancelled, EnvelopeAlreadyEnded, EveryoneAgreed: as :func:`rules.end`.
     """
-    envelope = owned_envelope(svc, sender, envelope_id)
-    now = svc.now()
-    changed = rules.end(envelope, "cancelled", now, reason)
-    changed, entry = changed.audited(AuditKind.ENVELOPE_CANCELLED, sender.email, now, {"reason": reason})
-    stored = svc.envelopes.save(changed, [entry])
+
+    def record() -> tuple[Envelope, Envelope]:
+        envelope = owned_envelope(svc, sender, envelope_id)
+        now = svc.now()
+        changed = rules.end(envelope, "cancelled", now, reason)
+        changed, entry = changed.audited(AuditKind.ENVELOPE_CANCELLED, sender.email, now, {"reason": reason})
+        return envelope, svc.envelopes.save(changed, [entry])
+
+    envelope, stored = retry_lost_races(record)
     waiting = [
         p for p in envelope.participants if p.status in (ParticipantStatus.NOTIFIED, ParticipantStatus.OPENED)
     ]
