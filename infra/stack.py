@@ -100,6 +100,8 @@ class TachiaiStack(Stack):
                     **mail,
                     names.ENV_STATE_MACHINE_ARN: self.state_machine_arn,
                     names.ENV_USER_POOL_ID: self.auth.user_pool.user_pool_id,
+                    # the OAuth endpoints the public API document names (/v1/openapi.json)
+                    names.ENV_LOGIN_URL: self.auth.login_url,
                     **(
                         {names.ENV_INTEGRATION_EMAIL: config.integration_email}
                         if config.integration_email

@@ -32,7 +32,6 @@ from zoneinfo import ZoneInfo
 
 from tachiai.adapters.cognito import StaffMember
 from tachiai.adapters.dynamodb import EnvelopePage, LinkRecord
-from tachiai.adapters.functions import FunctionUnavailable
 from tachiai.adapters.ledger_index import DueItem, LedgerPage, LedgerQuery
 from tachiai.config import Settings
 from tachiai.domain.audit import AuditEntry
@@ -43,6 +42,7 @@ from tachiai.domain.errors import (
     DocumentChangedSinceLastSeal,
     DocumentIntegrityError,
     Forbidden,
+    FunctionUnavailable,
     InvalidRequest,
     NotFound,
     SealingError,

@@ -543,6 +543,7 @@ def test_function_environment_uses_only_the_shared_names(
             names.ENV_STATE_MACHINE_ARN,
             names.ENV_SEAL_FUNCTION,
             names.ENV_EXTRACT_FUNCTION,
+            names.ENV_LOGIN_URL,  # the OAuth endpoints named by the public API document
         },
         "agree": {
             names.ENV_TABLE,

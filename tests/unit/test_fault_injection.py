@@ -26,17 +26,18 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-from tachiai.adapters.dynamodb import StorageUnavailable
-from tachiai.adapters.s3 import DocumentStoreUnavailable, current_key
-from tachiai.adapters.sfn import WorkflowUnavailable
+from tachiai.adapters.s3 import current_key
 from tachiai.domain.audit import AuditEntry, verify_chain
 from tachiai.domain.envelope import Envelope, EnvelopeStatus, ParticipantStatus
 from tachiai.domain.errors import (
+    DocumentStoreUnavailable,
     KeyServiceThrottled,
     MailRejected,
     MailServiceThrottled,
+    StorageUnavailable,
     TachiaiError,
     TimestampUnavailable,
+    WorkflowUnavailable,
 )
 from tachiai.domain.ledger import record_extraction_failure
 from tachiai.mail.templates import MailKind

@@ -17,9 +17,9 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from tachiai.domain.errors import (
     DirectoryRefused,
+    DirectoryUnavailable,
     EmailNotVerified,
     Forbidden,
-    TachiaiError,
     UnknownUser,
     UserExists,
 )
@@ -30,11 +30,6 @@ if TYPE_CHECKING:
     from mypy_boto3_cognito_idp.type_defs import AttributeTypeTypeDef
 
 T = TypeVar("T")
-
-
-class DirectoryUnavailable(TachiaiError):
-    code = "directory_unavailable"
-    http_status = 503
 
 
 @dataclass(frozen=True)

@@ -73,7 +73,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from tachiai.adapters import cursors
 from tachiai.domain.audit import AuditEntry
 from tachiai.domain.envelope import Envelope, EnvelopeStatus, next_auto_reminder
-from tachiai.domain.errors import Conflict, InvalidCursor, NotFound, TachiaiError
+from tachiai.domain.errors import Conflict, InvalidCursor, NotFound, StorageUnavailable, TachiaiError
 from tachiai.domain.ledger import LedgerEntry, ledger_entry, normalize_name
 from tachiai.domain.templates import Template, TemplateScope
 
@@ -106,11 +106,6 @@ def owner_partitions(owner_id: str) -> tuple[str, str, str, str]:
     """
     tag = owner_id.encode().hex()
     return f"OLEDGER#{tag}", f"OAMOUNT#{tag}", f"OCPTY#{tag}#", f"CPTYDIR#{tag}"
-
-
-class StorageUnavailable(TachiaiError):
-    code = "storage_unavailable"
-    http_status = 503
 
 
 @dataclass(frozen=True)

@@ -13,15 +13,10 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from tachiai.domain.errors import TachiaiError, error_from_report
+from tachiai.domain.errors import FunctionUnavailable, error_from_report
 
 if TYPE_CHECKING:
     from mypy_boto3_lambda import LambdaClient
-
-
-class FunctionUnavailable(TachiaiError):
-    code = "function_unavailable"
-    http_status = 503
 
 
 class FunctionInvoker:

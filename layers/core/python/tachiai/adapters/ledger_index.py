@@ -34,9 +34,9 @@ from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel, ConfigDict, Field
 
 from tachiai.adapters import cursors
-from tachiai.adapters.dynamodb import GSI2, GSI3, StorageUnavailable, owner_partitions, storage_error
+from tachiai.adapters.dynamodb import GSI2, GSI3, owner_partitions, storage_error
 from tachiai.domain.envelope import EnvelopeStatus
-from tachiai.domain.errors import InvalidCursor, InvalidRequest
+from tachiai.domain.errors import InvalidCursor, InvalidRequest, StorageUnavailable
 from tachiai.domain.ledger import LedgerEntry, normalize_name
 
 if TYPE_CHECKING:

@@ -36,18 +36,13 @@ from typing import TYPE_CHECKING
 from botocore.exceptions import BotoCoreError, ClientError
 
 from tachiai.domain.envelope import Document
-from tachiai.domain.errors import DocumentIntegrityError, NotFound, TachiaiError
+from tachiai.domain.errors import DocumentIntegrityError, DocumentStoreUnavailable, NotFound
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
 logger = logging.getLogger(__name__)
 _MISSING = ("NoSuchKey", "404", "NotFound")
-
-
-class DocumentStoreUnavailable(TachiaiError):
-    code = "document_store_unavailable"
-    http_status = 503
 
 
 def original_key(envelope_id: str, document_id: str) -> str:

@@ -13,7 +13,13 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from tachiai.domain.errors import Conflict, EnvelopeCancelled, EnvelopeRejected, TachiaiError
+from tachiai.domain.errors import (
+    Conflict,
+    EnvelopeCancelled,
+    EnvelopeRejected,
+    TachiaiError,
+    WorkflowUnavailable,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_stepfunctions import SFNClient
@@ -23,11 +29,6 @@ if TYPE_CHECKING:
 # envelope cancelled raises EnvelopeCancelled), so one Catch serves both.
 REJECTED = EnvelopeRejected.__name__
 CANCELLED = EnvelopeCancelled.__name__
-
-
-class WorkflowUnavailable(TachiaiError):
-    code = "workflow_unavailable"
-    http_status = 503
 
 
 def _translate(error: ClientError | BotoCoreError, what: str) -> TachiaiError:

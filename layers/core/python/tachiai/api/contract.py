@@ -44,7 +44,6 @@ from aws_lambda_powertools.event_handler.openapi.models import (
 )
 
 from tachiai import names
-from tachiai.adapters import cognito
 from tachiai.api.models import (
     CreatedEnvelope,
     Downloads,
@@ -61,7 +60,7 @@ from tachiai.api.models import (
     UserView,
 )
 from tachiai.api.routing import EXAMPLE_REF, RestResolver, RouteDoc, RouteKey, error_classes, error_example
-from tachiai.domain.errors import InvalidCursor
+from tachiai.domain.errors import DirectoryUnavailable, InvalidCursor
 from tachiai.services import drafts, ledger, sending, templates, users
 from tachiai.services.identity import sender_from_claims
 
@@ -84,7 +83,7 @@ def _doc(
     errors: tuple[type[Any], ...] = (),
 ) -> RouteDoc:
     # Every sender route but the document reads the caller from the token first (which may ask the
-    # user directory: cognito.DirectoryUnavailable, named by the services' docstrings, lives there).
+    # user directory: DirectoryUnavailable).
     return RouteDoc(
         operation_id,
         summary,
@@ -92,7 +91,7 @@ def _doc(
         status,
         model,
         (sender_from_claims, *services),
-        (*errors, cognito.DirectoryUnavailable),
+        (*errors, DirectoryUnavailable),
     )
 
 

@@ -15,7 +15,16 @@ from typing import Annotated, Any
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body
 
-from tachiai.api.routing import RestResolver, RouteKey, json_response
+from tachiai.api.models import (
+    EnvelopeView,
+    PersonView,
+    TemplateDocumentView,
+    TemplateList,
+    TemplateRoleView,
+    TemplateView,
+)
+from tachiai.api.models import SavedTemplate as SavedTemplateView
+from tachiai.api.routing import RestResolver, RouteKey, model_response
 from tachiai.api.views import envelope_view, upload_view
 from tachiai.domain.templates import Template
 from tachiai.services import drafts, templates
@@ -26,46 +35,43 @@ from tachiai.services.sending import SenderIdentity
 from tachiai.services.templates import SavedTemplate, TemplateRequest
 
 
-def template_view(template: Template) -> dict[str, Any]:
+def template_view(template: Template) -> TemplateView:
     """A template as the API shows it (no access code exists to show: a role only says it needs one)."""
-    return {
-        "id": template.id,
-        "name": template.name,
-        "scope": template.scope.value,
-        "owner_id": template.owner_id,
-        "title": template.title,
-        "message": template.message,
-        "language": template.language,
-        "link_validity_seconds": int(template.link_validity.total_seconds()),
-        "auto_remind_every_days": template.auto_remind_every_days,
-        "roles": [
-            {
-                "label": r.label,
-                "default": r.default.model_dump() if r.default else None,
-                "language": r.language,
-                "access_code_required": r.access_code_required,
-            }
+    return TemplateView(
+        id=template.id,
+        name=template.name,
+        scope=template.scope,
+        owner_id=template.owner_id,
+        title=template.title,
+        message=template.message,
+        language=template.language,
+        link_validity_seconds=int(template.link_validity.total_seconds()),
+        auto_remind_every_days=template.auto_remind_every_days,
+        roles=[
+            TemplateRoleView(
+                label=r.label,
+                default=PersonView.model_validate(r.default.model_dump()) if r.default else None,
+                language=r.language,
+                access_code_required=r.access_code_required,
+            )
             for r in template.roles
         ],
-        "documents": [
-            {
-                "id": d.id,
-                "name": d.name,
-                "sha256": d.sha256,
-                "size": d.size,
-                "pages": d.pages,
-                "checked": d.checked,
-            }
+        documents=[
+            TemplateDocumentView(
+                id=d.id, name=d.name, sha256=d.sha256, size=d.size, pages=d.pages, checked=d.checked
+            )
             for d in template.documents
         ],
-        "ready": template.ready,
-        "created_at": template.created_at.isoformat(),
-        "updated_at": template.updated_at.isoformat(),
-    }
+        ready=template.ready,
+        created_at=template.created_at,
+        updated_at=template.updated_at,
+    )
 
 
-def _saved_view(saved: SavedTemplate) -> dict[str, Any]:
-    return {**template_view(saved.template), "uploads": [upload_view(u) for u in saved.uploads]}
+def _saved_view(saved: SavedTemplate) -> SavedTemplateView:
+    return SavedTemplateView(
+        **template_view(saved.template).model_dump(), uploads=[upload_view(u) for u in saved.uploads]
+    )
 
 
 def template_routes(app: RestResolver) -> dict[RouteKey, Callable[..., Any]]:
@@ -74,19 +80,19 @@ def template_routes(app: RestResolver) -> dict[RouteKey, Callable[..., Any]]:
     def caller() -> SenderIdentity:
         return sender_from_claims(services(), app.current_event.request_context.authorizer.claims)
 
-    def list_() -> Response[str]:
+    def list_() -> Response[TemplateList]:
         found = templates.list_templates(services(), caller())
-        return json_response(200, {"templates": [template_view(t) for t in found]})
+        return model_response(200, TemplateList(templates=[template_view(t) for t in found]))
 
-    def create(request: Annotated[TemplateRequest, Body()]) -> Response[str]:
+    def create(request: Annotated[TemplateRequest, Body()]) -> Response[SavedTemplateView]:
         saved = templates.create_template(services(), caller(), request)
-        return json_response(201, _saved_view(saved), {"Location": f"/v1/templates/{saved.template.id}"})
+        return model_response(201, _saved_view(saved), {"Location": f"/v1/templates/{saved.template.id}"})
 
-    def get(template_id: str) -> Response[str]:
-        return json_response(200, template_view(templates.get_template(services(), caller(), template_id)))
+    def get(template_id: str) -> Response[TemplateView]:
+        return model_response(200, template_view(templates.get_template(services(), caller(), template_id)))
 
-    def update(template_id: str, request: Annotated[TemplateRequest, Body()]) -> Response[str]:
-        return json_response(
+    def update(template_id: str, request: Annotated[TemplateRequest, Body()]) -> Response[SavedTemplateView]:
+        return model_response(
             200, _saved_view(templates.update_template(services(), caller(), template_id, request))
         )
 
@@ -94,8 +100,8 @@ def template_routes(app: RestResolver) -> dict[RouteKey, Callable[..., Any]]:
         templates.delete_template(services(), caller(), template_id)
         return Response(status_code=204, headers={"Cache-Control": "no-store"})
 
-    def edit_draft(envelope_id: str, changes: Annotated[DraftChanges, Body()]) -> Response[str]:
-        return json_response(
+    def edit_draft(envelope_id: str, changes: Annotated[DraftChanges, Body()]) -> Response[EnvelopeView]:
+        return model_response(
             200, envelope_view(drafts.edit_draft(services(), caller(), envelope_id, changes))
         )
 
@@ -103,12 +109,14 @@ def template_routes(app: RestResolver) -> dict[RouteKey, Callable[..., Any]]:
         drafts.delete_draft(services(), caller(), envelope_id)
         return Response(status_code=204, headers={"Cache-Control": "no-store"})
 
-    def resend(envelope_id: str, request: Annotated[ResendRequest | None, Body()] = None) -> Response[str]:
+    def resend(
+        envelope_id: str, request: Annotated[ResendRequest | None, Body()] = None
+    ) -> Response[EnvelopeView]:
         new = drafts.resend(services(), caller(), envelope_id, request or ResendRequest())
-        return json_response(201, envelope_view(new), {"Location": f"/v1/envelopes/{new.id}"})
+        return model_response(201, envelope_view(new), {"Location": f"/v1/envelopes/{new.id}"})
 
-    def reissue(envelope_id: str, participant_id: str) -> Response[str]:
-        return json_response(
+    def reissue(envelope_id: str, participant_id: str) -> Response[EnvelopeView]:
+        return model_response(
             202, envelope_view(drafts.reissue(services(), caller(), envelope_id, participant_id))
         )
 

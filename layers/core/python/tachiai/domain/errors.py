@@ -686,3 +686,41 @@ class ProfileUrlMismatch(TachiaiError):
 
     code = "profile_url_mismatch"
     http_status = 400
+
+
+# --- the outside world did not answer (503: the caller may retry) -------------------------------
+
+
+class FunctionUnavailable(TachiaiError):
+    """Lambda did not answer a synchronous call (throttled, or failed to run)."""
+
+    code = "function_unavailable"
+    http_status = 503
+
+
+class DirectoryUnavailable(TachiaiError):
+    """The user directory (Cognito, or the local user store) did not answer."""
+
+    code = "directory_unavailable"
+    http_status = 503
+
+
+class WorkflowUnavailable(TachiaiError):
+    """The signing chain (Step Functions) did not answer."""
+
+    code = "workflow_unavailable"
+    http_status = 503
+
+
+class DocumentStoreUnavailable(TachiaiError):
+    """The document store (S3) did not answer."""
+
+    code = "document_store_unavailable"
+    http_status = 503
+
+
+class StorageUnavailable(TachiaiError):
+    """The envelope store (DynamoDB) did not answer."""
+
+    code = "storage_unavailable"
+    http_status = 503

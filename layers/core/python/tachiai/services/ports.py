@@ -265,7 +265,7 @@ class UserDirectory(Protocol):
     """The senders' user pool (Cognito; the local user store of ``tachiai local``).
 
     ``user`` is a username or an email address (the pool signs in with the email as an alias). Every
-    method raises :class:`~tachiai.adapters.cognito.DirectoryUnavailable` when the directory failed.
+    method raises :class:`~tachiai.domain.errors.DirectoryUnavailable` when the directory failed.
     """
 
     def member(self, username: str) -> StaffMember:
