@@ -102,6 +102,8 @@ class TachiaiStack(Stack):
                     names.ENV_USER_POOL_ID: self.auth.user_pool.user_pool_id,
                     # the OAuth endpoints the public API document names (/v1/openapi.json)
                     names.ENV_LOGIN_URL: self.auth.login_url,
+                    # the console signs people in with the people's app client (authorization code + PKCE)
+                    names.ENV_LOGIN_CLIENT_ID: self.login.client.user_pool_client_id,
                     **(
                         {names.ENV_INTEGRATION_EMAIL: config.integration_email}
                         if config.integration_email
@@ -168,6 +170,8 @@ class TachiaiStack(Stack):
                 "cognito-idp:AdminRemoveUserFromGroup",
                 "cognito-idp:AdminDisableUser",
                 "cognito-idp:AdminEnableUser",
+                # the console's "sign out everywhere": every refresh token of the user, the CLI's too
+                "cognito-idp:AdminUserGlobalSignOut",
             ],
             [self.auth.user_pool.user_pool_arn],
         )

@@ -35,6 +35,7 @@ from tachiai.adapters.dynamodb import EnvelopePage, LinkRecord
 from tachiai.adapters.ledger_index import DueItem, LedgerPage, LedgerQuery
 from tachiai.config import Settings
 from tachiai.domain.audit import AuditEntry
+from tachiai.domain.console import ConsoleSession, TokenSet
 from tachiai.domain.envelope import Envelope, EnvelopeStatus, next_auto_reminder
 from tachiai.domain.errors import (
     ConfigurationError,
@@ -44,6 +45,7 @@ from tachiai.domain.errors import (
     Forbidden,
     FunctionUnavailable,
     InvalidRequest,
+    LoginFailed,
     NotFound,
     SealingError,
     TachiaiError,
@@ -640,6 +642,78 @@ class FakeDirectory:
             return self.add(dataclasses.replace(self._find(user), role=role, groups=(role,)))
 
 
+class FakeConsoleSessions:
+    """:class:`~tachiai.services.ports.ConsoleSessions`: the console's sessions by key."""
+
+    def __init__(self, faults: Faults) -> None:
+        self.faults = faults
+        self.sessions: dict[str, ConsoleSession] = {}
+
+    def create(self, session: ConsoleSession) -> None:
+        with self.faults.call("console_sessions.create"):
+            self.sessions[session.key] = session
+
+    def get(self, key: str) -> ConsoleSession | None:
+        with self.faults.call("console_sessions.get"):
+            return self.sessions.get(key)
+
+    def touch(self, key: str, seen_at: datetime, groups: tuple[str, ...]) -> None:
+        with self.faults.call("console_sessions.touch"):
+            if key in self.sessions:
+                self.sessions[key] = dataclasses.replace(
+                    self.sessions[key], last_seen_at=seen_at, groups=groups
+                )
+
+    def delete(self, key: str) -> None:
+        with self.faults.call("console_sessions.delete"):
+            self.sessions.pop(key, None)
+
+    def for_user(self, username: str) -> list[ConsoleSession]:
+        with self.faults.call("console_sessions.for_user"):
+            return [s for s in self.sessions.values() if s.username == username]
+
+
+class FakeLogin:
+    """:class:`~tachiai.services.ports.LoginService`: an authorization server that hands out the codes a
+    test gives it (``codes[code] = (claims, refresh_token)``) and remembers revocations."""
+
+    BASE = "https://login.example.co.jp"
+
+    def __init__(self, faults: Faults) -> None:
+        self.faults = faults
+        self.codes: dict[str, tuple[dict[str, Any], str | None]] = {}
+        self.exchanged: list[dict[str, str]] = []
+        self.revoked: list[str] = []
+        self.signed_out_everywhere: list[str] = []
+
+    def authorize_url(self, *, state: str, challenge: str, redirect_uri: str, language: Language) -> str:
+        from urllib.parse import urlencode
+
+        query = {"state": state, "code_challenge": challenge, "redirect_uri": redirect_uri, "lang": language}
+        return f"{self.BASE}/oauth2/authorize?{urlencode(query)}"
+
+    def exchange(self, *, code: str, verifier: str, redirect_uri: str) -> TokenSet:
+        with self.faults.call("login.exchange"):
+            self.exchanged.append({"code": code, "verifier": verifier, "redirect_uri": redirect_uri})
+            if code not in self.codes:
+                raise LoginFailed("unknown code", error="invalid_grant")
+            claims, refresh = self.codes.pop(code)
+            return TokenSet(id_claims=claims, refresh_token=refresh)
+
+    def revoke(self, refresh_token: str) -> None:
+        with self.faults.call("login.revoke"):
+            self.revoked.append(refresh_token)
+
+    def logout_url(self, *, logout_uri: str) -> str:
+        from urllib.parse import urlencode
+
+        return f"{self.BASE}/logout?{urlencode({'client_id': 'console', 'logout_uri': logout_uri})}"
+
+    def sign_out_everywhere(self, username: str) -> None:
+        with self.faults.call("login.sign_out_everywhere"):
+            self.signed_out_everywhere.append(username)
+
+
 # --- all of them ----------------------------------------------------------------------------------
 
 SEAL_FUNCTION = "tachiai-seal"
@@ -675,6 +749,8 @@ class FakeWorld:
     ledger: FakeLedgerIndex
     directory: FakeDirectory
     templates: FakeTemplateStore = field(default_factory=lambda: FakeTemplateStore(Faults()))
+    console_sessions: FakeConsoleSessions = field(default_factory=lambda: FakeConsoleSessions(Faults()))
+    login: FakeLogin = field(default_factory=lambda: FakeLogin(Faults()))
 
 
 def fake_world(*, sealer: Any = None, settings: Settings | None = None) -> FakeWorld:
@@ -698,6 +774,8 @@ def fake_world(*, sealer: Any = None, settings: Settings | None = None) -> FakeW
     ledger = FakeLedgerIndex(faults, envelopes, settings.zone)
     directory = FakeDirectory(faults)
     templates = FakeTemplateStore(faults)
+    console_sessions = FakeConsoleSessions(faults)
+    login = FakeLogin(faults)
     svc = Services(
         settings,
         clock,
@@ -711,6 +789,8 @@ def fake_world(*, sealer: Any = None, settings: Settings | None = None) -> FakeW
         sealer=sealer or fake_sealer,
         render_certificate=fake_certificate if sealer is None else None,
         templates=templates,
+        console_sessions=console_sessions,
+        login=login,
     )
     return FakeWorld(
         svc,
@@ -725,4 +805,6 @@ def fake_world(*, sealer: Any = None, settings: Settings | None = None) -> FakeW
         ledger,
         directory,
         templates=templates,
+        console_sessions=console_sessions,
+        login=login,
     )

@@ -1,9 +1,10 @@
 """The seal function: prepare documents (for the send API), seal each event, finalize (for the chain),
-and timestamp an imported contract (for the import API).
+timestamp an imported contract (for the import API), and verify a completed envelope's files (the
+signature panel of the console).
 
-Chain tasks raise: Step Functions retries and routes on the error's class name. ``prepare`` and
-``timestamp_import`` are called synchronously by the send API and answer a typed failure as data,
-so the API can re-raise it exactly.
+Chain tasks raise: Step Functions retries and routes on the error's class name. ``prepare``,
+``preflight``, ``timestamp_import`` and ``verify`` are called synchronously by the send function and
+answer a typed failure as data, so the caller can re-raise it exactly.
 """
 
 from __future__ import annotations
@@ -11,8 +12,16 @@ from __future__ import annotations
 from typing import Any
 
 from tachiai.domain.errors import TachiaiError
-from tachiai.domain.tasks import SEAL_TASKS, FinalizeTask, PreflightTask, PrepareTask, SealTask, parse_task
-from tachiai.services import sealing_tasks
+from tachiai.domain.tasks import (
+    SEAL_TASKS,
+    FinalizeTask,
+    PreflightTask,
+    PrepareTask,
+    SealTask,
+    VerifyTask,
+    parse_task,
+)
+from tachiai.services import sealing_tasks, signature_panel
 from tachiai.services.context import Services, services
 
 
@@ -35,6 +44,11 @@ def run(svc: Services, event: object) -> dict[str, Any]:
     if isinstance(task, PreflightTask):
         try:
             return sealing_tasks.preflight_stored(svc, task.key)
+        except TachiaiError as e:
+            return {"error": e.report()}
+    if isinstance(task, VerifyTask):
+        try:
+            return signature_panel.verify_envelope(svc, task.envelope_id).model_dump(mode="json")
         except TachiaiError as e:
             return {"error": e.report()}
     try:

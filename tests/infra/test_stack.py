@@ -317,7 +317,7 @@ def test_sender_routes_take_staff_access_tokens_and_integration_tokens_scoped_by
         assert scopes == [needed, "aws.cognito.signin.user.admin"], route
 
 
-def test_public_routes_are_exactly_the_recipient_routes_and_the_api_document(
+def test_public_routes_are_exactly_the_recipient_routes_the_console_pages_and_the_api_document(
     template: dict[str, Any],
 ) -> None:
     open_methods = {
@@ -326,7 +326,12 @@ def test_public_routes_are_exactly_the_recipient_routes_and_the_api_document(
 
     assert open_methods == {(route.method, route.path) for route in names.ROUTES if route.public}
     assert ("GET", "/v1/openapi.json") in open_methods  # the API's contract, for anyone to read
-    assert all(path.startswith("/s/{token}") for _, path in open_methods - {("GET", "/v1/openapi.json")})
+    # The console's pages check their own session cookie (a browser has no bearer token).
+    assert all(
+        path.startswith("/s/{token}") or path == "/app" or path.startswith("/app/")
+        for _, path in open_methods - {("GET", "/v1/openapi.json")}
+    )
+    assert not [path for _, path in open_methods if path.startswith("/v1/") and path != "/v1/openapi.json"]
     assert "AuthorizerId" not in api_methods(template)["GET", "/v1/openapi.json"]
 
 
@@ -544,6 +549,7 @@ def test_function_environment_uses_only_the_shared_names(
             names.ENV_SEAL_FUNCTION,
             names.ENV_EXTRACT_FUNCTION,
             names.ENV_LOGIN_URL,  # the OAuth endpoints named by the public API document
+            names.ENV_LOGIN_CLIENT_ID,  # the console's sign-in
         },
         "agree": {
             names.ENV_TABLE,
@@ -703,8 +709,18 @@ USER_ADMIN_ACTIONS = {
     "cognito-idp:AdminGetUser", "cognito-idp:ListUsers", "cognito-idp:ListUsersInGroup",
     "cognito-idp:AdminListGroupsForUser", "cognito-idp:AdminCreateUser", "cognito-idp:AdminAddUserToGroup",
     "cognito-idp:AdminRemoveUserFromGroup", "cognito-idp:AdminDisableUser", "cognito-idp:AdminEnableUser",
+    "cognito-idp:AdminUserGlobalSignOut",
 }  # fmt: skip
-"""What the users API (``tachiai users``) and the sender's identity need of the user pool."""
+"""What the users API (``tachiai users``), the sender's identity and the console's "sign out everywhere"
+need of the user pool."""
+
+
+def test_the_console_signs_people_in_with_the_people_app_client(
+    stack: TachiaiStack, template: dict[str, Any]
+) -> None:
+    client_id = variables(template, function_id(stack, "send"))[names.ENV_LOGIN_CLIENT_ID]
+
+    assert client_id == {"Ref": lid(stack.login.client)}
 
 
 def test_only_send_manages_users_and_only_in_its_own_user_pool(

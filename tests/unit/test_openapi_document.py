@@ -17,14 +17,15 @@ import pytest
 from openapi_spec_validator import validate
 from tachiai import names
 from tachiai.api.contract import SENDER_DOCS, openapi_document
-from tachiai.api.routing import RouteDoc, raised_errors, register_routes
+from tachiai.api.routing import RouteDoc, is_console_page, raised_errors, register_routes
 from tachiai.api.sender import build_sender_app
 from tachiai.domain.errors import NotFound, TachiaiError
 
 ROOT = Path(__file__).resolve().parents[2]
 COMMITTED = ROOT / "docs" / "openapi.json"
 
-SENDER_ROUTES = [r for r in names.ROUTES if r.function == "send"]
+SENDER_ROUTES = [r for r in names.ROUTES if r.function == "send" and not is_console_page(r.path)]
+"""The API's routes: the console's pages (``/app``) are HTML for a browser, not part of the document."""
 
 SUCCESS = {
     ("GET", "/v1/openapi.json"): 200,
@@ -64,6 +65,11 @@ def document() -> dict[str, Any]:
 
 def operation(document: dict[str, Any], method: str, path: str) -> dict[str, Any]:
     return dict(document["paths"][path][method.lower()])
+
+
+def test_the_console_pages_are_left_out_of_the_document(document):
+    assert any(is_console_page(r.path) for r in names.ROUTES if r.function == "send")
+    assert not [path for path in document["paths"] if is_console_page(path)]
 
 
 def test_the_committed_document_is_the_one_the_code_generates(document):
@@ -221,7 +227,7 @@ def test_a_docstring_naming_no_tachiai_error_stops_the_app_from_being_built():
 def test_a_sender_route_without_documentation_is_refused_at_start():
     from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 
-    handlers = {(r.method, r.path): (lambda: None) for r in SENDER_ROUTES}
+    handlers = {(r.method, r.path): (lambda: None) for r in names.ROUTES if r.function == "send"}
     docs = dict(SENDER_DOCS)
     docs.pop(("GET", "/v1/me"))
     with pytest.raises(LookupError, match="not documented"):

@@ -472,6 +472,7 @@ def cmd_local(args: argparse.Namespace) -> int:
         token = runtime.token(args.email, args.name)
         print(_t("cli.local.running", seconds=f"{runtime.startup_seconds:.1f}"))
         print(_t("cli.local.api", url=runtime.url))
+        print(_t("cli.local.console", url=runtime.console_url))
         print(_t("cli.local.outbox", url=runtime.url))
         print(_t("cli.local.root", path=runtime.root_pem))
         print(_t("cli.local.token", command=_self_command(), state_dir=state_dir))

@@ -12,6 +12,7 @@ import functools
 import os
 from collections.abc import Mapping
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -53,6 +54,11 @@ class Settings(BaseModel):
     extraction_engine: Literal["rules", "bedrock"] = "rules"
     """The contract metadata extraction engine (:func:`tachiai.extract.engine_from_settings`)."""
     bedrock_model_id: str | None = None
+    login_url: str | None = None
+    """The login service's base URL (Cognito managed login domain); unset, the public URL's origin
+    (``tachiai local`` serves ``/oauth2/*`` there)."""
+    login_client_id: str | None = None
+    """The people's app client (authorization code + PKCE) the console signs in with."""
 
     def require(self, name: str) -> str:
         """The value of a required string setting.
@@ -63,6 +69,16 @@ class Settings(BaseModel):
         if not value:
             raise ConfigurationError(f"{_ENV_OF[name]} is not set", name=_ENV_OF[name])
         return str(value)
+
+    def login_base_url(self) -> str:
+        """Where the login service's ``/oauth2/*`` and ``/logout`` are.
+
+        :raises ConfigurationError: neither the login URL nor the public URL is set.
+        """
+        if self.login_url:
+            return self.login_url
+        parts = urlsplit(self.require("public_url"))
+        return f"{parts.scheme}://{parts.netloc}"
 
     @property
     def zone(self) -> ZoneInfo:
@@ -92,6 +108,8 @@ _ENV_OF = {
     "alert_days": names.ENV_ALERT_DAYS,
     "integration_email": names.ENV_INTEGRATION_EMAIL,
     "local_user_store": names.ENV_LOCAL_USER_STORE,
+    "login_url": names.ENV_LOGIN_URL,
+    "login_client_id": names.ENV_LOGIN_CLIENT_ID,
 }
 
 
@@ -107,7 +125,7 @@ def settings_from(environ: Mapping[str, str]) -> Settings:
             continue
         if field in ("tsa_urls", "alert_days"):
             values[field] = tuple(u.strip() for u in raw.split(",") if u.strip())
-        elif field == "public_url":
+        elif field in ("public_url", "login_url"):
             values[field] = raw.rstrip("/")
         else:
             values[field] = raw

@@ -45,6 +45,9 @@ ENV_LOGIN_URL = "TACHIAI_LOGIN_URL"
 """The user pool's managed login domain (``https://<prefix>.auth.<region>.amazoncognito.com``): the OAuth
 URLs of the served OpenAPI document. Unset, the document gives the paths alone (``/oauth2/token``), which
 is where ``tachiai local`` serves them."""
+ENV_LOGIN_CLIENT_ID = "TACHIAI_LOGIN_CLIENT_ID"
+"""The people's app client (authorization code + PKCE) the console signs in with (the same client as
+``tachiai login``; its callback and sign-out URLs include the console's)."""
 ENV_LOCAL_USER_STORE = "TACHIAI_LOCAL_USER_STORE"
 """``tachiai local`` only: the file of the local user store, which stands in for the user pool."""
 
@@ -179,6 +182,49 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/v1/users/{username}/disable", "send", public=False),
     Route("POST", "/v1/users/{username}/enable", "send", public=False),
     Route("PUT", "/v1/users/{username}/role", "send", public=False),
+    # The sender console (tachiai.console): pages, public at API Gateway (a browser has no bearer
+    # token); every page checks its own session cookie.
+    Route("GET", "/app", "send", public=True),
+    Route("GET", "/app/sign-in", "send", public=True),
+    Route("GET", "/app/callback", "send", public=True),
+    Route("POST", "/app/sign-out", "send", public=True),
+    Route("GET", "/app/signed-out", "send", public=True),
+    Route("GET", "/app/static/{name}", "send", public=True),
+    Route("GET", "/app/ledger", "send", public=True),
+    Route("GET", "/app/ledger.csv", "send", public=True),
+    Route("GET", "/app/ledger/upcoming", "send", public=True),
+    Route("GET", "/app/ledger/import", "send", public=True),
+    Route("POST", "/app/ledger/import", "send", public=True),
+    Route("GET", "/app/ledger/{envelope_id}", "send", public=True),
+    Route("POST", "/app/ledger/{envelope_id}", "send", public=True),
+    Route("GET", "/app/ledger/{envelope_id}/files/{index}", "send", public=True),
+    Route("GET", "/app/envelopes/{envelope_id}", "send", public=True),
+    Route("POST", "/app/envelopes/{envelope_id}/remind", "send", public=True),
+    Route("GET", "/app/envelopes/{envelope_id}/cancel", "send", public=True),
+    Route("POST", "/app/envelopes/{envelope_id}/cancel", "send", public=True),
+    Route("POST", "/app/envelopes/{envelope_id}/resend", "send", public=True),
+    Route("POST", "/app/envelopes/{envelope_id}/participants/{participant_id}/reissue", "send", public=True),
+    Route("GET", "/app/envelopes/{envelope_id}/files/{number}", "send", public=True),
+    Route("GET", "/app/envelopes/{envelope_id}/audit.csv", "send", public=True),
+    Route("GET", "/app/envelopes/{envelope_id}/signatures", "send", public=True),
+    Route("GET", "/app/new", "send", public=True),
+    Route("POST", "/app/new", "send", public=True),
+    Route("POST", "/app/new/complete", "send", public=True),
+    Route("GET", "/app/envelopes/{envelope_id}/preview", "send", public=True),
+    Route("GET", "/app/envelopes/{envelope_id}/documents/{document_id}/pages/{page}", "send", public=True),
+    Route("GET", "/app/templates", "send", public=True),
+    Route("GET", "/app/templates/new", "send", public=True),
+    Route("POST", "/app/templates", "send", public=True),
+    Route("GET", "/app/templates/{template_id}", "send", public=True),
+    Route("GET", "/app/templates/{template_id}/edit", "send", public=True),
+    Route("POST", "/app/templates/{template_id}/edit", "send", public=True),
+    Route("GET", "/app/templates/{template_id}/delete", "send", public=True),
+    Route("POST", "/app/templates/{template_id}/delete", "send", public=True),
+    Route("GET", "/app/members", "send", public=True),
+    Route("POST", "/app/members", "send", public=True),
+    Route("POST", "/app/members/{username}/role", "send", public=True),
+    Route("POST", "/app/members/{username}/disable", "send", public=True),
+    Route("POST", "/app/members/{username}/enable", "send", public=True),
     Route("GET", "/s/{token}", "agree", public=True),
     Route("POST", "/s/{token}/open", "agree", public=True),
     Route("GET", "/s/{token}/documents/{document_id}", "agree", public=True),

@@ -63,7 +63,7 @@ from __future__ import annotations
 import hashlib
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 from zoneinfo import ZoneInfo
@@ -72,6 +72,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from tachiai.adapters import cursors
 from tachiai.domain.audit import AuditEntry
+from tachiai.domain.console import ConsoleSession
 from tachiai.domain.envelope import Envelope, EnvelopeStatus, next_auto_reminder
 from tachiai.domain.errors import Conflict, InvalidCursor, NotFound, StorageUnavailable, TachiaiError
 from tachiai.domain.ledger import LedgerEntry, ledger_entry, normalize_name
@@ -625,6 +626,82 @@ class TemplateRepository:
             except (ClientError, BotoCoreError) as e:
                 raise storage_error(e, "list templates") from e
         return sorted(found, key=lambda t: (normalize_name(t.name), t.id))
+
+
+class ConsoleSessionRepository:
+    """The console's sessions (:class:`tachiai.console.session.ConsoleSession`) in the envelopes' table.
+
+    ``CONSOLE#<sha256 of the session id>`` / ``SESSION``, gsi1 ``CONSOLEUSER#<username, hex>`` /
+    ``<sha256>`` (a person's sessions, for "sign out everywhere"); the table's TTL removes a session a
+    day after it could last have been used.
+    """
+
+    def __init__(self, client: DynamoDBClient, table_name: str) -> None:
+        self._client = client
+        self._table = table_name
+
+    @staticmethod
+    def _key(key: str) -> dict[str, Any]:
+        return {"pk": {"S": f"CONSOLE#{key}"}, "sk": {"S": "SESSION"}}
+
+    def create(self, session: ConsoleSession) -> None:
+        """:raises StorageUnavailable: DynamoDB failed."""
+        self._put(session)
+
+    def _put(self, session: ConsoleSession) -> None:
+        item = {
+            **self._key(session.key),
+            "doc": {"S": session.to_json()},
+            "gsi1pk": {"S": f"CONSOLEUSER#{session.username.encode().hex()}"},
+            "gsi1sk": {"S": session.key},
+            "ttl": {"N": str(int(session.expires_at.timestamp()) + 86400)},
+        }
+        try:
+            self._client.put_item(TableName=self._table, Item=item)
+        except (ClientError, BotoCoreError) as e:
+            raise storage_error(e, "save console session") from e
+
+    def get(self, key: str) -> ConsoleSession | None:
+        """:raises StorageUnavailable: DynamoDB failed."""
+        try:
+            item = self._client.get_item(TableName=self._table, Key=self._key(key), ConsistentRead=True)
+        except (ClientError, BotoCoreError) as e:
+            raise storage_error(e, "get console session") from e
+        if "Item" not in item:
+            return None
+        return ConsoleSession.from_json(item["Item"]["doc"]["S"])
+
+    def touch(self, key: str, seen_at: datetime, groups: tuple[str, ...]) -> None:
+        """:raises StorageUnavailable: DynamoDB failed."""
+        session = self.get(key)
+        if session is not None:
+            self._put(replace(session, last_seen_at=seen_at, groups=groups))
+
+    def delete(self, key: str) -> None:
+        """:raises StorageUnavailable: DynamoDB failed."""
+        try:
+            self._client.delete_item(TableName=self._table, Key=self._key(key))
+        except (ClientError, BotoCoreError) as e:
+            raise storage_error(e, "delete console session") from e
+
+    def for_user(self, username: str) -> list[ConsoleSession]:
+        """:raises StorageUnavailable: DynamoDB failed."""
+        query: dict[str, Any] = {
+            "TableName": self._table,
+            "IndexName": GSI1,
+            "KeyConditionExpression": "gsi1pk = :pk",
+            "ExpressionAttributeValues": {":pk": {"S": f"CONSOLEUSER#{username.encode().hex()}"}},
+        }
+        found: list[ConsoleSession] = []
+        try:
+            while True:
+                response = self._client.query(**query)
+                found += [ConsoleSession.from_json(i["doc"]["S"]) for i in response.get("Items", [])]
+                if "LastEvaluatedKey" not in response:
+                    return found
+                query["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        except (ClientError, BotoCoreError) as e:
+            raise storage_error(e, "list console sessions") from e
 
 
 TABLE_SCHEMA: dict[str, Any] = {

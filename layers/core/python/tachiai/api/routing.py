@@ -194,7 +194,8 @@ def register_routes(
 
     With ``docs`` (the sender API), each route is registered with its OpenAPI metadata (summary, tag,
     operation id, every status it can answer with its model: :func:`route_responses`) and
-    ``security(route)``; without (the recipient's pages), it is left out of the document.
+    ``security(route)``; without (the recipient's pages), it is left out of the document, and so is
+    every page of the console (:func:`is_console_page`), which needs no doc.
 
     :raises LookupError: a route of the table has no handler or no doc, or a handler no route (a
         programming error, caught by the tests at import).
@@ -202,10 +203,11 @@ def register_routes(
     routes: dict[RouteKey, Route] = {(r.method, r.path): r for r in ROUTES if r.function == function}
     if set(handlers) != set(routes):
         raise LookupError(f"{function}: routes {sorted(set(routes) ^ set(handlers))} are not matched")
-    if docs is not None and set(docs) != set(routes):
-        raise LookupError(f"{function}: routes {sorted(set(routes) ^ set(docs))} are not documented")
+    documented = {key for key, route in routes.items() if not is_console_page(route.path)}
+    if docs is not None and set(docs) != documented:
+        raise LookupError(f"{function}: routes {sorted(documented ^ set(docs))} are not documented")
     for (method, path), handler in handlers.items():
-        if docs is None:
+        if docs is None or (method, path) not in documented:
             app.route(powertools_path(path), method=method, include_in_schema=False)(handler)
             continue
         route, doc = routes[method, path], docs[method, path]
@@ -219,6 +221,15 @@ def register_routes(
             responses=route_responses(route, doc, handler),
             security=security(route) if security else None,
         )(handler)
+
+
+CONSOLE_PREFIX = "/app"
+
+
+def is_console_page(path: str) -> bool:
+    """A page of the sender console (``/app``, ``/app/...``): HTML for a browser, not part of the API,
+    so never in the OpenAPI document."""
+    return path == CONSOLE_PREFIX or path.startswith(CONSOLE_PREFIX + "/")
 
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
@@ -358,7 +369,9 @@ class RestResolver(APIGatewayRestResolver):
         super().__init__(**options)
 
     def resolve(self, event: Mapping[str, Any], context: LambdaContext) -> dict[str, Any]:
-        refusal = unreadable_body(event)
+        # The console's forms may carry files (multipart with binary parts): it reads its own bodies.
+        page = is_console_page(str(event.get("resource") or event.get("path") or ""))
+        refusal = None if page else unreadable_body(event)
         if refusal is None:
             return super().resolve(event, context)
         response = error_response(refusal)

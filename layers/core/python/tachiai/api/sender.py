@@ -37,6 +37,7 @@ from tachiai.api.routing import (
 from tachiai.api.templates import template_routes
 from tachiai.api.users import user_routes
 from tachiai.api.views import download_view, envelope_detail, envelope_fields, envelope_view, upload_view
+from tachiai.console import console_routes
 from tachiai.domain.envelope import EnvelopeStatus
 from tachiai.domain.errors import TachiaiError
 from tachiai.services import ledger, sending
@@ -167,6 +168,7 @@ def build_sender_app() -> RestResolver:
             ("GET", "/v1/openapi.json"): openapi,
             **user_routes(app),
             **template_routes(app),
+            **console_routes(app),
             ("POST", "/v1/envelopes"): create,
             ("GET", "/v1/envelopes"): list_,
             ("GET", "/v1/envelopes/{envelope_id}"): get,

@@ -559,6 +559,13 @@ class EnvelopeNotResendable(Conflict):
     code = "envelope_not_resendable"
 
 
+class EnvelopeNotCompleted(Conflict):
+    """Asking for what only a completed envelope has (its signature panel) of one that is not
+    (``status``): nothing final to verify until every participant agreed and it was finalized."""
+
+    code = "envelope_not_completed"
+
+
 class EnvelopeAlreadyResent(Conflict):
     """The envelope was corrected and resent already (``resent_as`` names the new one)."""
 
@@ -723,4 +730,38 @@ class StorageUnavailable(TachiaiError):
     """The envelope store (DynamoDB) did not answer."""
 
     code = "storage_unavailable"
+    http_status = 503
+
+
+# --- the sender console (tachiai.console) ----------------------------------------------------------
+
+
+class SignInRequired(TachiaiError):
+    """A console page was asked for without a live session (never signed in, signed out, idle for too
+    long or past the session's absolute lifetime): the browser is sent to the sign-in."""
+
+    code = "sign_in_required"
+    http_status = 401
+
+
+class CsrfRefused(Forbidden):
+    """A console form was posted without the session's CSRF token, or from another site's page (its
+    ``Origin`` or ``Referer`` is not the console's own): nothing of it was done."""
+
+    code = "csrf_refused"
+
+
+class ConsoleSignInMismatch(LoginFailed):
+    """The login service sent the browser back with a ``state`` this browser did not start (a forged
+    or replayed redirect, or a sign-in begun too long ago or in another browser): its code is not
+    exchanged."""
+
+    code = "console_sign_in_mismatch"
+    http_status = 400
+
+
+class LoginUnavailable(TachiaiError):
+    """The login service (Cognito's OAuth endpoints, or the local sign-in) did not answer."""
+
+    code = "login_unavailable"
     http_status = 503

@@ -148,15 +148,32 @@ class TimestampImportTask(_Message):
     document_id: str = Field(min_length=1)
 
 
+DRAFT_DOCUMENT_KEY_PATTERN = (
+    r"^envelopes/env_[0-9a-f]{24}/(documents/d[0-9]{1,2}/original|uploads/d[0-9]{1,2}/[0-9a-f]{32})\.pdf$"
+)
+"""A draft's stored PDF or its presigned upload (:func:`tachiai.adapters.s3.original_key`, ``upload_key``):
+the console preflights each file as it arrives, to show a refusal on that file."""
+
+
 class PreflightTask(_Message):
-    """Preflight a template's stored PDF (synchronous, from the send API): its hash, size and pages."""
+    """Preflight a template's stored PDF, or a draft's (synchronous, from the send API): its hash, size
+    and pages."""
 
     task: Literal["preflight"]
-    key: str = Field(pattern=TEMPLATE_DOCUMENT_KEY_PATTERN)
+    key: str = Field(pattern=f"{TEMPLATE_DOCUMENT_KEY_PATTERN}|{DRAFT_DOCUMENT_KEY_PATTERN}")
+
+
+class VerifyTask(_Message):
+    """The signature panel of a completed envelope's stored files (synchronous, from the send function's
+    console, which must not load pyHanko): :mod:`tachiai.services.signature_panel`."""
+
+    task: Literal["verify"]
+    envelope_id: str = Field(min_length=1)
 
 
 SealFunctionTask = Annotated[
-    PrepareTask | SealTask | FinalizeTask | TimestampImportTask | PreflightTask, Field(discriminator="task")
+    PrepareTask | SealTask | FinalizeTask | TimestampImportTask | PreflightTask | VerifyTask,
+    Field(discriminator="task"),
 ]
 
 
@@ -194,9 +211,9 @@ T = TypeVar("T")
 SEND_TASKS: TypeAdapter[
     NotifyTask | RecordedAnswerTask | AnnounceTask | NoticeUndeliveredTask | RemindersTask
 ] = TypeAdapter(SendTask)
-SEAL_TASKS: TypeAdapter[PrepareTask | SealTask | FinalizeTask | TimestampImportTask | PreflightTask] = (
-    TypeAdapter(SealFunctionTask)
-)
+SEAL_TASKS: TypeAdapter[
+    PrepareTask | SealTask | FinalizeTask | TimestampImportTask | PreflightTask | VerifyTask
+] = TypeAdapter(SealFunctionTask)
 EXTRACT_TASKS: TypeAdapter[ExtractTask | AlertsTask] = TypeAdapter(ExtractFunctionTask)
 PARTICIPANT_ANSWER: TypeAdapter[ParticipantAnswer] = TypeAdapter(ParticipantAnswer)
 IMPORT_ARRIVAL: TypeAdapter[ImportArrival] = TypeAdapter(ImportArrival)

@@ -118,6 +118,9 @@ def run_demo(out: Path, command: str = "tachiai") -> int:
         shutil.copyfile(runtime.root_pem, out / "root.pem")
         assert runtime.pki is not None
         roots = [runtime.pki.root_cert]
+        # The demo's data stays in its state directory: `tachiai local` serves it again, on the same
+        # port, and the sender can sign in to the console and look at what the demo just did.
+        console_url, console_password = runtime.console_url, runtime.console_admin(SENDER_EMAIL, SENDER_NAME)
     finally:
         runtime.stop()
 
@@ -152,4 +155,15 @@ def run_demo(out: Path, command: str = "tachiai") -> int:
     print(t("demo.root", path=root_path))
     print(t("demo.check", command=command, sealed=sealed_path, root=root_path))
     print(t("demo.run_yourself", command=command))
+    print()
+    print(
+        t(
+            "demo.console",
+            command=command,
+            state_dir=out / ".local",
+            url=console_url,
+            email=SENDER_EMAIL,
+            password=console_password,
+        )
+    )
     return 0 if report.ok and report.ltv_complete and cert_report.ok else 1

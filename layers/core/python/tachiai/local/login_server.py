@@ -80,7 +80,9 @@ _PAGE_SECURITY: Final = {
     ),
     "X-Frame-Options": "DENY",
     "Cache-Control": "no-store",
-    "Referrer-Policy": "no-referrer",
+    # same-origin, not no-referrer: under no-referrer a browser posts the sign-in form with
+    # ``Origin: null``, which the loopback guard (rightly) refuses as a possibly foreign page.
+    "Referrer-Policy": "same-origin",
 }
 
 
@@ -615,15 +617,19 @@ def _json(body: dict[str, Any], status: int) -> Response:
     )
 
 
-def local_clients(state_dir: Path, redirect_uris: Sequence[str]) -> list[OAuthClient]:
-    """The local runtime's app clients: the CLI's (public, PKCE, ``redirect_uris``) and the
-    integration's (client credentials; its secret kept in ``state_dir``)."""
+def local_clients(
+    state_dir: Path, redirect_uris: Sequence[str], logout_uris: Sequence[str] = ()
+) -> list[OAuthClient]:
+    """The local runtime's app clients: the people's (public, PKCE, ``redirect_uris``; ``tachiai login``
+    and the console, as the deployed people's client) and the integration's (client credentials; its
+    secret kept in ``state_dir``). ``logout_uris``: where ``/logout`` may send the browser back to,
+    besides the redirect URIs."""
     return [
         OAuthClient(
             CLI_CLIENT_ID,
             scopes=names.LOGIN_SCOPES,
             redirect_uris=tuple(redirect_uris),
-            logout_uris=tuple(redirect_uris),
+            logout_uris=(*redirect_uris, *logout_uris),
         ),
         OAuthClient(
             INTEGRATION_CLIENT_ID,

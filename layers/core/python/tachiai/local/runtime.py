@@ -49,7 +49,7 @@ from tachiai.local.guard import LoopbackGuard, is_loopback, loopback_origins
 from tachiai.local.http_server import LateBoundApp, serve_in_thread, stop_server
 from tachiai.local.lambda_dispatch import LambdaDispatcher, LocalFunction
 from tachiai.local.local_auth import LocalTokens, authorize_header, load_or_create_secret
-from tachiai.local.login_server import LOGIN_PATHS, LocalLogin, local_clients
+from tachiai.local.login_server import CLI_CLIENT_ID, LOGIN_PATHS, LocalLogin, local_clients
 from tachiai.local.outbox import Outbox, outbox_app
 from tachiai.local.pki import LocalPki
 from tachiai.local.resume import ChainResumer, resume_plan
@@ -163,13 +163,18 @@ class LocalRuntime:
             self.outbox = Outbox(self.aws.account_id, self.aws.region)
             self.tokens = LocalTokens(load_or_create_secret(self.state_dir / "token-secret"))
             self.users = LocalUserStore(self.state_dir / "users.json")
+            self._serve_http()
+            # After the port is known: the console's callback and sign-out pages are on this server.
             self.login = LocalLogin(
                 self.users,
                 self.tokens,
                 self.state_dir / "sessions.json",
-                local_clients(self.state_dir, self.login_redirect_uris),
+                local_clients(
+                    self.state_dir,
+                    (*self.login_redirect_uris, self.url + names.CONSOLE_CALLBACK_PATH),
+                    logout_uris=(self.url + names.CONSOLE_SIGNED_OUT_PATH,),
+                ),
             )
-            self._serve_http()
             environment = self._create_resources()
             if snapshot is not None:
                 persistence.restore(self.aws, self.state_dir, snapshot, TABLE, BUCKET)
@@ -263,6 +268,25 @@ class LocalRuntime:
             return None
         password = generate_password()
         self.users.create(email, name, "admin", password)
+        return password
+
+    @property
+    def console_url(self) -> str:
+        """The sender console (sign in with a user of the local user store)."""
+        return self.url + "/app"
+
+    def console_admin(self, email: str, name: str) -> str:
+        """An administrator ``email`` who can sign in to the console now: created if missing, given a
+        fresh password either way (returned; the demo prints it once)."""
+        assert self.users is not None
+        password = generate_password()
+        known = next((u for u in self.users.users() if u.email.lower() == email.lower()), None)
+        if known is None:
+            self.users.create(email, name, "admin", password)
+        else:
+            self.users.change_password(known.username, password)
+            if not known.enabled:
+                self.users.set_enabled(known.username, True)
         return password
 
     def run_alerts(self, today: date | None = None) -> dict[str, Any]:
@@ -460,6 +484,9 @@ class LocalRuntime:
             names.ENV_SERVICE_NAME: "tachiai (local)",
             names.ENV_INTEGRATION_EMAIL: INTEGRATION_EMAIL,
             names.ENV_LOCAL_USER_STORE: str(self.state_dir / "users.json"),
+            # The console signs in at this server's own /oauth2/* (TACHIAI_LOGIN_URL unset: the public
+            # URL's origin), with the CLI's client, whose redirect URIs include the console's callback.
+            names.ENV_LOGIN_CLIENT_ID: CLI_CLIENT_ID,
         }
 
     def _delete_resources(self) -> None:

@@ -18,10 +18,12 @@ from tachiai.config import Settings, reset_settings, settings
 if TYPE_CHECKING:
     from tachiai.mail.templates import MailSettings
     from tachiai.services.ports import (
+        ConsoleSessions,
         DocumentStore,
         EnvelopeStore,
         FunctionInvoker,
         LedgerIndex,
+        LoginService,
         Mailer,
         RenderCertificate,
         Sealer,
@@ -57,6 +59,8 @@ class Services:
         sealer: Sealer | None = None,
         render_certificate: RenderCertificate | None = None,
         templates: TemplateStore | None = None,
+        console_sessions: ConsoleSessions | None = None,
+        login: LoginService | None = None,
     ) -> None:
         self.settings = settings
         self.now = now
@@ -72,6 +76,8 @@ class Services:
             "sealer": sealer,
             "render_certificate": render_certificate,
             "templates": templates,
+            "console_sessions": console_sessions,
+            "login": login,
         }
         for name, port in given.items():
             if port is not None:
@@ -91,6 +97,26 @@ class Services:
         from tachiai.adapters.dynamodb import TemplateRepository
 
         return TemplateRepository(dynamodb_client(), self.settings.require("table"))
+
+    @functools.cached_property
+    def console_sessions(self) -> ConsoleSessions:
+        from tachiai.adapters.aws import dynamodb_client
+        from tachiai.adapters.dynamodb import ConsoleSessionRepository
+
+        return ConsoleSessionRepository(dynamodb_client(), self.settings.require("table"))
+
+    @functools.cached_property
+    def login(self) -> LoginService:
+        """The login service the console signs people in at (its OAuth endpoints over HTTPS; with a
+        user pool, Cognito's global sign-out too)."""
+        from tachiai.adapters.oauth import OAuthLogin
+
+        pool = None
+        if self.settings.user_pool_id and not self.settings.local_user_store:
+            from tachiai.adapters.aws import cognito_client
+
+            pool = (cognito_client(), self.settings.user_pool_id)
+        return OAuthLogin(self.settings.login_base_url(), self.settings.require("login_client_id"), pool)
 
     @functools.cached_property
     def documents(self) -> DocumentStore:

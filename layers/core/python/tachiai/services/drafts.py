@@ -56,8 +56,19 @@ class ResendRequest(DraftChanges):
     """Send the corrected envelope at once (else it stays a draft to check, edit and send)."""
 
 
-def edit_draft(svc: Services, sender: SenderIdentity, envelope_id: str, changes: DraftChanges) -> Envelope:
+def edit_draft(
+    svc: Services,
+    sender: SenderIdentity,
+    envelope_id: str,
+    changes: DraftChanges,
+    *,
+    keep_access_codes: bool = False,
+) -> Envelope:
     """Change a draft.
+
+    With ``keep_access_codes`` (the console's form, which can never show a code again: only its salted
+    hash is kept), a participant given without an access code keeps the one the draft has for the same
+    address; a new code given replaces it.
 
     :raises NotFound: not the caller's envelope.
     :raises EnvelopeNotDraft: it was sent already.
@@ -69,7 +80,10 @@ def edit_draft(svc: Services, sender: SenderIdentity, envelope_id: str, changes:
     envelope = sending.owned_envelope(svc, sender, envelope_id)
     rules.require_draft(envelope)
     now = svc.now()
-    changed = rules.edit_draft(envelope, _envelope_changes(changes), now)
+    values = _envelope_changes(changes)
+    if keep_access_codes and changes.participants is not None:
+        values["participants"] = _kept_access_codes(envelope, changes.participants, values["participants"])
+    changed = rules.edit_draft(envelope, values, now)
     changed, entry = changed.audited(
         AuditKind.ENVELOPE_EDITED, sender.email, now, {"fields": ",".join(sorted(changes.model_fields_set))}
     )
@@ -204,6 +218,24 @@ def _envelope_changes(changes: DraftChanges) -> dict[str, object]:
         sending._refuse_duplicate_addresses(changes.participants)  # the same refusal as at creation
         values["participants"] = [p.model_dump() for p in sending.participants_from(changes.participants)]
     return values
+
+
+def _kept_access_codes(envelope: Envelope, requests: list[ParticipantRequest], dumped: object) -> object:
+    """The new participants (as dumped for :func:`rules.edit_draft`), each given without an access code
+    carrying the draft's code for the same address, if it had one."""
+    assert isinstance(dumped, list)  # _envelope_changes dumps a list of participants
+    before = {p.person.email.lower(): p for p in envelope.participants if p.access_code_hash}
+    kept = []
+    for request, participant in zip(requests, dumped, strict=True):
+        old = before.get(str(request.email).lower())
+        if request.access_code is None and old is not None:
+            participant = {
+                **participant,
+                "auth_methods": list(old.auth_methods),
+                "access_code_hash": old.access_code_hash,
+            }
+        kept.append(participant)
+    return kept
 
 
 def _carry_access_codes(svc: Services, sender: SenderIdentity, new: Envelope, old: Envelope) -> Envelope:

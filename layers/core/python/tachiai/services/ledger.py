@@ -48,7 +48,7 @@ from tachiai.services.sending import (
 )
 
 if TYPE_CHECKING:
-    from tachiai.adapters.ledger_index import LedgerPage, LedgerQuery
+    from tachiai.adapters.ledger_index import DueItem, LedgerPage, LedgerQuery
 
 logger = logging.getLogger(__name__)
 
@@ -290,6 +290,30 @@ def _with_given_metadata(
 
 
 # --- deadline alerts -----------------------------------------------------------------------------
+
+UPCOMING_DAYS = 90
+"""How far ahead the console's list of upcoming notice deadlines and expiries looks."""
+
+
+def upcoming(
+    svc: Services, sender: SenderIdentity, today: date | None = None, days: int = UPCOMING_DAYS
+) -> list[DueItem]:
+    """Notice deadlines and end dates of completed contracts from ``today`` to ``days`` ahead, soonest
+    first: administrators see every contract's, others their own.
+
+    The due dates are indexed for the whole tenant (the alerts job reads them all): another member's
+    are dropped here, before anything is answered, and nothing about them (not even how many) leaves
+    this function.
+
+    :raises StorageUnavailable: the ledger could not be read.
+    """
+    today = today or svc.now().astimezone(svc.settings.zone).date()
+    everyone = ADMIN_GROUP in sender.groups
+    return [
+        item
+        for item in svc.ledger.due_between(today, today + timedelta(days=days))
+        if item.entry.status == EnvelopeStatus.COMPLETED and (everyone or item.entry.owner_id == sender.sub)
+    ]
 
 
 def alert_days(svc: Services) -> tuple[int, ...]:

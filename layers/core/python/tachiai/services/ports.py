@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from tachiai.adapters.dynamodb import EnvelopePage, LinkRecord
     from tachiai.adapters.ledger_index import DueItem, LedgerPage, LedgerQuery
     from tachiai.domain.audit import AuditEntry
+    from tachiai.domain.console import ConsoleSession, TokenSet
     from tachiai.domain.envelope import Envelope, EnvelopeStatus
     from tachiai.domain.events import AgreementRecord, Language, SealEvent
     from tachiai.domain.templates import Template
@@ -296,4 +297,64 @@ class UserDirectory(Protocol):
 
     def set_role(self, user: str, role: Role) -> DirectoryUser:
         """Make ``role`` the user's only role group. :raises UnknownUser: no such user."""
+        ...
+
+
+class ConsoleSessions(Protocol):
+    """The sender console's server-side sessions (DynamoDB; the browser holds only a random id).
+
+    Keyed by the SHA-256 of the session id, so a copy of the table opens no session. Expired sessions
+    are also removed by the table's TTL; :mod:`tachiai.console.session` checks expiry itself.
+    """
+
+    def create(self, session: ConsoleSession) -> None:
+        """:raises StorageUnavailable: the store failed."""
+        ...
+
+    def get(self, key: str) -> ConsoleSession | None:
+        """The session stored under ``key`` (None: none). :raises StorageUnavailable: the store failed."""
+        ...
+
+    def touch(self, key: str, seen_at: datetime, groups: tuple[str, ...]) -> None:
+        """Record activity (the idle timeout restarts) and the user's groups as the directory now has
+        them; a session gone meanwhile stays gone. :raises StorageUnavailable: the store failed."""
+        ...
+
+    def delete(self, key: str) -> None:
+        """End one session (nothing if it is gone). :raises StorageUnavailable: the store failed."""
+        ...
+
+    def for_user(self, username: str) -> list[ConsoleSession]:
+        """Every session of ``username``. :raises StorageUnavailable: the store failed."""
+        ...
+
+
+class LoginService(Protocol):
+    """The OAuth 2.0 authorization server people sign in at (Cognito managed login; ``tachiai local``'s
+    own ``/oauth2/*``): the console's side of the authorization code + PKCE flow."""
+
+    def authorize_url(self, *, state: str, challenge: str, redirect_uri: str, language: Language) -> str:
+        """Where the browser goes to sign in (``/oauth2/authorize`` with the console's parameters)."""
+        ...
+
+    def exchange(self, *, code: str, verifier: str, redirect_uri: str) -> TokenSet:
+        """The tokens for an authorization code (``/oauth2/token``).
+
+        :raises LoginFailed: the server refused the code (used, expired, wrong verifier).
+        :raises LoginUnavailable: the server did not answer.
+        """
+        ...
+
+    def revoke(self, refresh_token: str) -> None:
+        """Revoke a refresh token (``/oauth2/revoke``). :raises LoginUnavailable: no answer."""
+        ...
+
+    def logout_url(self, *, logout_uri: str) -> str:
+        """Where the browser goes to end its sign-in at the login service (``/logout``), coming back
+        to ``logout_uri``."""
+        ...
+
+    def sign_out_everywhere(self, username: str) -> None:
+        """End every sign-in of ``username`` at the login service (Cognito: AdminUserGlobalSignOut;
+        the local login has none beyond the revocations). :raises LoginUnavailable: no answer."""
         ...

@@ -1,0 +1,349 @@
+// The new-envelope form with JavaScript (tachiai/console/new_envelope.py): drag-and-drop, files sent
+// straight to S3 through the draft's presigned POSTs, and signer rows added, removed and moved in the
+// page. Without this script the form works as a plain multipart form. Served as a 'self' script: no
+// inline script, no eval. Every text comes from the page (data-text-* attributes, from the catalog).
+(function () {
+  "use strict";
+
+  var form = document.getElementById("envelope-form");
+  if (!form || !window.fetch || !window.FormData || !window.DOMParser) {
+    return;
+  }
+  var chosen = []; // the File objects to upload, in order (kept across a refused submission)
+
+  function text(name, values) {
+    var message = form.getAttribute("data-text-" + name) || "";
+    Object.keys(values || {}).forEach(function (key) {
+      message = message.split("{" + key + "}").join(String(values[key]));
+    });
+    return message;
+  }
+
+  function status(message) {
+    var place = document.getElementById("upload-status");
+    if (place) {
+      place.textContent = message;
+    }
+  }
+
+  // --- files ------------------------------------------------------------------------------------
+
+  function isPdf(file) {
+    return /\.pdf$/i.test(file.name) || file.type === "application/pdf";
+  }
+
+  function addFiles(list) {
+    var limit = parseInt(form.getAttribute("data-direct-limit"), 10);
+    var most = parseInt(form.getAttribute("data-max-documents"), 10);
+    var refused = [];
+    Array.prototype.forEach.call(list, function (file) {
+      if (!isPdf(file)) {
+        return; // preflight would refuse it too; a dropped image is most likely a slip
+      }
+      if (file.size > limit) {
+        refused.push(text("too-large", { name: file.name }));
+        return;
+      }
+      var known = chosen.some(function (f) {
+        return f.name === file.name && f.size === file.size;
+      });
+      if (!known && chosen.length < most) {
+        chosen.push(file);
+      }
+    });
+    showFiles();
+    status(refused.join(" "));
+  }
+
+  function showFiles(refusedNames) {
+    var list = document.getElementById("file-list");
+    if (!list) {
+      return;
+    }
+    Array.prototype.slice.call(list.querySelectorAll("li:not(.refused)")).forEach(function (item) {
+      list.removeChild(item);
+    });
+    chosen.forEach(function (file, index) {
+      if (refusedNames && refusedNames.indexOf(file.name) >= 0) {
+        return;
+      }
+      var item = document.createElement("li");
+      item.className = "file";
+      item.setAttribute("data-file", String(index));
+      var name = document.createElement("span");
+      name.className = "file-name";
+      name.textContent = file.name + " (" + Math.max(1, Math.round(file.size / 1024)) + " KB)";
+      var bar = document.createElement("progress");
+      bar.max = 100;
+      bar.value = 0;
+      bar.hidden = true;
+      bar.setAttribute("aria-label", file.name);
+      var remove = document.createElement("button");
+      remove.type = "button";
+      remove.className = "secondary";
+      remove.textContent = text("remove-file");
+      remove.addEventListener("click", function () {
+        chosen.splice(index, 1);
+        showFiles();
+      });
+      item.appendChild(name);
+      item.appendChild(bar);
+      item.appendChild(remove);
+      list.appendChild(item);
+    });
+  }
+
+  function bindFiles() {
+    Array.prototype.forEach.call(document.querySelectorAll(".js-only"), function (element) {
+      element.hidden = false;
+    });
+    var input = document.getElementById("documents");
+    var zone = document.getElementById("dropzone");
+    if (!input || !zone) {
+      return;
+    }
+    input.addEventListener("change", function () {
+      addFiles(input.files);
+      input.value = ""; // the files travel to S3, never in the form
+    });
+    zone.addEventListener("dragover", function (event) {
+      event.preventDefault();
+      zone.classList.add("over");
+    });
+    zone.addEventListener("dragleave", function () {
+      zone.classList.remove("over");
+    });
+    zone.addEventListener("drop", function (event) {
+      event.preventDefault();
+      zone.classList.remove("over");
+      if (event.dataTransfer) {
+        addFiles(event.dataTransfer.files);
+      }
+    });
+  }
+
+  // --- rows -------------------------------------------------------------------------------------
+
+  function renumber() {
+    var rows = Array.prototype.slice.call(document.querySelectorAll("#rows > li.row"));
+    rows.forEach(function (row, index) {
+      row.setAttribute("data-row", String(index));
+      Array.prototype.forEach.call(row.querySelectorAll("[name],[id],[for],[aria-describedby]"), function (el) {
+        ["name", "id", "for", "aria-describedby"].forEach(function (attribute) {
+          var value = el.getAttribute(attribute);
+          if (value) {
+            el.setAttribute(attribute, value.replace(/participants-\d+-/g, "participants-" + index + "-"));
+          }
+        });
+      });
+      var title = row.querySelector(".row-title");
+      if (title && !row.querySelector("input[name$='-role']")) {
+        title.textContent = text("row", { n: index + 1 });
+      }
+      Array.prototype.forEach.call(row.querySelectorAll(".row-actions button"), function (button) {
+        var verb = button.value.split("-")[0];
+        button.value = verb + "-" + index;
+        button.disabled = (verb === "up" && index === 0) || (verb === "down" && index === rows.length - 1);
+      });
+    });
+    var add = document.getElementById("add-row");
+    if (add) {
+      add.disabled = rows.length >= parseInt(form.getAttribute("data-max-rows"), 10);
+    }
+  }
+
+  function blankRow(model) {
+    var row = model.cloneNode(true);
+    Array.prototype.forEach.call(row.querySelectorAll("input"), function (input) {
+      if (input.type === "hidden") {
+        input.parentNode.removeChild(input);
+      } else {
+        input.value = "";
+        input.removeAttribute("aria-invalid");
+      }
+    });
+    Array.prototype.forEach.call(row.querySelectorAll(".field-error"), function (error) {
+      error.parentNode.removeChild(error);
+    });
+    return row;
+  }
+
+  function rowAction(button) {
+    var rows = document.getElementById("rows");
+    var match = /^(add|remove|up|down)(?:-(\d+))?$/.exec(button.value || "");
+    if (!rows || !match) {
+      return false;
+    }
+    var all = rows.querySelectorAll("li.row");
+    var row = match[2] !== undefined ? all[parseInt(match[2], 10)] : null;
+    var focus = null;
+    if (match[1] === "add" && all.length) {
+      focus = rows.appendChild(blankRow(all[all.length - 1]));
+    } else if (match[1] === "remove" && row) {
+      if (all.length === 1) {
+        rows.appendChild(blankRow(row));
+      }
+      rows.removeChild(row);
+    } else if (match[1] === "up" && row && row.previousElementSibling) {
+      rows.insertBefore(row, row.previousElementSibling);
+      focus = row;
+    } else if (match[1] === "down" && row && row.nextElementSibling) {
+      rows.insertBefore(row.nextElementSibling, row);
+      focus = row;
+    }
+    renumber();
+    if (focus) {
+      var first = focus.querySelector("input:not([type=hidden])");
+      if (first) {
+        first.focus();
+      }
+    }
+    return true;
+  }
+
+  // --- sending --------------------------------------------------------------------------------------
+
+  function fields(action) {
+    var data = new FormData(form);
+    data.delete("documents");
+    data.set("action", action);
+    return data;
+  }
+
+  function showPage(html) {
+    // A refused form comes back as the whole page: its <main> replaces this one (parsed, never run).
+    var page = new DOMParser().parseFromString(html, "text/html");
+    var main = page.querySelector("main");
+    var here = document.querySelector("main");
+    if (!main || !here) {
+      return;
+    }
+    here.innerHTML = main.innerHTML;
+    form = document.getElementById("envelope-form");
+    var refusedNames = Array.prototype.map.call(here.querySelectorAll("#file-list li.refused .file-name"), function (el) {
+      return el.textContent;
+    });
+    chosen = chosen.filter(function (file) {
+      return refusedNames.indexOf(file.name) < 0;
+    });
+    bind();
+    showFiles();
+    var summary = document.getElementById("form-errors");
+    if (summary) {
+      summary.focus();
+    }
+  }
+
+  function upload(file, target, item) {
+    var body = new FormData();
+    Object.keys(target.fields).forEach(function (name) {
+      body.append(name, target.fields[name]);
+    });
+    body.append("file", file, file.name); // S3 reads every field before the file
+    var bar = item ? item.querySelector("progress") : null;
+    if (bar) {
+      bar.hidden = false;
+      bar.removeAttribute("value"); // indeterminate: an opaque upload reports no bytes
+    }
+    status(text("uploading", { name: file.name, percent: 0 }));
+    // no-cors: the bucket answers without CORS headers, so the answer stays opaque; whether the file
+    // arrived is what the server checks next (each upload is preflighted before anything else).
+    return fetch(target.url, { method: "POST", body: body, mode: "no-cors", credentials: "omit" }).then(function () {
+      if (bar) {
+        bar.value = 100;
+      }
+      status(text("uploaded", { name: file.name }));
+    });
+  }
+
+  function answer(response) {
+    var type = response.headers.get("Content-Type") || "";
+    if (type.indexOf("application/json") === 0) {
+      return response.json().then(function (body) {
+        return { json: body, status: response.status };
+      });
+    }
+    return response.text().then(function (html) {
+      return { html: html, status: response.status };
+    });
+  }
+
+  function sendDirect(action, button) {
+    var data = fields(action);
+    data.set("upload", "presigned");
+    chosen.forEach(function (file) {
+      data.append("document_name", file.name);
+      data.append("document_size", String(file.size));
+    });
+    var buttons = form.querySelectorAll("button");
+    Array.prototype.forEach.call(buttons, function (b) {
+      b.disabled = true;
+    });
+    function fail() {
+      Array.prototype.forEach.call(buttons, function (b) {
+        b.disabled = false;
+      });
+      renumber();
+      status(text("failed"));
+    }
+    fetch(form.action, { method: "POST", body: data, credentials: "same-origin" })
+      .then(answer)
+      .then(function (first) {
+        if (!first.json) {
+          showPage(first.html);
+          return null;
+        }
+        var created = first.json;
+        var items = document.querySelectorAll("#file-list li.file:not(.refused)");
+        var chain = Promise.resolve();
+        created.uploads.forEach(function (target, index) {
+          chain = chain.then(function () {
+            return upload(chosen[index], target, items[index]);
+          });
+        });
+        return chain
+          .then(function () {
+            status(text("checking"));
+            var done = fields(action);
+            done.set("envelope_id", created.envelope_id);
+            return fetch(created.complete, { method: "POST", body: done, credentials: "same-origin" });
+          })
+          .then(answer)
+          .then(function (last) {
+            if (last.json && last.json.redirect) {
+              window.location.assign(last.json.redirect);
+            } else {
+              showPage(last.html || "");
+            }
+          });
+      })
+      .catch(fail);
+    if (button) {
+      button.blur();
+    }
+  }
+
+  // --- wiring ----------------------------------------------------------------------------------------
+
+  function bind() {
+    bindFiles();
+    renumber();
+    form.addEventListener("click", function (event) {
+      var button = event.target.closest ? event.target.closest("button[name=action]") : null;
+      if (button && /^(add|remove|up|down)/.test(button.value) && rowAction(button)) {
+        event.preventDefault();
+      }
+    });
+    form.addEventListener("submit", function (event) {
+      var button = event.submitter;
+      var action = button && button.name === "action" ? button.value : "draft";
+      var isNew = !form.querySelector("input[name=draft_id]") && !form.querySelector("input[name=template_id]");
+      if (isNew && chosen.length && /^(draft|send|template)$/.test(action)) {
+        event.preventDefault();
+        sendDirect(action, button);
+      }
+    });
+  }
+
+  bind();
+})();
