@@ -16,6 +16,7 @@ from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 import requests
 
@@ -118,8 +119,9 @@ def run_demo(out: Path, command: str = "tachiai") -> int:
         shutil.copyfile(runtime.root_pem, out / "root.pem")
         assert runtime.pki is not None
         roots = [runtime.pki.root_cert]
-        # The demo's data stays in its state directory: `tachiai local` serves it again, on the same
-        # port, and the sender can sign in to the console and look at what the demo just did.
+        # The demo's data stays in its state directory: `tachiai local --port` serves it again on the
+        # same port (the URL printed), and the sender can sign in to the console and look at what the
+        # demo just did.
         console_url, console_password = runtime.console_url, runtime.console_admin(SENDER_EMAIL, SENDER_NAME)
     finally:
         runtime.stop()
@@ -161,6 +163,7 @@ def run_demo(out: Path, command: str = "tachiai") -> int:
             "demo.console",
             command=command,
             state_dir=out / ".local",
+            port=urlsplit(console_url).port,
             url=console_url,
             email=SENDER_EMAIL,
             password=console_password,
