@@ -23,16 +23,13 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
-import os
-import subprocess
-import sys
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from tachiai.domain.errors import DamagedPdf, NotFound, PdfTooComplex, TachiaiError, error_from_report
+from tachiai.domain.errors import NotFound, TachiaiError
 from tachiai.pdf_limits import check_decoded_size
+from tachiai.pdfium_child import run_pdfium_child
 
 PREVIEW_WIDTH = 900
 """Pixels: sharp on a laptop screen, readable on a phone (the page scales it down)."""
@@ -118,35 +115,14 @@ def render(data: bytes, page: int, *, cache: PageCache = _CACHE) -> RenderedPage
 
 def _render_in_child(data: bytes, page: int) -> tuple[int, bytes]:
     """:raises TachiaiError: as :func:`render` says."""
-    command = [
-        sys.executable,
-        "-m",
+    answer = run_pdfium_child(
         "tachiai.pdfium_render",
-        str(RENDER_MEMORY_LIMIT),
-        str(page),
-        str(PREVIEW_WIDTH),
-        str(MAX_PIXELS),
-    ]
-    # the child finds tachiai where this process did (an editable install, a layer, a test run)
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(path for path in sys.path if path)}
-    try:
-        done = subprocess.run(  # noqa: S603 -- our own module, run by this interpreter; no shell
-            command, input=data, capture_output=True, timeout=RENDER_TIMEOUT_S, env=env, check=False
-        )
-    except subprocess.TimeoutExpired as e:
-        raise PdfTooComplex(f"PDFium took more than {RENDER_TIMEOUT_S} s for page {page}") from e
-    except OSError as e:
-        raise TachiaiError(f"cannot start the page renderer: {e}") from e
-    if done.returncode < 0:
-        # SIGABRT (PDFium's allocator when an allocation fails) or SIGKILL: out of memory at the cap
-        raise PdfTooComplex(f"PDFium stopped by signal {-done.returncode} rendering page {page}")
-    try:
-        answer = json.loads(done.stdout)
-    except ValueError as e:
-        tail = done.stderr.decode("utf-8", "replace")[-300:]
-        raise DamagedPdf(f"PDFium exited with status {done.returncode}: {tail}") from e
-    if "error" in answer:
-        raise error_from_report(answer["error"])
+        [str(RENDER_MEMORY_LIMIT), str(page), str(PREVIEW_WIDTH), str(MAX_PIXELS)],
+        data,
+        timeout_s=RENDER_TIMEOUT_S,
+        what=f"page {page}",
+        cannot_start=lambda reason: TachiaiError(f"cannot start the page renderer: {reason}"),
+    )
     return int(answer["pages"]), base64.b64decode(answer["png"])
 
 

@@ -17,23 +17,16 @@ are), so the evidence an engine quotes can be found again in it.
 from __future__ import annotations
 
 import codecs
-import json
-import os
 import re
-import signal
-import subprocess
-import sys
 
 from tachiai.domain.errors import (
-    DamagedPdf,
     EmptyDocument,
     ExtractionError,
     NotPdf,
-    PdfTooComplex,
     UnreadableDocument,
-    error_from_report,
 )
 from tachiai.pdf_limits import check_decoded_size
+from tachiai.pdfium_child import run_pdfium_child
 from tachiai.pdfium_text import LINE_ENDS, PAGE_BREAK
 
 __all__ = ["PAGE_BREAK", "document_text", "is_pdf", "pdf_text"]
@@ -81,45 +74,18 @@ def pdf_text(data: bytes) -> str:
 
 
 def _text_in_child(data: bytes) -> str:
-    """The text of ``data`` read by PDFium in a child process capped at :data:`PDFIUM_MEMORY_LIMIT`.
-
-    PDFium cannot be told to stop at a memory limit, and in the same process an allocation it cannot
-    make aborts the whole process -- a function invocation, or ``tachiai local`` with everything it
-    serves. In a child, that abort is one refused file.
-    """
-    command = [sys.executable, "-m", "tachiai.pdfium_text", str(PDFIUM_MEMORY_LIMIT)]
-    # the child finds tachiai where this process did (an editable install, a layer, a test run)
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(path for path in sys.path if path)}
-    try:
-        done = subprocess.run(  # noqa: S603 -- our own module, run by this interpreter; no shell
-            command, input=data, capture_output=True, timeout=PDFIUM_TIMEOUT_S, env=env, check=False
-        )
-    except subprocess.TimeoutExpired as e:
-        raise PdfTooComplex(f"PDFium took more than {PDFIUM_TIMEOUT_S} s") from e
-    except OSError as e:
-        raise ExtractionError(f"cannot start the PDF text reader: {e}") from e
-    if done.returncode < 0:
-        # SIGABRT (PDFium's allocator when an allocation fails) or SIGKILL: out of memory at the cap
-        signal_name = _signal_name(-done.returncode)
-        raise PdfTooComplex(
-            f"PDFium stopped by {signal_name} at a memory limit of {PDFIUM_MEMORY_LIMIT} bytes"
-        )
-    try:
-        answer = json.loads(done.stdout)
-    except ValueError as e:
-        tail = done.stderr.decode("utf-8", "replace")[-300:]
-        raise DamagedPdf(f"PDFium exited with status {done.returncode}: {tail}") from e
-    if "error" in answer:
-        raise error_from_report(answer["error"])
+    """The text of ``data`` read by PDFium in a child process capped at :data:`PDFIUM_MEMORY_LIMIT`
+    (:mod:`tachiai.pdfium_child` says why a child)."""
+    answer = run_pdfium_child(
+        "tachiai.pdfium_text",
+        [str(PDFIUM_MEMORY_LIMIT)],
+        data,
+        timeout_s=PDFIUM_TIMEOUT_S,
+        what=f"the text (memory limit {PDFIUM_MEMORY_LIMIT} bytes)",
+        cannot_start=lambda reason: ExtractionError(f"cannot start the PDF text reader: {reason}"),
+    )
     text: str = answer["text"]
     return text
-
-
-def _signal_name(number: int) -> str:
-    try:
-        return signal.Signals(number).name
-    except ValueError:
-        return f"signal {number}"
 
 
 def document_text(data: bytes) -> str:
