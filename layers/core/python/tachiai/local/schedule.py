@@ -120,19 +120,9 @@ class IntervalSchedule(DailySchedule):
 def reminders_app(run_reminders: Callable[[datetime | None], dict[str, Any]]) -> WSGIApplication:
     """``POST /_local/reminders[?now=<ISO 8601>]``: send the due automatic reminders now; JSON of what
     was sent."""
-
-    def app(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        request = Request(environ)
-        if request.path != REMINDERS_PATH:
-            response = Response("Not Found", status=404, content_type="text/plain; charset=utf-8")
-        elif request.method != "POST":
-            response = Response("POST runs the reminders", status=405, headers={"Allow": "POST"})
-        else:
-            response = _run_reminders(run_reminders, request.args.get("now"))
-        response.headers["Cache-Control"] = "no-store"
-        return response(environ, start_response)
-
-    return app
+    return _run_now_app(
+        REMINDERS_PATH, "POST runs the reminders", lambda r: _run_reminders(run_reminders, r.args.get("now"))
+    )
 
 
 def _run_reminders(run: Callable[[datetime | None], dict[str, Any]], now: str | None) -> Response:
@@ -150,15 +140,21 @@ def _run_reminders(run: Callable[[datetime | None], dict[str, Any]], now: str | 
 
 def alerts_app(run_alerts: Callable[[date | None], dict[str, Any]]) -> WSGIApplication:
     """``POST /_local/alerts[?today=YYYY-MM-DD]``: run the deadline alerts now; JSON of what was sent."""
+    return _run_now_app(ALERTS_PATH, "POST runs the alerts", lambda r: _run(run_alerts, r.args.get("today")))
+
+
+def _run_now_app(path: str, allowed: str, run: Callable[[Request], Response]) -> WSGIApplication:
+    """A developer's trigger of a scheduled job at ``path``: ``POST`` runs it (``run`` answers), any
+    other method is 405 saying ``allowed``, any other path 404; never cached."""
 
     def app(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         request = Request(environ)
-        if request.path != ALERTS_PATH:
+        if request.path != path:
             response = Response("Not Found", status=404, content_type="text/plain; charset=utf-8")
         elif request.method != "POST":
-            response = Response("POST runs the alerts", status=405, headers={"Allow": "POST"})
+            response = Response(allowed, status=405, headers={"Allow": "POST"})
         else:
-            response = _run(run_alerts, request.args.get("today"))
+            response = run(request)
         response.headers["Cache-Control"] = "no-store"
         return response(environ, start_response)
 
