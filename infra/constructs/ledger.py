@@ -31,20 +31,25 @@ FAILURE_RETENTION = Duration.days(14)
 """SQS's longest: two weeks to notice and replay a lost alert run or import extraction."""
 
 
+def failures_queue(scope: Construct) -> sqs.Queue:
+    """The queue a schedule's (or an asynchronous invocation's) lost events go to, ``Failures`` in
+    ``scope``. SQS-managed keys: EventBridge and Lambda can deliver to it with no key policy to
+    maintain, and the messages (an event, an envelope id, an error) hold no contract content."""
+    return sqs.Queue(
+        scope,
+        "Failures",
+        encryption=sqs.QueueEncryption.SQS_MANAGED,
+        enforce_ssl=True,
+        retention_period=FAILURE_RETENTION,
+    )
+
+
 class Ledger(Construct):
     """The daily alerts schedule of ``function`` (``ai_extract``) and its failures queue."""
 
     def __init__(self, scope: Construct, construct_id: str, *, function: PythonFunction) -> None:
         super().__init__(scope, construct_id)
-        self.failures = sqs.Queue(
-            self,
-            "Failures",
-            # SQS-managed keys: EventBridge and Lambda can deliver to it with no key policy to maintain,
-            # and the messages (an event, an envelope id, an error) hold no contract content.
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            retention_period=FAILURE_RETENTION,
-        )
+        self.failures = failures_queue(self)
         self.schedule = events.Rule(
             self,
             "DailyAlerts",

@@ -12,12 +12,11 @@ from __future__ import annotations
 from aws_cdk import Duration
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
-from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 from tachiai import names
 
 from infra.constructs.functions import PythonFunction
-from infra.constructs.ledger import FAILURE_RETENTION, RETRY_ATTEMPTS
+from infra.constructs.ledger import RETRY_ATTEMPTS, failures_queue
 
 
 class Reminders(Construct):
@@ -25,15 +24,7 @@ class Reminders(Construct):
 
     def __init__(self, scope: Construct, construct_id: str, *, function: PythonFunction) -> None:
         super().__init__(scope, construct_id)
-        self.failures = sqs.Queue(
-            self,
-            "Failures",
-            # As the ledger's: SQS-managed keys (EventBridge delivers with no key policy), and a message
-            # holds only the schedule's event, no contract content.
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            retention_period=FAILURE_RETENTION,
-        )
+        self.failures = failures_queue(self)  # a message holds only the schedule's event
         self.schedule = events.Rule(
             self,
             "Hourly",
