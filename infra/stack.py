@@ -74,6 +74,7 @@ class TachiaiStack(Stack):
         # Both are strings that reference nothing downstream of the functions (see Api.stage_url and
         # signing_chain.state_machine_arn): the functions can carry them without a dependency cycle.
         self.public_url = config.public_url or self.api.stage_url
+        self.storage.allow_console_uploads(self.api.console_origins(config.public_url))
         self.state_machine_arn = state_machine_arn(self)
         self.login = LoginClient(self, "Login", auth=self.auth, base_url=self.public_url)
 

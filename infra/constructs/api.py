@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
+from urllib.parse import urlsplit
 
 from aws_cdk import Aws, Fn, RemovalPolicy
 from aws_cdk import aws_apigateway as apigw
@@ -32,8 +33,16 @@ from tachiai import names
 from infra.config import TenantConfig
 
 STAGE_NAME = "prod"
-BINARY_MEDIA_TYPES = ["application/pdf", "application/octet-stream", "multipart/form-data"]
-"""Bodies API Gateway passes base64-encoded (as the local adapter does); JSON, forms and text stay text."""
+BINARY_MEDIA_TYPES = ["application/pdf", "application/octet-stream", "multipart/form-data", "image/*"]
+"""Bodies API Gateway passes base64-encoded (as the local adapter does); JSON, forms and text stay text.
+
+Responses: a function answers binary content base64-encoded (``isBase64Encoded``: the console's page
+previews, PNGs), and API Gateway decodes it to bytes only when the FIRST media type of the request's
+``Accept`` matches one of these. A browser asks for an ``<img>`` with ``image/avif,image/webp,...``
+(Chrome, Firefox) or ``image/webp,...`` (Safari): ``image/*`` covers them all; without it the browser
+would get the base64 text and show a broken image. A text answer (``isBase64Encoded`` false: pages,
+CSS, scripts, SVG) passes through unchanged whatever the ``Accept``, so the wildcard costs them nothing.
+(Not ``*/*``: every request body, JSON included, would then reach the functions base64-encoded.)"""
 
 THROTTLE_RATE = 50
 THROTTLE_BURST = 100
@@ -200,6 +209,23 @@ class Api(Construct):
                 f"/{STAGE_NAME}",
             ],
         )
+
+    @property
+    def stage_origin(self) -> str:
+        """``https://<id>.execute-api.<region>.<suffix>``: the origin of pages served at :attr:`stage_url`
+        (the console's, when no custom domain is configured)."""
+        return Fn.join(
+            "", ["https://", self.rest_api.rest_api_id, ".execute-api.", Aws.REGION, ".", Aws.URL_SUFFIX]
+        )
+
+    def console_origins(self, public_url: str | None) -> list[str]:
+        """The origins the console's pages are served from: the custom domain's (``public_url``, when
+        configured) and the stage's own, by which the same pages can still be reached."""
+        origins = [self.stage_origin]
+        if public_url:
+            url = urlsplit(public_url)
+            origins.insert(0, f"{url.scheme}://{url.netloc}")
+        return origins
 
     @staticmethod
     def _resource_policy(allowed: tuple[str, ...] | None) -> iam.PolicyDocument | None:

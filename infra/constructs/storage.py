@@ -13,6 +13,7 @@ from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
+from tachiai import names
 from tachiai.adapters.dynamodb import TABLE_SCHEMA
 
 from infra.config import TenantConfig
@@ -160,6 +161,22 @@ class Storage(Construct):
                     mode=config.object_lock_mode, years=config.object_lock_retention_years
                 )
             ),
+        )
+
+    def allow_console_uploads(self, origins: list[str]) -> None:
+        """Let the console's pages at ``origins`` POST presigned forms to the documents bucket from script.
+
+        The new-envelope page uploads each PDF straight to S3 with its presigned POST, and reads the
+        upload's progress (``XMLHttpRequest.upload``): a listener on it makes the browser ask the bucket
+        first (a CORS preflight), and without this rule the bucket answers none. Only POST, only the
+        console's own origins, no extra request headers: the form carries its signature and policy, so
+        the rule lets a page send what the presigned policy already allows and nothing else (no GET: a
+        download is a navigation to a presigned URL, which needs no CORS).
+        """
+        self.documents_bucket.add_cors_rule(
+            allowed_methods=[s3.HttpMethods(method) for method in names.UPLOAD_CORS_METHODS],
+            allowed_origins=origins,
+            max_age=names.UPLOAD_CORS_MAX_AGE_S,
         )
 
     @property

@@ -233,3 +233,10 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/s/{token}/forward", "agree", public=True),
     Route("GET", "/s/{token}/certificate", "agree", public=True),
 )
+
+UPLOAD_CORS_METHODS: tuple[str, ...] = ("POST",)
+"""What the documents bucket's CORS rule lets the console's own origin do: POST a presigned form (the
+new-envelope page's direct upload, read by script for its progress). The deployed bucket's rule
+(infra/constructs/storage.py) and the local runtime's S3 (tachiai/local/guard.py) answer the same."""
+UPLOAD_CORS_MAX_AGE_S = 3000
+"""Seconds a browser may keep the bucket's preflight answer."""

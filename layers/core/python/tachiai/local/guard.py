@@ -19,7 +19,11 @@ Two WSGI middlewares, one in front of each server the local runtime runs on loop
       presigned URL's signature in the query, or a presigned POST's form): a browser cannot add an
       ``Authorization`` header to a cross-origin request without a CORS preflight, which gets no
       CORS answer. This also closes moto's unauthenticated ``/moto-api/`` (its whole state as JSON);
-    * moto's blanket ``Access-Control-Allow-Origin: *`` is removed from every answer;
+    * moto's blanket ``Access-Control-Allow-Origin: *`` is removed from every answer; an answer to
+      one of the API's own pages (:attr:`MotoGuard.origins`) carries that origin instead, and the CORS
+      preflight of such a page's upload (a presigned POST read by script for its progress) is answered
+      as the deployed documents bucket's CORS rule answers it (:data:`tachiai.names.UPLOAD_CORS_METHODS`,
+      no extra request headers), unsigned as a preflight always is;
     * moto's backends are not thread-safe (DynamoDB raised ``dictionary changed size during
       iteration`` under 25 concurrent envelopes): each request runs under its service's lock
       (:class:`ServiceLocks`), so calls to one service are serialized and different services, and
@@ -39,6 +43,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import unquote
 
+from tachiai import names
 from tachiai.domain.errors import ForeignOrigin, MisdirectedRequest, TachiaiError, UnsignedRequest
 
 if TYPE_CHECKING:
@@ -144,6 +149,21 @@ class LoopbackGuard:
         if refusal is not None:
             return _refuse(refusal, environ, start_response)
         return self._app(environ, start_response)
+
+
+def _preflight_answer(origin: str, start_response: StartResponse) -> Iterable[bytes]:
+    """S3's answer to a preflight its CORS rule allows (the request's origin echoed, never ``*``)."""
+    start_response(
+        "200 OK",
+        [
+            ("Access-Control-Allow-Origin", origin),
+            ("Access-Control-Allow-Methods", ", ".join(names.UPLOAD_CORS_METHODS)),
+            ("Access-Control-Max-Age", str(names.UPLOAD_CORS_MAX_AGE_S)),
+            ("Vary", "Origin, Access-Control-Request-Headers, Access-Control-Request-Method"),
+            ("Content-Length", "0"),
+        ],
+    )
+    return [b""]
 
 
 class ServiceLocks:
@@ -254,6 +274,8 @@ class MotoGuard:
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         refusal = self._refusal(environ)
+        if isinstance(refusal, UnsignedRequest) and self._allowed_preflight(environ):
+            return _preflight_answer(str(environ["HTTP_ORIGIN"]), start_response)
         if refusal is not None:
             return _refuse(refusal, environ, start_response)
         service = _service(environ)
@@ -284,6 +306,18 @@ class MotoGuard:
             headers += [("Access-Control-Allow-Origin", str(origin)), ("Vary", "Origin")]
         start_response(captured["status"], headers, captured["exc_info"])
         return [body]
+
+    def _allowed_preflight(self, environ: WSGIEnvironment) -> bool:
+        """Whether the request is a CORS preflight the documents bucket's rule allows: from one of the
+        API's own pages, for an allowed method, asking for no header beyond the CORS-safelisted ones
+        (a presigned POST's multipart form needs none)."""
+        asked = str(environ.get("HTTP_ACCESS_CONTROL_REQUEST_HEADERS", "")).strip()
+        return (
+            environ.get("REQUEST_METHOD") == "OPTIONS"
+            and environ.get("HTTP_ORIGIN") in self.origins
+            and environ.get("HTTP_ACCESS_CONTROL_REQUEST_METHOD") in names.UPLOAD_CORS_METHODS
+            and not asked
+        )
 
     def _refusal(self, environ: WSGIEnvironment) -> TachiaiError | None:
         refusal = _refusal(environ, self.port, allow_localhost_subdomains=True)

@@ -243,16 +243,52 @@
     var bar = item ? item.querySelector("progress") : null;
     if (bar) {
       bar.hidden = false;
-      bar.removeAttribute("value"); // indeterminate: an opaque upload reports no bytes
+      bar.value = 0;
     }
     status(text("uploading", { name: file.name, percent: 0 }));
-    // no-cors: the bucket answers without CORS headers, so the answer stays opaque; whether the file
-    // arrived is what the server checks next (each upload is preflighted before anything else).
-    return fetch(target.url, { method: "POST", body: body, mode: "no-cors", credentials: "omit" }).then(function () {
+    function done() {
       if (bar) {
         bar.value = 100;
       }
       status(text("uploaded", { name: file.name }));
+    }
+    // Whether the file arrived is what the server checks next (each upload is preflighted before
+    // anything else), so the bucket's answer is not read here. The bucket allows the console's origin
+    // to POST (its CORS rule), which lets the browser report the bytes sent as they go.
+    return sendWithProgress(target.url, body, function (sent, total) {
+      var percent = total ? Math.floor((sent * 100) / total) : 0;
+      if (bar) {
+        bar.value = percent;
+      }
+      status(text("uploading", { name: file.name, percent: percent }));
+    })
+      .catch(function () {
+        // No CORS answer (a bucket or an origin the rule does not name): post blind, as before the
+        // rule existed; the answer stays opaque and the progress indeterminate.
+        if (bar) {
+          bar.removeAttribute("value");
+        }
+        return fetch(target.url, { method: "POST", body: body, mode: "no-cors", credentials: "omit" });
+      })
+      .then(done);
+  }
+
+  function sendWithProgress(url, body, progress) {
+    return new Promise(function (resolve, reject) {
+      var request = new XMLHttpRequest();
+      request.open("POST", url);
+      request.withCredentials = false;
+      request.upload.addEventListener("progress", function (event) {
+        if (event.lengthComputable) {
+          progress(event.loaded, event.total);
+        }
+      });
+      request.addEventListener("load", function () {
+        resolve(request.status);
+      });
+      request.addEventListener("error", reject); // refused by CORS, or the network failed
+      request.addEventListener("abort", reject);
+      request.send(body);
     });
   }
 
@@ -286,7 +322,9 @@
       renumber();
       status(text("failed"));
     }
-    fetch(form.action, { method: "POST", body: data, credentials: "same-origin" })
+    // getAttribute, not form.action: the form's buttons are named "action", and a named control
+    // shadows the form's property (form.action is then a RadioNodeList, posted to as "[object ...]").
+    fetch(form.getAttribute("action"), { method: "POST", body: data, credentials: "same-origin" })
       .then(answer)
       .then(function (first) {
         if (!first.json) {
