@@ -3,17 +3,13 @@ clicks on the local sign-in page, the home page, the language switch, sign out �
 accessibility check (no serious or critical violation) and screenshots at 375 px and on a desktop,
 saved under tests/e2e/artifacts/ (not committed).
 
-axe-core comes from npm (package.json devDependencies: ``npm ci``), injected into the page with
-``execute_script``; the console's CSP does not stop it (WebDriver scripts are not page scripts).
+axe-core and the check are in tests/e2e/console_helpers.py (shared with the click-through test).
 """
 
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
 
 import pytest
 from selenium.webdriver.common.by import By
@@ -21,21 +17,10 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
 from tachiai.local.runtime import LocalRuntime
 
+from tests.e2e.console_helpers import ARTIFACTS, serious_violations
 from tests.e2e.test_recipient_page_in_chromium import _chromium
 
-ROOT = Path(__file__).resolve().parents[2]
-AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
-ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 ADMIN_EMAIL = "console-admin@tachiai-tech.example"
-
-
-def axe_source() -> str:
-    if not AXE.exists():
-        message = f"{AXE} is missing: run `npm ci` (axe-core is a devDependency)"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    return AXE.read_text(encoding="utf-8")
 
 
 @pytest.fixture(scope="module")
@@ -81,20 +66,6 @@ def sign_in_by_clicks(driver: WebDriver, runtime: LocalRuntime, password: str) -
     WebDriverWait(driver, 30).until(lambda d: d.current_url.startswith(runtime.console_url))
     assert driver.current_url == runtime.console_url + "?lang=ja"  # back on the page asked for
     assert driver.find_element(By.TAG_NAME, "h1").text == "書類一覧"
-
-
-def serious_violations(driver: WebDriver) -> list[dict[str, Any]]:
-    driver.execute_script(axe_source())
-    result = driver.execute_async_script(
-        "const done = arguments[arguments.length - 1];"
-        "axe.run(document, {resultTypes: ['violations']}).then(r => done(r.violations), e => done(String(e)));"
-    )
-    assert isinstance(result, list), result
-    return [
-        {"id": v["id"], "impact": v["impact"], "nodes": [n["target"] for n in v["nodes"]]}
-        for v in result
-        if v.get("impact") in ("serious", "critical")
-    ]
 
 
 def test_a_person_signs_in_by_clicks_switches_language_and_signs_out(desktop, runtime, password):
