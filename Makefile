@@ -25,7 +25,8 @@ $(STAMP): $(DEMO_STAMP)
 demo: $(DEMO_STAMP)
 	$(BIN)/tachiai demo --out demo-out
 
-test: $(STAMP)
+# the browser tests inject axe-core from node_modules (package.json), so `make test` installs it too
+test: $(STAMP) $(NODE_STAMP)
 	$(BIN)/python -m pytest -q
 
 unit: $(STAMP)
