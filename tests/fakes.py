@@ -161,6 +161,11 @@ class FakeEnvelopeStore:
                 raise NotFound(f"envelope {envelope_id}")
             return self.envelopes[envelope_id]
 
+    def get_many(self, envelope_ids: Sequence[str]) -> list[Envelope]:
+        with self.faults.call("envelopes.get_many"):
+            wanted = dict.fromkeys(envelope_ids)
+            return [self.envelopes[i] for i in wanted if i in self.envelopes]
+
     def save(
         self,
         envelope: Envelope,
@@ -200,7 +205,9 @@ class FakeEnvelopeStore:
                     for e in self.envelopes.values()
                     if e.sender_id == sender_id and (status is None or e.status == status)
                 ),
-                key=lambda e: (e.updated_at, e.id),
+                # DynamoDB's order (gsi1 sort key ``<status>#<updated>#<id>`` read backwards): by
+                # status in SENDER_LIST_ORDER, newest change first within each.
+                key=lambda e: f"{e.status.value}#{e.updated_at.isoformat()}#{e.id}",
                 reverse=True,
             )
             start = _offset(cursor)

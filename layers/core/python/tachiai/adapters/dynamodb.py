@@ -3,7 +3,9 @@
 Access patterns (partition key ``pk``, sort key ``sk``; GSIs ``gsi1``, ``gsi2``, ``gsi3``):
 
 * envelope — ``ENV#<id>`` / ``META``; gsi1 ``SENDER#<sub>`` / ``<status>#<updated_at>#<id>``.
-  Read by id, and a sender's envelopes by status, newest change first (one query).
+  Read by id (a list of ids: BatchGetItem), and a sender's envelopes of one status, newest change
+  first (one query). Unfiltered, the same query lists them grouped by status in
+  :data:`SENDER_LIST_ORDER` (the sort key starts with the status), newest change first within each.
 * audit entry — ``ENV#<id>`` / ``EVT#<seq, 8 digits>``. The whole trail in order (one query).
 * link — ``LINK#<sha256 of token>`` / ``LINK``. A recipient's click: token hash → envelope and
   participant (one get); expired items are removed by the table's TTL.
@@ -61,6 +63,7 @@ trail and its links are never out of step. A lost race surfaces as :class:`Confl
 from __future__ import annotations
 
 import hashlib
+import time
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -83,6 +86,12 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
 
 GSI1 = "gsi1"
+SENDER_LIST_ORDER: tuple[EnvelopeStatus, ...] = tuple(
+    sorted(EnvelopeStatus, key=lambda status: status.value, reverse=True)
+)
+"""The order of the statuses in a sender's unfiltered list: gsi1's sort key begins with the status and
+the list reads it backwards (newest first), so ``sent`` comes first and ``cancelled`` last. A prefix of
+the list therefore holds every envelope of the statuses before the last one it reaches."""
 GSI2 = "gsi2"
 """Ledger by date (``LEDGER``), a counterparty's contracts by date (``CPTY#<name>``), due dates (``DUE``)."""
 GSI3 = "gsi3"
@@ -93,6 +102,10 @@ TEAM_TEMPLATES = "TEMPLATES#TEAM"
 MAX_COUNTERPARTIES = 8
 """Parties indexed per contract (the counterparty items have fixed keys, so stale ones are deleted)."""
 _AMOUNT_DIGITS = 15
+BATCH_GET_KEYS = 100
+"""Keys per BatchGetItem call (DynamoDB's limit)."""
+_BATCH_GET_ATTEMPTS = 6
+_BATCH_GET_BACKOFF_S = 0.05
 _FINGERPRINTS_KEPT = 1024
 LEDGER_LAYOUT = "2"
 """Version of the ledger items' layout, part of :func:`ledger_fingerprint`: when it changes, the next
@@ -256,6 +269,48 @@ class EnvelopeRepository:
             self._remember_ledger(envelope.id, envelope.version, item["Item"]["ledger_fp"]["S"])
         return envelope
 
+    def get_many(self, envelope_ids: Sequence[str]) -> list[Envelope]:
+        """The envelopes of ``envelope_ids``, in that order, each once; ids with no envelope skipped.
+
+        BatchGetItem, :data:`BATCH_GET_KEYS` keys a call, strongly consistent as :meth:`get`: a list
+        of N envelopes costs N / 100 round trips instead of N. DynamoDB may leave keys unprocessed
+        (throttling, the 16 MB response cap); those are asked for again with exponential backoff.
+
+        :raises StorageUnavailable: DynamoDB failed, or keys stayed unprocessed after the retries.
+        """
+        wanted = list(dict.fromkeys(envelope_ids))
+        found: dict[str, Envelope] = {}
+        for start in range(0, len(wanted), BATCH_GET_KEYS):
+            keys = [_env_key(i) for i in wanted[start : start + BATCH_GET_KEYS]]
+            for attempt in range(_BATCH_GET_ATTEMPTS):
+                if attempt:
+                    time.sleep(_BATCH_GET_BACKOFF_S * 2 ** (attempt - 1))  # the table is busy: back off
+                try:
+                    response = self._client.batch_get_item(
+                        RequestItems={
+                            self._table: {
+                                "Keys": keys,
+                                "ConsistentRead": True,
+                                "ProjectionExpression": "doc, ledger_fp",
+                            }
+                        }
+                    )
+                except (ClientError, BotoCoreError) as e:
+                    raise storage_error(e, "get envelopes") from e
+                for item in response.get("Responses", {}).get(self._table, []):
+                    envelope = Envelope.model_validate_json(item["doc"]["S"])
+                    found[envelope.id] = envelope
+                    if "ledger_fp" in item:
+                        self._remember_ledger(envelope.id, envelope.version, item["ledger_fp"]["S"])
+                unprocessed = response.get("UnprocessedKeys", {}).get(self._table)
+                keys = list(unprocessed["Keys"]) if unprocessed else []
+                if not keys:
+                    break
+            if keys:
+                raise StorageUnavailable(f"get envelopes: {len(keys)} keys left unprocessed")
+        # BatchGetItem answers in no particular order: the caller's order is the list's.
+        return [found[i] for i in wanted if i in found]
+
     def _remember_ledger(self, envelope_id: str, version: int, fingerprint: str) -> None:
         self._ledger_fingerprints[envelope_id] = (version, fingerprint)
         self._ledger_fingerprints.move_to_end(envelope_id)
@@ -353,7 +408,8 @@ class EnvelopeRepository:
     def list_for_sender(
         self, sender_id: str, status: EnvelopeStatus | None = None, limit: int = 50, cursor: str | None = None
     ) -> EnvelopePage:
-        """A sender's envelopes, newest change first, optionally of one status.
+        """A sender's envelopes of ``status``, newest change first; without it, all of them grouped
+        by status in :data:`SENDER_LIST_ORDER`, newest change first within each status.
 
         :raises InvalidCursor: a cursor this listing did not hand out to this sender (malformed, or a
             start key outside the sender's own envelopes of that status).

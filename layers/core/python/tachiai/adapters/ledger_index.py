@@ -185,7 +185,12 @@ class LedgerIndex:
                     **values,
                 },
                 "ScanIndexForward": False,  # newest (or largest) first
-                "Limit": READ_PAGE,
+                # Without a filter every item read is an answer: read what the page still lacks, and
+                # one more to know whether there is a next page (not READ_PAGE items for a page of 20:
+                # the console's home lists the whole ledger this way, and the reads were its cost).
+                "Limit": READ_PAGE
+                if filters or wanted_text
+                else min(READ_PAGE, limit - len(page.entries) + 1),
             }
             if filters:
                 request["FilterExpression"] = " AND ".join(filters)

@@ -290,7 +290,7 @@ class ImportedContract(EnvelopeView):
 
 
 class EnvelopeList(View):
-    """A page of the caller's envelopes, newest change first."""
+    """A page of the caller's envelopes, grouped by status, newest change first within each."""
 
     envelopes: list[EnvelopeView]
     cursor: str | None

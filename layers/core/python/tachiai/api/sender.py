@@ -88,11 +88,12 @@ def build_sender_app() -> RestResolver:
         text: Annotated[str | None, Query(min_length=2, max_length=200)] = None,
         ledger_view: Annotated[bool, Query(alias="ledger")] = False,
     ) -> Response[EnvelopeList | LedgerSearch]:
-        """Without ledger conditions: the caller's envelopes, newest change first (``envelopes``). With
-        any of them (transaction date range, counterparty, amount range, title, words in the text), or
-        ``ledger=true``: a ledger search (``contracts`` with their metadata, newest transaction first;
-        administrators search every contract, others their own). A full-text search may answer fewer
-        contracts than ``limit`` (even none) with a cursor: go on."""
+        """Without ledger conditions: the caller's envelopes grouped by status (sent, rejected, in
+        progress, failed, expired, draft, completed, cancelled), newest change first within each
+        (``envelopes``). With any of them (transaction date range, counterparty, amount range, title,
+        words in the text), or ``ledger=true``: a ledger search (``contracts`` with their metadata,
+        newest transaction first; administrators search every contract, others their own). A full-text
+        search may answer fewer contracts than ``limit`` (even none) with a cursor: go on."""
         conditions = (date_from, date_to, counterparty, amount_min, amount_max, title, text)
         if ledger_view or any(v is not None for v in conditions):
             query = LedgerQuery(

@@ -1,25 +1,32 @@
 """Home / 書類一覧: the visitor's envelopes, what needs their action first.
 
 Members see the envelopes they sent (the sender API's list, one query per page); administrators see
-everyone's by default (the ledger index, which holds every envelope, then each envelope by id), or
-only theirs. A title search goes through the ledger search, which keeps a member to their own
-envelopes as the API does. "Needs my action" (drafts to send, rejected or expired envelopes not yet
-resent) is read only on the first page without filters: three small queries of the visitor's own.
+everyone's by default (the ledger index, which holds every envelope, then the envelopes of the page
+in one batched read), or only theirs. A title search goes through the ledger search, which keeps a
+member to their own envelopes as the API does. "Needs my action" (drafts to send, rejected or expired
+envelopes not yet resent) is read only on the first page without filters, from the visitor's own
+unfiltered first page where that page provably holds them (see :func:`_todo`), else by a query per
+status it does not.
+
+The unfiltered list is not "newest change first" overall: the sender index sorts by status first
+(:data:`~tachiai.adapters.dynamodb.SENDER_LIST_ORDER`), newest change first within each status.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlencode
 
 from aws_lambda_powertools.event_handler import Response
 
+from tachiai.adapters.dynamodb import SENDER_LIST_ORDER, EnvelopePage
 from tachiai.adapters.ledger_index import LedgerQuery
 from tachiai.console.framework import Console, RouteKey, Visitor
 from tachiai.domain.envelope import Envelope, EnvelopeStatus, ParticipantStatus
-from tachiai.domain.errors import NotFound
 from tachiai.mail.templates import format_mail_time
 from tachiai.services import ledger, sending
 from tachiai.services.context import Services
@@ -65,11 +72,9 @@ def page_routes(console: Console) -> dict[RouteKey, Callable[..., Response[str]]
         title = " ".join((console.query("q") or "").split())[:200] or None
         scope = "all" if visitor.is_admin and console.query("scope") != "mine" else "mine"
         cursor = console.query("cursor") or None
-        envelopes, next_cursor = _listing(
+        envelopes, next_cursor, todo = _listing_and_todo(
             svc, visitor, status=status, title=title, scope=scope, cursor=cursor
         )
-        filtered = bool(status or title or cursor)
-        todo = [] if filtered else _todo(svc, visitor)
         todo_ids = {row.id for row in todo}
         rows = [_row(svc, e, visitor) for e in envelopes if e.id not in todo_ids]
         filters = {
@@ -104,6 +109,36 @@ def _status(value: str | None) -> EnvelopeStatus | None:
         return None  # an unknown status in the URL: the list unfiltered, not an error
 
 
+def _listing_and_todo(
+    svc: Services,
+    visitor: Visitor,
+    *,
+    status: EnvelopeStatus | None,
+    title: str | None,
+    scope: str,
+    cursor: str | None,
+) -> tuple[list[Envelope], str | None, list[Row]]:
+    """The page of :func:`_listing`, and "needs my action" when it is the first page without filters.
+
+    :raises InvalidCursor: a cursor this listing did not hand out.
+    :raises StorageUnavailable: the store failed.
+    """
+    if status or title or cursor:
+        envelopes, next_cursor = _listing(
+            svc, visitor, status=status, title=title, scope=scope, cursor=cursor
+        )
+        return envelopes, next_cursor, []
+    if scope == "mine":
+        own = sending.list_envelopes(svc, visitor.identity, None, PAGE_SIZE, None)
+        return own.envelopes, own.cursor, _todo(svc, visitor, own)
+    # Everyone's list (the ledger, then one batched read) and the visitor's own first page, which
+    # "needs my action" comes from, are read at once: on Lambda their round trips overlap.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="home-own") as pool:
+        own_page = pool.submit(sending.list_envelopes, svc, visitor.identity, None, PAGE_SIZE, None)
+        envelopes, next_cursor = _listing(svc, visitor, status=None, title=None, scope=scope, cursor=None)
+        return envelopes, next_cursor, _todo(svc, visitor, own_page.result())
+
+
 def _listing(
     svc: Services,
     visitor: Visitor,
@@ -126,25 +161,69 @@ def _listing(
     owner = visitor.identity.sub if scope == "mine" else None
     query = LedgerQuery(title=title, status=status, owner_id=owner)
     found = ledger.search(svc, visitor.identity, query, PAGE_SIZE, cursor)
-    return list(_envelopes(svc, (entry.envelope_id for entry in found.entries))), found.cursor
+    # One batched read for the page, not a read per row; an id whose envelope is gone (a draft
+    # discarded between the index and now) is left out.
+    envelopes = svc.envelopes.get_many([entry.envelope_id for entry in found.entries])
+    return envelopes, found.cursor
 
 
-def _envelopes(svc: Services, ids: Iterable[str]) -> Iterable[Envelope]:
-    for envelope_id in ids:
-        try:
-            yield svc.envelopes.get(envelope_id)
-        except NotFound:
-            continue  # deleted (a discarded draft) between the index and now
+def _todo(svc: Services, visitor: Visitor, own: EnvelopePage) -> list[Row]:
+    """The visitor's newest :data:`TODO_SIZE` envelopes of each of :data:`TODO_STATUSES` that still
+    need them (not resent, not imported), as rows.
 
+    ``own`` is the visitor's unfiltered first page (a member's list is it; an administrator's
+    everyone-list is not, so theirs is read beside it). The statuses that page provably holds are
+    taken from it — each read of DynamoDB is a round trip, and a query per status made the home page
+    several times slower than the JSON list — and only the others are queried, concurrently.
 
-def _todo(svc: Services, visitor: Visitor) -> list[Row]:
+    :raises StorageUnavailable: the store failed.
+    """
+    held = _statuses_held(own)
+    missing = [status for status in TODO_STATUSES if status not in held]
+    queried = dict(zip(missing, _concurrently(svc, visitor, missing), strict=True))
     rows: list[Row] = []
     for status in TODO_STATUSES:
-        page = sending.list_envelopes(svc, visitor.identity, status, TODO_SIZE, None)
-        for envelope in page.envelopes:
+        if status in queried:
+            newest = queried[status]
+        else:
+            newest = [e for e in own.envelopes if e.status == status][:TODO_SIZE]
+        for envelope in newest:
             if envelope.resent_as is None and envelope.origin == "signed":
                 rows.append(_row(svc, envelope, visitor, todo=f"console.home.todo.{status.value}"))
     return rows
+
+
+def _statuses_held(page: EnvelopePage) -> set[EnvelopeStatus]:
+    """The statuses whose newest :data:`TODO_SIZE` envelopes are all in ``page``, the first page of
+    the visitor's unfiltered list (:data:`SENDER_LIST_ORDER`, newest first within a status).
+
+    A status is held when the page is the whole list (no cursor); when the page has TODO_SIZE of it
+    (the newest, since each status is newest first); or when the page reaches a status that comes
+    after it in the list's order (the list is grouped by status: everything of the earlier statuses
+    came before).
+    """
+    if page.cursor is None:
+        return set(EnvelopeStatus)
+    rank = {status: n for n, status in enumerate(SENDER_LIST_ORDER)}
+    last = max((rank[e.status] for e in page.envelopes), default=-1)
+    counts = Counter(e.status for e in page.envelopes)
+    return {s for s in EnvelopeStatus if rank[s] < last or counts[s] >= TODO_SIZE}
+
+
+def _concurrently(svc: Services, visitor: Visitor, statuses: list[EnvelopeStatus]) -> list[list[Envelope]]:
+    """The newest :data:`TODO_SIZE` of each status, one query each, run at once: on Lambda the
+    round trips overlap (the store's client is thread-safe; the queries only read).
+
+    :raises StorageUnavailable: a query failed.
+    """
+
+    def newest(status: EnvelopeStatus) -> list[Envelope]:
+        return sending.list_envelopes(svc, visitor.identity, status, TODO_SIZE, None).envelopes
+
+    if len(statuses) <= 1:
+        return [newest(status) for status in statuses]
+    with ThreadPoolExecutor(max_workers=len(statuses), thread_name_prefix="home-todo") as pool:
+        return list(pool.map(newest, statuses))
 
 
 def _row(svc: Services, envelope: Envelope, visitor: Visitor, todo: str | None = None) -> Row:

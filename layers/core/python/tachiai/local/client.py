@@ -172,7 +172,8 @@ class SenderClient:
     def envelopes_page(
         self, status: str | None, limit: int = 50, cursor: str | None = None
     ) -> dict[str, Any]:
-        """One page of the caller's envelopes, newest change first: ``{"envelopes": [...], "cursor"}``."""
+        """One page of the caller's envelopes (grouped by status, newest change first within each):
+        ``{"envelopes": [...], "cursor"}``."""
         params: dict[str, str | int] = {"limit": limit, **({"status": status} if status else {})}
         if cursor:
             params["cursor"] = cursor

@@ -39,6 +39,15 @@ class EnvelopeStore(Protocol):
         """:raises NotFound: no such envelope. :raises StorageUnavailable: the store failed."""
         ...
 
+    def get_many(self, envelope_ids: Sequence[str]) -> list[Envelope]:
+        """The envelopes of ``envelope_ids`` in that order (each once), read as :meth:`get` reads
+        them but in a few batched calls instead of one per id — for lists (an index's page of ids).
+        An id with no envelope (a draft discarded since the index was read) is skipped, not an error.
+
+        :raises StorageUnavailable: the store failed (or kept some keys unprocessed through retries).
+        """
+        ...
+
     def save(
         self,
         envelope: Envelope,
@@ -59,7 +68,10 @@ class EnvelopeStore(Protocol):
     def list_for_sender(
         self, sender_id: str, status: EnvelopeStatus | None = None, limit: int = 50, cursor: str | None = None
     ) -> EnvelopePage:
-        """A sender's envelopes, newest change first."""
+        """A sender's envelopes of ``status``, newest change first; without it, all of them grouped by
+        status in :data:`tachiai.adapters.dynamodb.SENDER_LIST_ORDER`, newest change first within each
+        (the index's sort key begins with the status), so a first page is every envelope of the
+        statuses before the last one it reaches."""
         ...
 
     def audit_trail(self, envelope_id: str) -> list[AuditEntry]:
