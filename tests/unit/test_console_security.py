@@ -7,7 +7,7 @@ import re
 
 import pytest
 from tachiai.console import framework
-from tachiai.console.framework import LANGUAGE_COOKIE
+from tachiai.console.framework import LANGUAGE_COOKIE, _nav_of
 
 from tests.console_browser import ADMIN, MEMBER, ConsoleBrowser, Page
 from tests.fakes import FakeWorld, fake_world
@@ -202,3 +202,20 @@ def test_the_style_sheet_is_linked_by_its_content_hash_and_cached_for_a_year(wor
 @pytest.mark.parametrize("name", ["nothing.css", "..%2Fbase.html.j2", "console.py"])
 def test_only_the_consoles_own_static_files_are_served(world, name):
     assert ConsoleBrowser(world, MEMBER).get(f"/app/static/{name}").status == 404
+
+
+@pytest.mark.parametrize(
+    ("path", "entry"),
+    [
+        ("/app", "home"),
+        ("/app/envelopes/env_1", "home"),
+        ("/app/new", "new"),
+        ("/app/ledger", "ledger"),
+        ("/app/ledger.csv", "ledger"),
+        ("/app/ledger/upcoming", "ledger"),
+        ("/app/templates/tpl_1/edit", "templates"),
+        ("/app/members", "members"),
+    ],
+)
+def test_each_page_marks_the_navigation_entry_it_belongs_to(path: str, entry: str) -> None:
+    assert _nav_of(path) == entry

@@ -593,9 +593,12 @@ def _language(value: str) -> Language:
 
 
 def _nav_of(path: str) -> str | None:
+    """The navigation entry a page belongs to: the longest entry path it is, or is under (a file of an
+    entry's path, ``/app/ledger.csv``, belongs to it too)."""
     best: tuple[int, str] | None = None
     for name, prefix in NAVIGATION:
-        if (path == prefix or path.startswith(prefix + "/")) and (best is None or len(prefix) > best[0]):
+        under = path == prefix or path.startswith((prefix + "/", prefix + "."))
+        if under and (best is None or len(prefix) > best[0]):
             best = (len(prefix), name)
     return best[1] if best else None
 

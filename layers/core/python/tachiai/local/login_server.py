@@ -299,7 +299,8 @@ class LocalLogin:
     # --- the sign-in page ---------------------------------------------------------------------------
 
     def _language(self, request: Request) -> i18n.Language:
-        wanted = request.values.get("lang", "")
+        # The console asks in Cognito managed login's locales (zh-CN for Chinese): the first two letters.
+        wanted = request.values.get("lang", "")[:2].lower()
         if wanted in i18n.LANGUAGES:
             return wanted
         return i18n.negotiate(request.headers.get("Accept-Language"))
