@@ -421,6 +421,10 @@ def bench_console(repeats: int = 21) -> dict[str, Any]:
                 "home": ("/app", "/v1/envelopes"),
                 "detail": (f"/app/envelopes/{detail}", f"/v1/envelopes/{detail}"),
             }
+            if role == "admin":
+                # an administrator's home lists everyone's envelopes: the JSON call that feeds that list
+                # is the ledger listing (the page also reads their own first page, for "needs my action")
+                pairs["home_vs_ledger_listing"] = ("/app", "/v1/envelopes?ledger=true")
             measured: dict[str, Any] = {}
             for page_name, (page_path, api_path) in pairs.items():
                 page_s, api_s = [], []
