@@ -51,8 +51,9 @@ would let a runaway integration exhaust the account's Lambda concurrency."""
 WAF_RATE_LIMIT = 1000
 """Requests per IP per 5 minutes before the WAF blocks it: a person never comes close; a scanner does."""
 
-_SENDER_PREFIX = "/v1"
-"""Sender routes live under it; the optional IP allowlist applies to exactly these."""
+_SENDER_PREFIXES = ("/v1", "/app")
+"""The sender side lives under these (the API and the console); the optional IP allowlist applies to
+exactly these."""
 
 # Access log: no request path — a recipient route's path carries the link token, so log the resource
 # template (/s/{token}) instead; no headers or bodies.
@@ -243,7 +244,11 @@ class Api(Construct):
                     effect=iam.Effect.DENY,
                     principals=[iam.AnyPrincipal()],
                     actions=["execute-api:Invoke"],
-                    resources=[f"execute-api:/*/*{_SENDER_PREFIX}", f"execute-api:/*/*{_SENDER_PREFIX}/*"],
+                    resources=[
+                        resource
+                        for prefix in _SENDER_PREFIXES
+                        for resource in (f"execute-api:/*/*{prefix}", f"execute-api:/*/*{prefix}/*")
+                    ],
                     conditions={"NotIpAddress": {"aws:SourceIp": list(allowed)}},
                 ),
             ]

@@ -173,10 +173,20 @@ def test_ip_allowlist_limits_only_the_sender_routes(below_apex: tuple[TachiaiSta
     (deny,) = [s for s in statements if s["Effect"] == "Deny"]
 
     assert allow["Resource"] == "execute-api:/*"
-    assert deny["Resource"] == ["execute-api:/*/*/v1", "execute-api:/*/*/v1/*"]
+    assert sorted(deny["Resource"]) == [
+        "execute-api:/*/*/app",
+        "execute-api:/*/*/app/*",
+        "execute-api:/*/*/v1",
+        "execute-api:/*/*/v1/*",
+    ]
     assert deny["Condition"] == {"NotIpAddress": {"aws:SourceIp": ["203.0.113.0/24", "2001:db8::/32"]}}
-    # Every sender route is under /v1 and no recipient route is (the public API document is a sender one).
-    assert all(route.path.startswith("/v1/") == (route.function == "send") for route in names.ROUTES)
+    # Every sender route (the API, its public document, the console) is under /v1 or /app, and no
+    # recipient route is.
+    assert all(
+        (route.path.startswith("/v1/") or route.path == "/app" or route.path.startswith("/app/"))
+        == (route.function == "send")
+        for route in names.ROUTES
+    )
 
 
 def test_custom_public_url_is_what_functions_put_in_links(
