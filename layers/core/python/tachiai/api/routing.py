@@ -8,6 +8,7 @@ import inspect
 import json
 import logging
 import re
+import threading
 import typing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -25,6 +26,8 @@ from tachiai.domain.errors import InvalidRequest, NotFound, TachiaiError
 from tachiai.names import ROUTES, FunctionName, Route
 
 if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
+    from aws_lambda_powertools.utilities.data_classes.common import BaseProxyEvent
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
 logger = logging.getLogger(__name__)
@@ -357,6 +360,10 @@ def unreadable_body(event: Mapping[str, Any]) -> InvalidRequest | None:
     return None
 
 
+_RESOLVING = threading.local()
+"""The request this thread is resolving (see :class:`RestResolver`)."""
+
+
 class RestResolver(APIGatewayRestResolver):
     """Powertools' REST resolver, refusing unreadable request bodies with a 400 before routing.
 
@@ -368,7 +375,36 @@ class RestResolver(APIGatewayRestResolver):
         options.setdefault("json_body_deserializer", parse_json_body)
         super().__init__(**options)
 
+    # Powertools keeps the event being resolved (and the Lambda context) on the BaseRouter CLASS, which
+    # every resolver of the process shares. Lambda runs one request per environment, but `tachiai
+    # local` resolves requests in threads: two at once read each other's event (one sender's create
+    # ran with another's body and answered the wrong caller). Here each thread has its own, as each
+    # Lambda environment does.
+    @property  # type: ignore[override]
+    def current_event(self) -> APIGatewayProxyEvent:
+        event: APIGatewayProxyEvent = _RESOLVING.event
+        return event
+
+    @current_event.setter
+    def current_event(self, value: APIGatewayProxyEvent) -> None:
+        _RESOLVING.event = value
+
+    @property
+    def lambda_context(self) -> LambdaContext:
+        context: LambdaContext = _RESOLVING.context
+        return context
+
+    @lambda_context.setter
+    def lambda_context(self, value: LambdaContext) -> None:
+        _RESOLVING.context = value
+
+    def _to_proxy_event(self, event: dict[str, Any]) -> BaseProxyEvent:
+        proxy = super()._to_proxy_event(event)
+        _RESOLVING.event = proxy  # Powertools then sets the shared class attribute, which we never read
+        return proxy
+
     def resolve(self, event: Mapping[str, Any], context: LambdaContext) -> dict[str, Any]:
+        _RESOLVING.context = context
         # The console's forms may carry files (multipart with binary parts): it reads its own bodies.
         page = is_console_page(str(event.get("resource") or event.get("path") or ""))
         refusal = None if page else unreadable_body(event)
