@@ -4,6 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_STAMP := $(VENV)/.installed-demo
+# package.json's dev tools (the CDK CLI, axe-core); defined before any rule names it as a prerequisite
+NODE_STAMP := node_modules/.installed
 
 .PHONY: demo test unit lint format bench synth layer clean openapi
 
@@ -50,7 +52,6 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
 
 # --- deployment (infra/): the CDK CLI is pinned in package.json / package-lock.json ---
-NODE_STAMP := node_modules/.installed
 # `make synth` never talks to AWS: no credentials reach the CLI (so it does not call STS for a default
 # account, and the template stays account-agnostic), no instance metadata, no version check, no notices,
 # no telemetry, no context lookups (--no-lookups fails the synth if the app ever needs one).
