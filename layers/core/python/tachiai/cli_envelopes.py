@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from tachiai import i18n
+from tachiai.domain.envelope import MAX_LINK_VALIDITY_SECONDS  # checked here too: named as an option
 
 if TYPE_CHECKING:
     from tachiai.local.client import SenderClient
@@ -43,8 +44,6 @@ EXIT_ENDED_OTHERWISE = 4
 
 ENDED = ("completed", "rejected", "expired", "cancelled", "failed")
 STATUSES = ("draft", "sent", "in_progress", *ENDED)
-MAX_LINK_VALIDITY_SECONDS = 180 * 86400
-"""The API's bound on ``link_validity_seconds``: checked here so the mistake is named as an option."""
 
 _UNITS = {"h": 3600, "d": 86400, "w": 7 * 86400}
 _DURATION = re.compile(r"\s*(\d{1,6})\s*([hdw])\s*", re.IGNORECASE)

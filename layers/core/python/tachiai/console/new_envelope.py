@@ -40,7 +40,8 @@ from tachiai import i18n
 from tachiai.adapters.s3 import current_key, original_key
 from tachiai.api.routing import json_response
 from tachiai.console import preview
-from tachiai.domain.envelope import AUTO_REMIND_DAYS, Envelope, EnvelopeStatus
+from tachiai.console.row_editor import edit_rows
+from tachiai.domain.envelope import AUTO_REMIND_DAYS, MAX_LINK_VALIDITY, Envelope, EnvelopeStatus
 from tachiai.domain.errors import (
     DocumentNotUploaded,
     DuplicateParticipant,
@@ -84,11 +85,10 @@ DEFAULT_ROWS: Final = 2
 MAX_ROWS: Final = 20
 """As many participants as an envelope may have."""
 MAX_DOCUMENTS: Final = 10
-MAX_EXPIRY_DAYS: Final = 180
+MAX_EXPIRY_DAYS: Final = MAX_LINK_VALIDITY.days
 DEFAULT_EXPIRY_DAYS: Final = 7
 
 _ROW_FIELD = re.compile(r"^participants-(\d{1,2})-(organization|name|email|code|language|role)$")
-_ACTION = re.compile(r"^(add|remove|up|down)(?:-(\d{1,2}))?$")
 _PAGE = re.compile(r"^([1-9]\d{0,3})\.png$")
 
 
@@ -385,25 +385,13 @@ def _kind(part: str) -> str:
 
 def apply_row_action(form: EnvelopeForm, action: str) -> bool:
     """Add, remove or move a participant row (``add``, ``remove-2``, ``up-1``, ``down-0``); False when
-    ``action`` is no row action (or a template's fixed rows)."""
-    match = _ACTION.match(action)
-    if match is None or form.fixed_rows:
+    ``action`` is no row action (or a template's fixed rows). The last row removed leaves an empty one."""
+    if form.fixed_rows:
         return False
-    verb, index = match.group(1), int(match.group(2)) if match.group(2) else -1
-    rows = form.rows
-    if verb == "add":
-        if len(rows) < MAX_ROWS:
-            rows.append(ParticipantRow())
-    elif not 0 <= index < len(rows):
-        return True  # a stale button: the form comes back as it is
-    elif verb == "remove":
-        del rows[index]
-        if not rows:
-            rows.append(ParticipantRow())
-    elif verb == "up" and index > 0:
-        rows[index - 1], rows[index] = rows[index], rows[index - 1]
-    elif verb == "down" and index < len(rows) - 1:
-        rows[index + 1], rows[index] = rows[index], rows[index + 1]
+    edited = edit_rows(form.rows, action, ParticipantRow, MAX_ROWS)
+    if edited is None:
+        return False
+    form.rows[:] = edited or [ParticipantRow()]
     return True
 
 

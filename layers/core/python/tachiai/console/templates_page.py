@@ -27,6 +27,8 @@ from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
 from tachiai import i18n
+from tachiai.console.row_editor import edit_rows
+from tachiai.domain.envelope import MAX_LINK_VALIDITY
 from tachiai.domain.errors import Conflict, InvalidDocument, InvalidRequest, TemplateAdminOnly
 from tachiai.domain.templates import MAX_DOCUMENTS, MAX_ROLES, Template, TemplateScope
 from tachiai.domain.text import single_line
@@ -48,10 +50,9 @@ NEW_ENVELOPE_PATH: Final = "/app/new"
 """K2's new-envelope page; ``?template=ID`` starts it from a template."""
 NEW_TEMPLATE_ROWS: Final = 3
 """Role rows on the new-template form (blank rows are ignored; more on the edit page)."""
-MAX_EXPIRY_DAYS: Final = 180
+MAX_EXPIRY_DAYS: Final = MAX_LINK_VALIDITY.days
 
 _ROW_FIELD = re.compile(r"^roles-(\d{1,2})-(label|name|email|organization|language|code)$")
-_ACTION = re.compile(r"^(add|remove|up|down)(?:-(\d{1,2}))?$")
 
 
 # --- the form (pure: no request, no service) ---------------------------------------------------------
@@ -229,23 +230,9 @@ def _field_problem(error: ErrorDetails) -> tuple[str, dict[str, object]]:
 def apply_role_action(roles: list[RoleRow], action: str) -> list[RoleRow]:
     """The rows after an editor button: ``add`` (an empty row at the end), ``remove-N``, ``up-N``,
     ``down-N``. An unknown action or an index out of range changes nothing (a stale form)."""
-    match = _ACTION.match(action)
     rows = [replace(r) for r in roles]
-    if match is None:
-        return rows
-    verb, index = match.group(1), match.group(2)
-    if verb == "add":
-        return [*rows, RoleRow()] if len(rows) < MAX_ROLES else rows
-    if index is None or not 0 <= int(index) < len(rows):
-        return rows
-    i = int(index)
-    if verb == "remove":
-        del rows[i]
-    elif verb == "up" and i > 0:
-        rows[i - 1], rows[i] = rows[i], rows[i - 1]
-    elif verb == "down" and i < len(rows) - 1:
-        rows[i], rows[i + 1] = rows[i + 1], rows[i]
-    return rows
+    edited = edit_rows(rows, action, RoleRow, MAX_ROLES)
+    return rows if edited is None else edited
 
 
 def can_manage(template: Template, visitor: Visitor) -> bool:

@@ -81,6 +81,10 @@ class ParticipantStatus(StrEnum):
 _ACTIVE = frozenset({ParticipantStatus.NOTIFIED, ParticipantStatus.OPENED})
 
 DEFAULT_LINK_VALIDITY = timedelta(days=7)
+MAX_LINK_VALIDITY = timedelta(days=180)
+"""The longest a sender may give each participant to answer (a Step Functions execution lasts a year:
+the chain must outlive every participant's turn)."""
+MAX_LINK_VALIDITY_SECONDS = int(MAX_LINK_VALIDITY.total_seconds())
 MAX_ACCESS_CODE_ATTEMPTS = 5
 """Wrong access codes before a link locks (DESIGN.md security rules)."""
 MAX_REMINDERS = 5

@@ -45,7 +45,7 @@ class DraftChanges(BaseModel):
     title: Line | None = Field(default=None, min_length=1, max_length=200)
     message: Lines | None = Field(default=None, max_length=2000)
     language: Language | None = None
-    link_validity_seconds: int | None = Field(default=None, ge=1, le=180 * 86400)
+    link_validity_seconds: int | None = Field(default=None, ge=1, le=rules.MAX_LINK_VALIDITY_SECONDS)
     auto_remind_every_days: int | None = Field(default=None, ge=AUTO_REMIND_DAYS[0], le=AUTO_REMIND_DAYS[1])
     """``null`` turns automatic reminders off."""
     participants: list[ParticipantRequest] | None = Field(default=None, min_length=1, max_length=20)

@@ -102,7 +102,7 @@ class CreateEnvelopeRequest(BaseModel):
     message: Lines = Field(default="", max_length=2000)
     language: Language = "ja"
     """Language of the sender's own mails (rejection, expiry)."""
-    link_validity_seconds: int = Field(default=7 * 86400, ge=1, le=180 * 86400)
+    link_validity_seconds: int = Field(default=7 * 86400, ge=1, le=rules.MAX_LINK_VALIDITY_SECONDS)
     """How long each participant's link works once it is their turn; the envelope expires with it."""
     participants: list[ParticipantRequest] = Field(default_factory=list, max_length=20)
     """In signing order (at least one). With ``template_id``: the people for the template's roles."""

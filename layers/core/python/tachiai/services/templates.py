@@ -19,7 +19,7 @@ from datetime import timedelta
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
 
 from tachiai.adapters.s3 import original_key, template_document_key, template_upload_key
-from tachiai.domain.envelope import AUTO_REMIND_DAYS, Document, Envelope
+from tachiai.domain.envelope import AUTO_REMIND_DAYS, MAX_LINK_VALIDITY_SECONDS, Document, Envelope
 from tachiai.domain.errors import (
     DocumentNotUploaded,
     InvalidRequest,
@@ -99,7 +99,7 @@ class TemplateRequest(BaseModel):
     """The envelopes' title (required unless ``from_envelope_id`` gives it)."""
     message: Lines | None = Field(default=None, max_length=2000)
     language: Language | None = None
-    link_validity_seconds: int | None = Field(default=None, ge=1, le=180 * 86400)
+    link_validity_seconds: int | None = Field(default=None, ge=1, le=MAX_LINK_VALIDITY_SECONDS)
     auto_remind_every_days: int | None = Field(default=None, ge=AUTO_REMIND_DAYS[0], le=AUTO_REMIND_DAYS[1])
     roles: list[TemplateRoleRequest] | None = Field(default=None, min_length=1, max_length=MAX_ROLES)
     """In signing order."""
