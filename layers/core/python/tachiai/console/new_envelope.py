@@ -3,7 +3,8 @@
 ``GET /app/new`` is the form: title, message, language, expiry, automatic reminders, documents and the
 participants in signing order. ``?template=ID`` starts it from a template (its documents, its roles as
 the rows, its defaults filled in); ``?from=ENV_ID`` edits a draft (its documents stay; the rest can be
-changed, sent, saved as a template or the draft deleted).
+changed, sent, saved as a template or the draft deleted; a document can be removed, and new PDFs
+added, each preflighted and refused on its own file).
 
 Without JavaScript the form is one multipart/form-data POST to ``/app/new``: the PDFs travel in it (up
 to :data:`FORM_UPLOAD_LIMIT` together: Lambda takes a 6 MB request, which API Gateway hands over in
@@ -49,6 +50,7 @@ from tachiai.domain.errors import (
     InvalidRequest,
     NotFound,
     TachiaiError,
+    TooManyDocuments,
 )
 from tachiai.domain.templates import Template, TemplateScope
 from tachiai.domain.uploads import check_size, check_upload
@@ -77,6 +79,9 @@ PAGE_PATH: Final = "/app/envelopes/{envelope_id}/documents/{document_id}/pages/{
 ENVELOPE_PATH: Final = "/app/envelopes/{envelope_id}"
 """K3's envelope page: where a sent envelope goes."""
 HOME_PATH: Final = "/app"
+REMOVE_DOCUMENT: Final = "document-remove:"
+"""The action of a draft's 'remove' button, followed by the document's id (not ``remove-``: that is
+a participant row's, which the script handles in the page)."""
 
 FORM_UPLOAD_LIMIT: Final = INLINE_DOCUMENT_LIMIT
 """The PDFs of one form POST together (without JavaScript): Lambda's 6 MB request payload holds this
@@ -460,22 +465,77 @@ def page_routes(console: Console) -> dict[RouteKey, Callable[..., Response[str]]
             ]
             return render_form(visitor, form)
         if form.draft_id:
-            return _submit_draft(visitor, form, action)
+            presigned = (fields.get("upload") or [""])[0] == "presigned"
+            return _submit_draft(visitor, form, action, fields, presigned=presigned)
         presigned = (fields.get("upload") or [""])[0] == "presigned"
         return _submit_new(visitor, form, action, fields, presigned=presigned)
 
-    def _submit_draft(visitor: Visitor, form: EnvelopeForm, action: str) -> Response[str]:
+    def _submit_draft(
+        visitor: Visitor, form: EnvelopeForm, action: str, fields: Mapping[str, list[str]], *, presigned: bool
+    ) -> Response[str]:
+        """A draft's form: its changes saved, a document removed or new ones added (inline, or with
+        ``upload=presigned`` the draft's presigned POSTs for the script), then the action."""
         svc = console.services()
+        language = visitor.language
         if action == "delete":
             drafts.delete_draft(svc, visitor.identity, form.draft_id)
             return console.redirect(HOME_PATH, notice="console.new.notice.deleted")
+        files = (
+            [] if presigned else [f for f in console.form_files().get("documents", []) if f.data or f.name]
+        )
         try:
-            changes = form.draft_changes(visitor.language)
+            changes = form.draft_changes(language)
             drafts.edit_draft(svc, visitor.identity, form.draft_id, changes, keep_access_codes=True)
         except InvalidRequest as e:
             if not form.errors:
-                form.refuse_service_error(e, form.row_places(), visitor.language)
+                form.refuse_service_error(e, form.row_places(), language)
+            form.chosen_files = [file_name(f.name) for f in files if f.data]
             return render_form(visitor, form, status=422)
+        if action.startswith(REMOVE_DOCUMENT):
+            drafts.remove_draft_document(svc, visitor.identity, form.draft_id, action[len(REMOVE_DOCUMENT) :])
+            return console.redirect(_edit_path(form.draft_id), notice="console.new.notice.document_removed")
+        if presigned:
+            names = _presigned_names(form, fields, svc.settings.max_document_bytes, language)
+            if form.file_errors:
+                return render_form(visitor, form, status=422)
+            if names:
+                try:
+                    added = drafts.add_draft_documents(
+                        svc, visitor.identity, form.draft_id, [DocumentRequest(name=n) for n in names]
+                    )
+                except TooManyDocuments as e:
+                    form.errors["documents"] = e.message(language)
+                    return render_form(visitor, form, status=422)
+                new_ids = ",".join(u.document_id for u in added.uploads)
+                body = {
+                    "envelope_id": form.draft_id,
+                    "complete": f"{COMPLETE_PATH}?added={new_ids}",
+                    "uploads": [
+                        {"document_id": u.document_id, "url": u.url, "fields": u.fields}
+                        for u in added.uploads
+                    ],
+                }
+                return json_response(201, body)
+            return _act(visitor, form, action, form.draft_id, created_now=False)
+        inline = _checked_files(form, files, language)
+        if form.file_errors or form.errors:
+            form.chosen_files = [name for name, _ in inline] if not form.file_errors else []
+            return render_form(visitor, form, status=422)
+        if inline:
+            try:
+                added = drafts.add_draft_documents(
+                    svc,
+                    visitor.identity,
+                    form.draft_id,
+                    [DocumentRequest(name=n, content_base64=_b64(d)) for n, d in inline],
+                )
+            except (TooManyDocuments, InvalidDocument) as e:
+                form.errors["documents"] = e.message(language)
+                return render_form(visitor, form, status=422)
+            stored = added.envelope.documents
+            fresh = {d.id for d in stored[len(stored) - len(inline) :]}  # appended after the draft's
+            if not _preflight_added(svc, visitor, form, added.envelope, fresh, language):
+                return render_form(visitor, form, status=422)
         return _act(visitor, form, action, form.draft_id, created_now=False)
 
     def _submit_new(
@@ -485,13 +545,7 @@ def page_routes(console: Console) -> dict[RouteKey, Callable[..., Response[str]]
         language = visitor.language
         inline: list[tuple[str, bytes]] = []
         if presigned:
-            names = [file_name(n) for n in fields.get("document_name", [])]
-            sizes = fields.get("document_size", [])
-            for name, size in zip(names, sizes, strict=False):
-                try:
-                    check_size(int(size) if size.isdigit() else 0, svc.settings.max_document_bytes)
-                except InvalidDocument as e:
-                    form.file_errors.append((name, e.message(language)))
+            names = _presigned_names(form, fields, svc.settings.max_document_bytes, language)
             documents = [DocumentRequest(name=n) for n in names]
         else:
             files = [f for f in console.form_files().get("documents", []) if f.data or f.name]
@@ -540,12 +594,19 @@ def page_routes(console: Console) -> dict[RouteKey, Callable[..., Response[str]]
         action = (fields.get("action") or ["draft"])[0]
         envelope_id = (fields.get("envelope_id") or [""])[0]
         envelope = sending.owned_envelope(svc, visitor.identity, envelope_id)
-        form.draft_id = ""  # the draft was made by this very submission: refused, the form is new again
+        editing = bool(form.draft_id) and form.draft_id == envelope.id
+        if not editing:
+            form.draft_id = ""  # the draft was made by this very submission: refused, the form is new again
         if envelope.status != EnvelopeStatus.DRAFT:
             return _script_redirect(ENVELOPE_PATH.format(envelope_id=envelope.id), None)
-        if not _preflight(svc, visitor, form, envelope, visitor.language):
+        if editing:
+            # documents added to an existing draft: only they are checked, and only they go if refused
+            added = set((console.query("added") or "").split(",")) - {""}
+            if not _preflight_added(svc, visitor, form, envelope, added, visitor.language):
+                return render_form(visitor, form, status=422)
+        elif not _preflight(svc, visitor, form, envelope, visitor.language):
             return render_form(visitor, form, status=422)
-        response = _act(visitor, form, action, envelope.id, created_now=True)
+        response = _act(visitor, form, action, envelope.id, created_now=not editing)
         location = response.headers.get("Location")
         if response.status_code == 303 and isinstance(location, str):
             return _script_redirect(location, response)
@@ -566,6 +627,27 @@ def page_routes(console: Console) -> dict[RouteKey, Callable[..., Response[str]]
             drafts.delete_draft(svc, visitor.identity, envelope.id)
             return False
         return True
+
+    def _preflight_added(
+        svc: Services,
+        visitor: Visitor,
+        form: EnvelopeForm,
+        envelope: Envelope,
+        added: set[str],
+        language: i18n.Language,
+    ) -> bool:
+        """Preflight the documents ``added`` to an existing draft; each refused one is shown on its file
+        and taken out of the draft again (the rest of the draft stays). False when any was refused."""
+        for document in envelope.documents:
+            if document.id not in added:
+                continue
+            key = document.upload_key or original_key(envelope.id, document.id)
+            try:
+                svc.functions.call(svc.settings.require("seal_function"), {"task": "preflight", "key": key})
+            except (InvalidDocument, DocumentNotUploaded) as e:
+                form.file_errors.append((document.name, e.message(language)))
+                drafts.remove_draft_document(svc, visitor.identity, envelope.id, document.id)
+        return not form.file_errors
 
     def _act(
         visitor: Visitor, form: EnvelopeForm, action: str, envelope_id: str, *, created_now: bool
@@ -690,6 +772,21 @@ def _b64(data: bytes) -> str:
     import base64
 
     return base64.b64encode(data).decode("ascii")
+
+
+def _presigned_names(
+    form: EnvelopeForm, fields: Mapping[str, list[str]], max_bytes: int, language: i18n.Language
+) -> list[str]:
+    """The names of the files the script is about to upload directly (``document_name`` /
+    ``document_size``); a file larger than ``max_bytes`` refused on it."""
+    names = [file_name(n) for n in fields.get("document_name", [])]
+    sizes = fields.get("document_size", [])
+    for name, size in zip(names, sizes, strict=False):
+        try:
+            check_size(int(size) if size.isdigit() else 0, max_bytes)
+        except InvalidDocument as e:
+            form.file_errors.append((name, e.message(language)))
+    return names
 
 
 def _checked_files(

@@ -28,7 +28,7 @@ from pydantic_core import ErrorDetails
 
 from tachiai import i18n
 from tachiai.console.row_editor import edit_rows
-from tachiai.domain.envelope import MAX_LINK_VALIDITY
+from tachiai.domain.envelope import AUTO_REMIND_DAYS, MAX_LINK_VALIDITY
 from tachiai.domain.errors import Conflict, InvalidDocument, InvalidRequest, TemplateAdminOnly
 from tachiai.domain.templates import MAX_DOCUMENTS, MAX_ROLES, Template, TemplateScope
 from tachiai.domain.text import single_line
@@ -85,10 +85,15 @@ class TemplateForm:
     title: str = ""
     message: str = ""
     expiry_days: str = "7"
+    remind_days: str = ""
+    """Remind every N days; empty: no automatic reminders (the default)."""
     roles: list[RoleRow] = field(default_factory=list)
     errors: dict[str, str] = field(default_factory=dict)
     """Field name (``name``, ``roles-2-email``, ``documents``, ``form``) → message in the visitor's
     language."""
+    kept_documents: set[str] | None = None
+    """Editing: the ids of the template's documents ticked to stay (``None``: all of them, as shown
+    first)."""
 
     @classmethod
     def of(cls, template: Template) -> TemplateForm:
@@ -99,6 +104,7 @@ class TemplateForm:
             title=template.title,
             message=template.message,
             expiry_days=str(max(1, round(template.link_validity / timedelta(days=1)))),
+            remind_days=str(template.auto_remind_every_days or ""),
             roles=[
                 RoleRow(
                     label=r.label,
@@ -137,6 +143,7 @@ class TemplateForm:
             title=one("title"),
             message=one("message"),
             expiry_days=one("expiry_days"),
+            remind_days=one("remind_days"),
             roles=[rows[i] for i in sorted(rows)],
         )
 
@@ -168,6 +175,10 @@ class TemplateForm:
         days = self.expiry_days.strip()
         if not days.isdigit() or not 1 <= int(days) <= MAX_EXPIRY_DAYS:
             problem("expiry_days", "console.templates.form.expiry_invalid", max=MAX_EXPIRY_DAYS)
+        remind = self.remind_days.strip()
+        low, high = AUTO_REMIND_DAYS
+        if remind and (not remind.isdigit() or not low <= int(remind) <= high):
+            problem("remind_days", "console.templates.form.remind_invalid", min=low, max=high)
         scope = self.scope if self.scope in {s.value for s in TemplateScope} else TemplateScope.PERSONAL
         try:
             request = TemplateRequest(
@@ -176,6 +187,8 @@ class TemplateForm:
                 title=self.title,
                 message=self.message,
                 link_validity_seconds=int(days) * 86400 if "expiry_days" not in errors else None,
+                # always given: empty turns reminders off (left out, the service would keep them)
+                auto_remind_every_days=int(remind) if remind and "remind_days" not in errors else None,
                 roles=roles or None,
             )
         except ValidationError as e:
@@ -317,6 +330,7 @@ def page_routes(console: Console) -> dict[RouteKey, Callable[..., Response[str]]
             team_allowed=visitor.is_admin,
             max_roles=MAX_ROLES,
             max_documents=MAX_DOCUMENTS,
+            remind_range=AUTO_REMIND_DAYS,
             max_mib=_upload_limit(console) // (1024 * 1024),
         )
 
@@ -370,6 +384,7 @@ def page_routes(console: Console) -> dict[RouteKey, Callable[..., Response[str]]
         fields = console.form()
         svc = console.services()
         form = TemplateForm.parse(fields)
+        form.kept_documents = set(fields.get("keep_document") or [])
         action = (fields.get("action") or ["save"])[0]
         template = templates.get_template(svc, visitor.identity, template_id)
         if action != "save":
@@ -381,11 +396,35 @@ def page_routes(console: Console) -> dict[RouteKey, Callable[..., Response[str]]
         except InvalidRequest:
             _require_manager(template, visitor)  # no form for someone who could not save it
             return form_page(form, template=template, status=422)
+        kept = [d.id for d in template.documents if d.id in set(fields.get("keep_document") or [])]
+        chosen = [f for f in console.form_files().get("documents", []) if f.name or f.data]
+        added: list[DocumentRequest] = []
+        problems: list[str] = []
+        if chosen:
+            added, problems = document_requests(chosen, visitor.language, _upload_limit(console))
+        if not kept and not chosen:
+            problems.append(i18n.text("console.templates.form.documents_required", visitor.language))
+        elif len(kept) + len(chosen) > MAX_DOCUMENTS:
+            problems.append(
+                i18n.text("console.templates.form.too_many_documents", visitor.language, max=MAX_DOCUMENTS)
+            )
+        if problems:
+            _require_manager(template, visitor)
+            form.errors["documents"] = " ".join(problems)
+            return form_page(form, template=template, status=422)
         # A valid form: the service decides who may save it (a forged POST gets its refusal).
         try:
-            templates.update_template(svc, visitor.identity, template_id, request)
-        except (InvalidRequest, Conflict) as e:
-            form.errors["form"] = e.message(visitor.language)
+            templates.update_template(
+                svc,
+                visitor.identity,
+                template_id,
+                request.model_copy(update={"documents": added or None}),
+                kept_documents=kept,
+            )
+        except (InvalidRequest, InvalidDocument, Conflict) as e:
+            form.errors["documents" if isinstance(e, InvalidDocument) else "form"] = e.message(
+                visitor.language
+            )
             return form_page(form, template=template, status=e.http_status)
         return console.redirect(f"{LIST_PATH}/{template_id}", notice="console.templates.saved")
 

@@ -553,6 +553,18 @@ class EnvelopeNotDraft(Conflict):
     code = "envelope_not_draft"
 
 
+class DraftDocumentUnknown(NotFound):
+    """Removing a document a draft does not have (removed already, or never there)."""
+
+    code = "draft_document_unknown"
+
+
+class TooManyDocuments(InvalidRequest):
+    """Adding documents to a draft beyond what one envelope may hold."""
+
+    code = "too_many_documents"
+
+
 class EnvelopeNotResendable(Conflict):
     """Correct-and-resend of an envelope that did not end in a rejection, an expiry or a cancellation."""
 

@@ -14,26 +14,46 @@ its presigned upload URLs are closed as a sent draft's are (the upload keys are 
 
 from __future__ import annotations
 
+import base64
+import binascii
+import secrets
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from tachiai.adapters.dynamodb import LinkRecord
-from tachiai.adapters.s3 import original_key
+from tachiai.adapters.s3 import original_key, upload_key
 from tachiai.domain import envelope as rules
 from tachiai.domain.audit import AuditKind
-from tachiai.domain.envelope import AUTO_REMIND_DAYS, Envelope, EnvelopeStatus
-from tachiai.domain.errors import Conflict, EnvelopeAlreadyEnded, EnvelopeAlreadyResent, EnvelopeNotSent
+from tachiai.domain.envelope import AUTO_REMIND_DAYS, Document, Envelope, EnvelopeStatus
+from tachiai.domain.errors import (
+    Conflict,
+    DraftDocumentUnknown,
+    EnvelopeAlreadyEnded,
+    EnvelopeAlreadyResent,
+    EnvelopeNotSent,
+    InvalidRequest,
+    TooManyDocuments,
+)
 from tachiai.domain.events import Language
 from tachiai.domain.text import Line, Lines
 from tachiai.domain.tokens import new_link_token
+from tachiai.domain.uploads import check_upload
 from tachiai.mail.mime import require_mailable
 from tachiai.services import mails, sending
 from tachiai.services.context import Services
 from tachiai.services.sending import (
+    INLINE_DOCUMENT_LIMIT,
+    CreatedEnvelope,
     CreateEnvelopeRequest,
     DocumentRequest,
     ParticipantRequest,
     SenderIdentity,
 )
+
+MAX_DOCUMENTS = 10
+"""As many documents as a new envelope may have (:class:`CreateEnvelopeRequest`)."""
+MAX_DOCUMENT_NUMBER = 99
+"""A document id is ``d`` and at most two digits (the stored keys' pattern, domain/tasks.py)."""
 
 
 class DraftChanges(BaseModel):
@@ -101,6 +121,92 @@ def delete_draft(svc: Services, sender: SenderIdentity, envelope_id: str) -> Non
     rules.require_draft(envelope)
     _, entry = envelope.audited(AuditKind.ENVELOPE_DELETED, sender.email, svc.now())
     svc.envelopes.delete_draft(envelope, entry)
+
+
+def add_draft_documents(
+    svc: Services, sender: SenderIdentity, envelope_id: str, documents: list[DocumentRequest]
+) -> CreatedEnvelope:
+    """Add documents to a draft, after the ones it has: each inline one stored now, each other one
+    with a presigned upload (returned), accepted at sending like a new draft's. The audit trail
+    records the names added.
+
+    A new document gets a fresh id, ``d<n>`` past every id the draft ever had (a removed document's
+    id never comes back: its stored key is never written again).
+
+    :raises NotFound: not the caller's envelope.
+    :raises EnvelopeNotDraft: it was sent already.
+    :raises TooManyDocuments: the draft would hold more than an envelope may (or its ids, two digits
+        by the stored keys' pattern, are used up after many changes).
+    :raises InvalidRequest: no document given, or bad base64.
+    :raises InvalidDocument: an inline document that is empty, too large or not a PDF.
+    :raises Conflict: changed concurrently.
+    """
+    envelope = sending.owned_envelope(svc, sender, envelope_id)
+    rules.require_draft(envelope)
+    if not documents:
+        raise InvalidRequest("no document to add", field="documents")
+    if len(envelope.documents) + len(documents) > MAX_DOCUMENTS:
+        raise TooManyDocuments(envelope_id, max=MAX_DOCUMENTS)
+    last = _last_document_number(svc, envelope)
+    if last + len(documents) > MAX_DOCUMENT_NUMBER:
+        raise TooManyDocuments(f"{envelope_id}: document ids used up", max=MAX_DOCUMENTS)
+    inline: dict[str, bytes] = {}
+    added: list[Document] = []
+    for i, d in enumerate(documents):
+        document_id = f"d{last + i + 1}"
+        if d.content_base64 is not None:
+            try:
+                data = base64.b64decode(d.content_base64, validate=True)
+            except (binascii.Error, ValueError) as e:
+                raise InvalidRequest(str(e), field=f"documents[{i}].content_base64") from e
+            check_upload(data, min(INLINE_DOCUMENT_LIMIT, svc.settings.max_document_bytes))
+            inline[document_id] = data
+        staged = (
+            None if document_id in inline else upload_key(envelope_id, document_id, secrets.token_hex(16))
+        )
+        added.append(Document(id=document_id, name=d.name, upload_key=staged))
+    now = svc.now()
+    changed = rules.edit_draft(envelope, {"documents": [*envelope.documents, *added]}, now)
+    changed, entry = changed.audited(
+        AuditKind.ENVELOPE_EDITED,
+        sender.email,
+        now,
+        {"documents_added": ",".join(d.id for d in added), "names": ",".join(d.name for d in added)},
+    )
+    for document_id, data in inline.items():
+        svc.documents.put(original_key(envelope_id, document_id), data)
+    stored = svc.envelopes.save(changed, [entry])
+    new_ids = {d.id for d in added}
+    return CreatedEnvelope(
+        stored,
+        [sending.presigned_upload(svc, d) for d in stored.documents if d.id in new_ids and d.upload_key],
+    )
+
+
+def remove_draft_document(
+    svc: Services, sender: SenderIdentity, envelope_id: str, document_id: str
+) -> Envelope:
+    """Take a document out of a draft (its file stays in the bucket, unreferenced, as a deleted
+    draft's do). The audit trail records which. A draft may be left without documents for a moment
+    (to replace its only one); sending it is refused until one is added.
+
+    :raises NotFound: not the caller's envelope.
+    :raises EnvelopeNotDraft: it was sent already.
+    :raises DraftDocumentUnknown: the draft has no such document.
+    :raises Conflict: changed concurrently.
+    """
+    envelope = sending.owned_envelope(svc, sender, envelope_id)
+    rules.require_draft(envelope)
+    removed = next((d for d in envelope.documents if d.id == document_id), None)
+    if removed is None:
+        raise DraftDocumentUnknown(f"{envelope_id}/{document_id}", document=document_id)
+    now = svc.now()
+    kept = [d for d in envelope.documents if d.id != document_id]
+    changed = rules.edit_draft(envelope, {"documents": kept}, now)
+    changed, entry = changed.audited(
+        AuditKind.ENVELOPE_EDITED, sender.email, now, {"document_removed": document_id, "name": removed.name}
+    )
+    return svc.envelopes.save(changed, [entry])
 
 
 def resend(svc: Services, sender: SenderIdentity, envelope_id: str, request: ResendRequest) -> Envelope:
@@ -193,6 +299,17 @@ def reissue(svc: Services, sender: SenderIdentity, envelope_id: str, participant
 
 
 # --- internals --------------------------------------------------------------------------------------
+
+
+def _last_document_number(svc: Services, envelope: Envelope) -> int:
+    """The highest ``n`` of a ``d<n>`` id the draft has or had (its removals are in its audit trail)."""
+    ids = [d.id for d in envelope.documents]
+    ids += [
+        str(entry.data.get("document_removed"))
+        for entry in svc.envelopes.audit_trail(envelope.id)
+        if entry.data.get("document_removed")
+    ]
+    return max((int(i[1:]) for i in ids if i[1:].isdigit()), default=0)
 
 
 def _envelope_changes(changes: DraftChanges) -> dict[str, object]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import binascii
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -202,9 +203,18 @@ def create_template(svc: Services, sender: SenderIdentity, request: TemplateRequ
 
 
 def update_template(
-    svc: Services, sender: SenderIdentity, template_id: str, request: TemplateRequest
+    svc: Services,
+    sender: SenderIdentity,
+    template_id: str,
+    request: TemplateRequest,
+    *,
+    kept_documents: Sequence[str] | None = None,
 ) -> SavedTemplate:
     """Replace a template's content (``documents`` omitted: the documents stay).
+
+    ``kept_documents`` (the console's edit form): the ids of the template's documents that stay, in
+    their order, followed by the request's new ``documents`` (if any); the others leave the template.
+    Without it, ``documents`` given replace them all.
 
     :raises NotFound: not a template the caller may use.
     :raises TemplateAdminOnly: a team template (or making one team) and the caller is a member.
@@ -221,6 +231,10 @@ def update_template(
     documents = list(template.documents)
     if request.documents is not None:
         documents, inline = _new_documents(svc, template_id, request.documents)
+    if kept_documents is not None:
+        # a kept document keeps its id and stored file: a stored key is never rewritten
+        kept = [d for d in template.documents if d.id in set(kept_documents)]
+        documents = kept + (documents if request.documents is not None else [])
     values = {**_current(template), **_given(request)}
     changed = _build(
         values,

@@ -375,8 +375,9 @@
     form.addEventListener("submit", function (event) {
       var button = event.submitter;
       var action = button && button.name === "action" ? button.value : "draft";
-      var isNew = !form.querySelector("input[name=draft_id]") && !form.querySelector("input[name=template_id]");
-      if (isNew && chosen.length && /^(draft|send|template)$/.test(action)) {
+      // a new envelope's files, or those added to a draft (a template's documents are the template's)
+      var direct = !form.querySelector("input[name=template_id]");
+      if (direct && chosen.length && /^(draft|send|template)$/.test(action)) {
         event.preventDefault();
         sendDirect(action, button);
       }
