@@ -122,3 +122,13 @@ def test_a_damaged_direct_upload_to_a_draft_is_refused_on_its_file_and_only_it_l
     assert _file_errors(done) == {"x.pdf": DamagedPdf().message("ja")}
     envelope = world.envelopes.envelopes[envelope_id]
     assert envelope.status == EnvelopeStatus.DRAFT and [d.name for d in envelope.documents] == ["a.pdf"]
+
+
+def test_sending_a_draft_left_without_documents_says_so_on_its_form(world: FakeWorld) -> None:
+    browser = ConsoleBrowser(world, MEMBER)
+    envelope_id, values = _draft(browser, world, [("a.pdf", NDA)])
+    browser.post("/app/new", {**values, "action": "document-remove:d1"})
+    page = browser.post("/app/new", {**values, "action": "send"})
+    assert page.status == 422, page.text()
+    assert page.xpath("//form"), "the draft's form comes back, not the error page"
+    assert world.envelopes.envelopes[envelope_id].status == EnvelopeStatus.DRAFT

@@ -657,8 +657,9 @@ def page_routes(console: Console) -> dict[RouteKey, Callable[..., Response[str]]
         if action == "send":
             try:
                 sending.send_envelope(svc, visitor.identity, envelope_id)
-            except (InvalidDocument, DocumentNotUploaded) as e:
-                # the draft stays (a second preflight, on the bytes being sealed): shown on its form
+            except (InvalidDocument, DocumentNotUploaded, InvalidRequest) as e:
+                # the draft stays (a second preflight on the bytes being sealed, or no document left):
+                # shown on its form
                 return _refused_send(visitor, envelope_id, e)
             return console.redirect(
                 ENVELOPE_PATH.format(envelope_id=envelope_id), notice="console.new.notice.sent"
