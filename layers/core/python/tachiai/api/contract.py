@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import sys
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -266,6 +265,14 @@ def openapi_document(app: RestResolver, login_url: str = "", server_url: str = "
         security_schemes=security_schemes(login_url),
     )
     document: dict[str, Any] = json.loads(schema.model_dump_json(by_alias=True, exclude_none=True))
+    by_code = {cls.code: cls for cls in error_classes().values()}
+    example_of: dict[str, dict[str, Any] | None] = {}
+
+    def _example(code: str) -> dict[str, Any] | None:
+        if code not in example_of:
+            example_of[code] = error_example(by_code[code])
+        return example_of[code]
+
     for item in document["paths"].values():
         for operation in item.values():
             responses = operation["responses"]
@@ -273,17 +280,33 @@ def openapi_document(app: RestResolver, login_url: str = "", server_url: str = "
             for response in responses.values():
                 if response.get("content") == {}:
                     del response["content"]
+                _keep_refusals_with_an_example(response, _example)
     text = json.dumps(document["paths"])
-    by_code = {cls.code: cls for cls in error_classes().values()}
-    examples = {}
-    for code in sorted(set(re.findall(re.escape(EXAMPLE_REF) + r"(\w+)", text))):
-        examples[code] = {"summary": code, "value": error_example(by_code[code])}
-    document["components"]["examples"] = examples
+    document["components"]["examples"] = {
+        code: {"summary": code, "value": example}
+        for code, example in sorted(example_of.items())
+        if example is not None and f"{EXAMPLE_REF}{code}" in text
+    }
     schemas = document["components"]["schemas"]
     for unused in ("HTTPValidationError", "ValidationError", "ResponseValidationError"):
         if f"#/components/schemas/{unused}" not in text:
             schemas.pop(unused, None)
     return document
+
+
+def _keep_refusals_with_an_example(
+    response: dict[str, Any], example: Callable[[str], dict[str, Any] | None]
+) -> None:
+    """Drop the example references of refusals whose message needs a value only a real request
+    gives (:func:`~tachiai.api.routing.error_example` is None for them)."""
+    content = response.get("content", {}).get("application/json", {})
+    refs = content.get("examples")
+    if not refs:
+        return
+    for code in [c for c in refs if example(c) is None]:
+        del refs[code]
+    if not refs:
+        del content["examples"]
 
 
 def served_document(app: RestResolver) -> dict[str, Any]:

@@ -159,8 +159,10 @@ def route_responses(route: Route, doc: RouteDoc, handler: Callable[..., Any]) ->
         success["content"] = {"application/json": {"model": doc.model}}
     responses: dict[int, Any] = {doc.status: success}
     for status, classes in sorted(by_status.items()):
-        # Each example is written once in the document's components (contract.openapi_document).
-        examples = {c.code: {"$ref": f"{EXAMPLE_REF}{c.code}"} for c in classes if error_example(c)}
+        # Each example is written once in the document's components (contract.openapi_document),
+        # which drops the references of refusals that have none: deciding it here would read every
+        # catalog at every cold start, for a document most processes never serve.
+        examples = {c.code: {"$ref": f"{EXAMPLE_REF}{c.code}"} for c in classes}
         responses[status] = {
             "description": "\n".join(f"- `{c.code}`: {_first_line(c.__doc__)}".rstrip(": ") for c in classes),
             "content": {
