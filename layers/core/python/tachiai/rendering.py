@@ -17,26 +17,22 @@ from __future__ import annotations
 
 import html
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from jinja2 import (
-    Environment,
-    PackageLoader,
-    StrictUndefined,
-    pass_context,
-    pass_eval_context,
-    select_autoescape,
-)
-from jinja2.nodes import EvalContext
-from jinja2.runtime import Context
 from markupsafe import Markup
 
 from tachiai import i18n
 
+if TYPE_CHECKING:
+    # Jinja2 itself is imported when the first template is rendered, not with the handler modules:
+    # a cold start that renders nothing (most API calls) does not pay for it.
+    from jinja2 import Environment
+    from jinja2.nodes import EvalContext
+    from jinja2.runtime import Context
+
 __all__ = ["environment", "render"]
 
 
-@pass_context
 def _t(context: Context, msgid: str, /, **values: object) -> str:
     """The catalog message ``msgid`` in the language of this render. :raises i18n.MissingMessage:"""
     return i18n.text(msgid, context["language"], **values)
@@ -47,7 +43,6 @@ def _language_name(language: i18n.Language) -> str:
     return i18n.text("language.name", language)
 
 
-@pass_eval_context
 def _finalize(eval_context: EvalContext, value: Any) -> Any:
     # The escaping of html.escape (&#x27; for a quote), as the pages and mails always had: the same
     # bytes before and after the move to templates. Markup (a macro's output) is already safe.
@@ -59,15 +54,24 @@ def _finalize(eval_context: EvalContext, value: Any) -> Any:
 @cache
 def environment() -> Environment:
     """The shared environment (built once per process). Autoescape is on for ``*.html.j2`` only."""
+    from jinja2 import (
+        Environment,
+        PackageLoader,
+        StrictUndefined,
+        pass_context,
+        pass_eval_context,
+        select_autoescape,
+    )
+
     env = Environment(
         loader=PackageLoader("tachiai", "templates"),
         autoescape=select_autoescape(enabled_extensions=("html.j2",), default_for_string=True, default=False),
         undefined=StrictUndefined,
-        finalize=_finalize,
+        finalize=pass_eval_context(_finalize),
         keep_trailing_newline=True,
         auto_reload=False,
     )
-    env.globals["t"] = _t
+    env.globals["t"] = pass_context(_t)
     env.globals["languages"] = i18n.LANGUAGES
     env.globals["language_name"] = _language_name
     return env
