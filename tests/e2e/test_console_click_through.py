@@ -518,6 +518,7 @@ def console_pages(completed: Sent, template: Template) -> dict[str, str]:
     envelope = f"/envelopes/{completed.id}"
     return {
         "home": "",
+        "everyones-envelopes": "?scope=all",
         "envelope": envelope,
         "signature-panel": f"{envelope}/signatures",
         "preview": f"{envelope}/preview",

@@ -76,19 +76,39 @@ def test_an_administrator_sees_everyones_envelopes_with_their_sender(world):
     draft(world, MEMBER, "太郎の契約")
     draft(world, OTHER_MEMBER, "次郎の契約")
 
-    page = ConsoleBrowser(world, ADMIN).get("/app")
+    page = ConsoleBrowser(world, ADMIN).get("/app?scope=all")
 
     assert "太郎の契約" in page.text() and "次郎の契約" in page.text()
     assert MEMBER.name in page.text() and OTHER_MEMBER.name in page.text()
 
 
-def test_an_administrator_may_narrow_the_list_to_their_own(world):
+def test_an_administrators_home_is_their_own_work(world):
+    draft(world, ADMIN, "管理者の契約")
+    draft(world, MEMBER, "太郎の契約")
+
+    page = ConsoleBrowser(world, ADMIN).get("/app")
+
+    assert "管理者の契約" in page.text() and "太郎の契約" not in page.text()
+
+
+def test_an_administrator_may_narrow_everyones_list_by_status_to_their_own(world):
     draft(world, ADMIN, "管理者の契約")
     draft(world, MEMBER, "太郎の契約")
 
     page = ConsoleBrowser(world, ADMIN).get("/app?scope=mine&status=draft")
 
     assert titles(page) == ["管理者の契約"]
+
+
+def test_the_everyone_list_offers_its_next_page_with_the_scope_kept(world, monkeypatch):
+    monkeypatch.setattr(home, "PAGE_SIZE", 2)
+    for n in range(3):
+        draft(world, MEMBER if n % 2 else OTHER_MEMBER, f"契約{n}")
+
+    page = ConsoleBrowser(world, ADMIN).get("/app?scope=all")
+
+    [next_link] = page.xpath("//a[@rel='next']/@href")
+    assert "scope=all" in next_link and "cursor=" in next_link
 
 
 def test_each_row_shows_status_whose_turn_and_deadline_and_links_to_the_envelope(world):

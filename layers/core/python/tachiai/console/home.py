@@ -1,11 +1,13 @@
 """Home / 書類一覧: the visitor's envelopes, what needs their action first.
 
-Members see the envelopes they sent (the sender API's list, one query per page); administrators see
-everyone's by default (the ledger index, which holds every envelope, then the envelopes of the page
-in one batched read), or only theirs. A title search goes through the ledger search, which keeps a
-member to their own envelopes as the API does. "Needs my action" (drafts to send, rejected or expired
-envelopes not yet resent) is read only on the first page without filters, from the visitor's own
-unfiltered first page where that page provably holds them (see :func:`_todo`), else by a query per
+Home is the visitor's own work: the envelopes they sent (the sender API's list, one query per page),
+with what needs their action first. Administrators switch to everyone's envelopes (``scope=all``: the
+ledger index, which holds every envelope, then the envelopes of the page in one batched read: what
+``GET /v1/envelopes?ledger=true`` reads) — a team's list is a place an administrator goes to look,
+not what they act on, so it carries no "needs my action". A title search goes through the ledger
+search, which keeps a member to their own envelopes as the API does. "Needs my action" (drafts to
+send, rejected or expired envelopes not yet resent) is read only on the visitor's own first page
+without filters, from that page where it provably holds them (see :func:`_todo`), else by a query per
 status it does not.
 
 The unfiltered list is not "newest change first" overall: the sender index sorts by status first
@@ -65,12 +67,12 @@ class Row:
 def page_routes(console: Console) -> dict[RouteKey, Callable[..., Response[str]]]:
     def home() -> Response[str]:
         """The list, with the filters of the query: ``status``, ``q`` (title), ``scope`` (administrators:
-        ``all`` or ``mine``), ``cursor``."""
+        ``mine``, the default, or ``all``), ``cursor``."""
         visitor = console.visitor()
         svc = console.services()
         status = _status(console.query("status"))
         title = " ".join((console.query("q") or "").split())[:200] or None
-        scope = "all" if visitor.is_admin and console.query("scope") != "mine" else "mine"
+        scope = "all" if visitor.is_admin and console.query("scope") == "all" else "mine"
         cursor = console.query("cursor") or None
         envelopes, next_cursor, todo = _listing_and_todo(
             svc, visitor, status=status, title=title, scope=scope, cursor=cursor
@@ -123,20 +125,13 @@ def _listing_and_todo(
     :raises InvalidCursor: a cursor this listing did not hand out.
     :raises StorageUnavailable: the store failed.
     """
-    if status or title or cursor:
+    if status or title or cursor or scope == "all":
         envelopes, next_cursor = _listing(
             svc, visitor, status=status, title=title, scope=scope, cursor=cursor
         )
         return envelopes, next_cursor, []
-    if scope == "mine":
-        own = sending.list_envelopes(svc, visitor.identity, None, PAGE_SIZE, None)
-        return own.envelopes, own.cursor, _todo(svc, visitor, own)
-    # Everyone's list (the ledger, then one batched read) and the visitor's own first page, which
-    # "needs my action" comes from, are read at once: on Lambda their round trips overlap.
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="home-own") as pool:
-        own_page = pool.submit(sending.list_envelopes, svc, visitor.identity, None, PAGE_SIZE, None)
-        envelopes, next_cursor = _listing(svc, visitor, status=None, title=None, scope=scope, cursor=None)
-        return envelopes, next_cursor, _todo(svc, visitor, own_page.result())
+    own = sending.list_envelopes(svc, visitor.identity, None, PAGE_SIZE, None)
+    return own.envelopes, own.cursor, _todo(svc, visitor, own)
 
 
 def _listing(
@@ -171,8 +166,8 @@ def _todo(svc: Services, visitor: Visitor, own: EnvelopePage) -> list[Row]:
     """The visitor's newest :data:`TODO_SIZE` envelopes of each of :data:`TODO_STATUSES` that still
     need them (not resent, not imported), as rows.
 
-    ``own`` is the visitor's unfiltered first page (a member's list is it; an administrator's
-    everyone-list is not, so theirs is read beside it). The statuses that page provably holds are
+    ``own`` is the visitor's unfiltered first page, which the home page lists. The statuses that page
+    provably holds are
     taken from it — each read of DynamoDB is a round trip, and a query per status made the home page
     several times slower than the JSON list — and only the others are queried, concurrently.
 
