@@ -28,7 +28,7 @@ demo: $(DEMO_STAMP)
 	$(BIN)/tachiai demo --out demo-out
 
 # the browser tests inject axe-core from node_modules (package.json), so `make test` installs it too
-test: $(STAMP) $(NODE_STAMP)
+test: node-check $(STAMP) $(NODE_STAMP)
 	$(BIN)/python -m pytest -q
 
 unit: $(STAMP)
@@ -48,8 +48,10 @@ format: $(STAMP)
 openapi: $(DEMO_STAMP)
 	$(BIN)/python -m tachiai.api.contract > docs/openapi.json.tmp && mv docs/openapi.json.tmp docs/openapi.json
 
+# `make bench` runs every section and writes benchmarks/results.json; `make bench ONLY="cost console"`
+# runs those sections and prints their figures only
 bench: $(STAMP)
-	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/run.py $(if $(ONLY),--only $(ONLY))
 
 # --- deployment (infra/): the CDK CLI is pinned in package.json / package-lock.json ---
 # `make synth` never talks to AWS: no credentials reach the CLI (so it does not call STS for a default
@@ -60,15 +62,32 @@ CDK_OFFLINE := env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY -u AWS_SESSION_
 	AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_EC2_METADATA_DISABLED=true \
 	CDK_DISABLE_VERSION_CHECK=1 CDK_DISABLE_CLI_TELEMETRY=true JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION=1
 
+# Node.js runs the CDK CLI and jsii (the engine under the Python aws-cdk-lib): 22 and 24 are supported
+# (package.json "engines"; jsii's own list). Another version only WARNS, in one line: Node 20 still runs
+# everything today (CI's image has it), and jsii's own end-of-life banner is silenced in `make synth`.
+NODE_SUPPORTED := 22 24
+.PHONY: node-check
+node-check:
+	@version=$$(node --version 2>/dev/null); major=$$(echo "$$version" | sed -n 's/^v\([0-9][0-9]*\)\..*/\1/p'); \
+	if [ -z "$$major" ]; then \
+		echo "tachiai: Node.js not found: the CDK needs Node.js $(NODE_SUPPORTED) (https://nodejs.org)" >&2; exit 1; \
+	fi; \
+	case " $(NODE_SUPPORTED) " in *" $$major "*) ;; \
+	*) echo "tachiai: warning: Node.js $$version is not a supported version (supported: $(NODE_SUPPORTED));" \
+		"$$( [ "$$major" -lt 22 ] && echo 'it is end-of-life, ' )please upgrade: the CDK may stop running on it" >&2 ;; \
+	esac
+
 $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund
 	touch $(NODE_STAMP)
 
 # Synthesizes cdk.out/ (building the dependency layer with pip unless cdk.out already holds this exact
 # layer), prints the layer's size, then lints the templates (.cfnlintrc.yaml; errors fail the target).
-synth: $(STAMP) $(NODE_STAMP)
+# CI runs `make synth LAYER_REPORT=--require-compiled`: a layer not byte-compiled for 3.12 fails there.
+LAYER_REPORT ?=
+synth: node-check $(STAMP) $(NODE_STAMP)
 	$(CDK_OFFLINE) npx --no-install cdk synth --quiet --no-notices --no-lookups
-	$(BIN)/python -m infra.bundling report cdk.out
+	$(BIN)/python -m infra.bundling report cdk.out $(LAYER_REPORT)
 	$(BIN)/cfn-lint --non-zero-exit-code error
 
 # The dependency layer alone, into build/layer (same build as in `make synth`).

@@ -390,7 +390,8 @@ def bench_console(repeats: int = 21) -> dict[str, Any]:
     rejected, cancelled). Median of ``repeats``, page and JSON call alternating so both see the same
     machine; one warm-up of each first (a template compiled, a handler's first import).
 
-    Measured for a member (home lists their envelopes) and an administrator (home lists everyone's).
+    Measured for a member and an administrator (home lists their own envelopes, "needs my action"
+    first), and an administrator's list of everyone's envelopes.
     """
     import requests
     from tachiai.local.client import Party, Recipient, SenderClient
@@ -422,9 +423,9 @@ def bench_console(repeats: int = 21) -> dict[str, Any]:
                 "detail": (f"/app/envelopes/{detail}", f"/v1/envelopes/{detail}"),
             }
             if role == "admin":
-                # an administrator's home lists everyone's envelopes: the JSON call that feeds that list
-                # is the ledger listing (the page also reads their own first page, for "needs my action")
-                pairs["home_vs_ledger_listing"] = ("/app", "/v1/envelopes?ledger=true")
+                # an administrator's list of everyone's envelopes is the ledger listing's page, each
+                # envelope of it read in one batch (whose turn, deadlines)
+                pairs["everyone"] = ("/app?scope=all", "/v1/envelopes?ledger=true")
             measured: dict[str, Any] = {}
             for page_name, (page_path, api_path) in pairs.items():
                 page_s, api_s = [], []
@@ -683,6 +684,54 @@ def bench_bombs() -> dict[str, dict[str, Any]]:
     return results
 
 
+def bench_cost(signers: tuple[int, ...] = (2, 3)) -> dict[str, Any]:
+    """What one envelope costs on AWS, from the calls it makes (benchmarks/metering.py counts them on
+    the local runtime; benchmarks/cost.py prices them): per service, with the storage of what it keeps
+    for the retention years, for a 2- and a 3-signer envelope; the fixed monthly costs; Cognito."""
+    import cost
+    from metering import count_envelope, item_kind
+
+    sys.path.insert(0, str(ROOT.parent))  # infra/: the functions' memory and the tenant defaults
+    from tachiai.adapters.dynamodb import TABLE_SCHEMA
+
+    from infra.config import TenantConfig
+    from infra.constructs.functions import SIZING
+
+    retention = int(TenantConfig.model_fields["object_lock_retention_years"].default)
+    key_spec = str(TenantConfig.model_fields["seal_key_spec"].default)
+    memory = {name: sizing.memory_mb for name, sizing in SIZING.items()}
+    table = cost.TableDefinition.from_schema(TABLE_SCHEMA)
+    envelopes = []
+    for n in signers:
+        counted = count_envelope(n)
+        cognito_calls = sum(1 for c in counted.calls if c.service == "cognito-idp")
+        if cognito_calls:
+            raise RuntimeError(f"{cognito_calls} Cognito calls in an envelope: price them")
+        bill = cost.envelope_bill(
+            counted, memory, table, retention_years=retention, seal_key_spec=key_spec, kind_of=item_kind
+        )
+        envelopes.append(cost.report(counted, bill))
+    results = {
+        "region": cost.REGION,
+        "prices_read": cost.PRICES_READ,
+        "retention_years": retention,
+        "seal_key_spec": key_spec,
+        "memory_mb": memory,
+        "envelopes": envelopes,
+        "fixed_monthly": [vars(f) for f in cost.fixed_monthly()],
+        "cognito": (
+            "no Cognito call per envelope (recipients use mailed links); senders are monthly active users"
+            f" of the Plus plan at ${cost.price('cognito_plus_mau'):.3f} each (no free tier); an API"
+            f" integration costs ${cost.price('cognito_m2m_client_month'):.2f} a month per app client that"
+            f" requests tokens, plus ${cost.price('cognito_m2m_token'):.5f} a token (one an hour when cached:"
+            f" ${24 * 30 * cost.price('cognito_m2m_token'):.2f} a month)"
+        ),
+        "prices": {name: vars(p) for name, p in cost.PRICES.items()},
+    }
+    cost.print_report(results)
+    return results
+
+
 SECTIONS: dict[str, Callable[[], Any]] = {
     "sealing": bench_sealing,
     "import_s": bench_imports,
@@ -694,6 +743,7 @@ SECTIONS: dict[str, Callable[[], Any]] = {
     "extraction": bench_extraction,
     "bombs": bench_bombs,
     "faults": bench_faults,
+    "cost": bench_cost,
 }
 
 

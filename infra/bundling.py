@@ -457,6 +457,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     build.add_argument("out_dir", type=Path)
     report = commands.add_parser("report", help="print the size of the layer in a synthesized cdk.out")
     report.add_argument("cdk_out", type=Path)
+    report.add_argument(
+        "--require-compiled",
+        action="store_true",
+        help="fail when the layer was not byte-compiled for Python 3.12 (CI: `make synth` must ship "
+        "the layer a deploy would)",
+    )
     args = parser.parse_args(argv)
     try:
         if args.command == "build":
@@ -470,7 +476,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
             return 1
         info = json.loads((layer / BUILD_INFO).read_text(encoding="utf-8"))
-        print(size_line(check_size(layer), byte_compiled=bool(info.get("byte_compiled"))))
+        compiled = bool(info.get("byte_compiled"))
+        print(size_line(check_size(layer), byte_compiled=compiled))
+        if args.require_compiled and not compiled:
+            print(
+                f"error: the dependency layer in {args.cdk_out} is not byte-compiled: no CPython 3.12 was "
+                f"found (install python3.12 or set {PYTHON_ENV_VAR})",
+                file=sys.stderr,
+            )
+            return 1
         return 0
     except LayerBuildError as e:
         print(f"error: {e}", file=sys.stderr)

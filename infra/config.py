@@ -66,6 +66,7 @@ _HOSTED_ZONE_ID = re.compile(r"^Z[A-Z0-9]{1,31}$")
 _SSM_NAME = re.compile(r"^(/[a-zA-Z0-9_.\-]+)+$")
 _STACK_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,127}$")
 _ZONE_PROBLEM = "hosted_zone_id, hosted_zone_name: give both (to create the DNS records) or neither"
+_TSA_PROBLEM = "tsa, tsa_urls: give one of the two (tsa when a TSA needs credentials)"
 
 DEFAULT_ALERT_DAYS: tuple[int, ...] = (60, 30, 7)
 """Two months, one month and one week before a notice deadline or an expiry: time to decide, time to act."""
@@ -142,6 +143,23 @@ def _alert_day(value: int) -> int:
 HttpsUrl = Annotated[str, AfterValidator(lambda value: _https_url(value, allow_path=True))]
 AlertDay = Annotated[int, Strict(), AfterValidator(_alert_day)]
 Cidr = Annotated[str, AfterValidator(_cidr)]
+
+_IAM_PRINCIPAL_ARN = re.compile(
+    r"^arn:aws(?:-cn|-us-gov|-iso[a-z]*)?:iam::\d{12}:(?:role|user)/[\w+=,.@/-]{1,512}$"
+)
+
+
+def _iam_principal_arn(value: str) -> str:
+    value = value.strip()
+    if not _IAM_PRINCIPAL_ARN.match(value):
+        raise ValueError(
+            f"{value!r} is not the ARN of an IAM role or user like "
+            "arn:aws:iam::123456789012:role/SecurityAdmin (no wildcards, not an assumed-role session)"
+        )
+    return value
+
+
+IamPrincipalArn = Annotated[str, AfterValidator(_iam_principal_arn)]
 
 
 # --- sign-in: federation with the tenant's own identity provider ---------------------------------
@@ -360,6 +378,220 @@ class OidcProvider(_IdentityProvider):
 IdentityProvider = Annotated[SamlProvider | OidcProvider, Field(discriminator="type")]
 
 
+# --- time-stamping services with credentials (accredited TSAs) -----------------------------------
+
+TSA_SECRET_FIELDS: tuple[tuple[str, ...], ...] = (
+    ("username", "password"),
+    ("client_certificate_pem", "client_key_pem"),
+)
+"""The two shapes of a TSA's credentials secret (JSON): HTTP basic authentication, or a TLS client
+certificate and its private key (PEM). Read by the seal function (:mod:`tachiai.sealing.timestamping`)."""
+
+
+def _secret_reference(value: str, example: str) -> str:
+    if not (_SECRET_NAME.match(value) or _SECRET_ARN.match(value)):
+        raise ValueError(
+            f"{value!r} is not a Secrets Manager secret name like {example} (letters, digits and "
+            "/_+=.@- only) or a secret ARN"
+        )
+    return value
+
+
+class TsaService(BaseModel):
+    """One RFC 3161 time-stamping service of the ``tsa`` list, with the credentials an accredited TSA
+    (SEIKO, Amano, Cybertrust ...) issues to its subscribers."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+
+    url: HttpsUrl
+    """The TSA's RFC 3161 endpoint."""
+    auth_secret: str | None = None
+    """Name (or ARN) of the Secrets Manager secret, in the stack's account and region, holding the
+    credentials as JSON: ``{"username": ..., "password": ...}`` (HTTP basic authentication) or
+    ``{"client_certificate_pem": ..., "client_key_pem": ...}`` (a TLS client certificate). Only the
+    seal function may read it; the template and the function's environment hold its name only."""
+    password: str | None = Field(default=None, exclude=True)
+    """Refused when given: it names the mistake instead of calling it an unknown setting."""
+
+    @field_validator("auth_secret")
+    @classmethod
+    def _auth_secret(cls, value: str | None) -> str | None:
+        return None if value is None else _secret_reference(value, "tachiai/tsa-seiko")
+
+    @field_validator("password")
+    @classmethod
+    def _no_password(cls, value: str | None) -> None:
+        if value is not None:
+            raise ValueError(
+                "secrets never go in the tenant config (cdk.json is committed and the template is "
+                "readable): store the TSA's credentials in Secrets Manager and give its name as "
+                "auth_secret"
+            )
+        return None
+
+
+# --- the recipient links' custom domain ------------------------------------------------------------
+
+_ACM_CERTIFICATE_ARN = re.compile(r"^arn:aws[a-z-]*:acm:([a-z0-9-]+):\d{12}:certificate/[0-9a-f-]{36}$")
+
+
+class CustomDomain(BaseModel):
+    """The name recipients' links, mails and the console use (``https://<name>/s/...``): an API Gateway
+    REGIONAL custom domain over the API's stage (:mod:`infra.constructs.custom_domain`)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+
+    name: str
+    """The host name, e.g. ``sign.example.co.jp`` (it may be the mail domain itself)."""
+    certificate_arn: str | None = None
+    """An issued ACM certificate for :attr:`name` in the stack's region (a REGIONAL domain cannot use
+    one from us-east-1). Optional when the hosted zone contains :attr:`name`: the stack then requests
+    a DNS-validated certificate there itself."""
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        return _hostname(value, "the links' custom domain")
+
+    @field_validator("certificate_arn")
+    @classmethod
+    def _certificate_arn(cls, value: str | None) -> str | None:
+        if value is not None and not _ACM_CERTIFICATE_ARN.match(value):
+            raise ValueError(
+                f"{value!r} is not an ACM certificate ARN like "
+                "arn:aws:acm:ap-northeast-1:123456789012:certificate/<uuid>"
+            )
+        return value
+
+    @property
+    def certificate_region(self) -> str | None:
+        """The region of :attr:`certificate_arn`, if one is given."""
+        match = _ACM_CERTIFICATE_ARN.match(self.certificate_arn or "")
+        return match.group(1) if match else None
+
+
+# --- the seal key in AWS CloudHSM (PKCS#11 direct) ---------------------------------------------------
+
+_CLUSTER_ID = re.compile(r"^cluster-[a-z2-7]{11}$")
+_SUBNET_ID = re.compile(r"^subnet-(?:[0-9a-f]{8}|[0-9a-f]{17})$")
+_SECURITY_GROUP_ID = re.compile(r"^sg-(?:[0-9a-f]{8}|[0-9a-f]{17})$")
+_LAYER_VERSION_ARN = re.compile(
+    r"^arn:aws[a-z-]*:lambda:([a-z0-9-]+):\d{12}:layer:[A-Za-z0-9_-]{1,140}:[1-9]\d*$"
+)
+_PKCS11_LABEL = re.compile(r"^[\x21-\x7e](?:[\x20-\x7e]{0,125}[\x21-\x7e])?$")
+CLOUDHSM_PKCS11_LIBRARY = "/opt/cloudhsm/lib/libcloudhsm_pkcs11.so"
+"""Where the CloudHSM Client SDK 5 PKCS#11 library is when its package's ``/opt/cloudhsm`` tree is the
+root of a Lambda layer (a layer is unpacked into ``/opt``)."""
+
+
+class CloudHsm(BaseModel):
+    """The seal key in the tenant's AWS CloudHSM cluster, used by the seal function through PKCS#11
+    (:mod:`infra.constructs.hsm`; the operator's steps: docs/operations/cloudhsm.md)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+
+    cluster_id: str
+    """The cluster (``cluster-xxxxxxxxxxx``), for the operator and the stack's outputs: the PKCS#11
+    library finds the HSMs from its own configuration file, in the client layer."""
+    subnet_ids: tuple[str, ...]
+    """Private subnets of the cluster's VPC, with a route to a NAT gateway, that the seal function joins
+    (two or more Availability Zones): it reaches the HSMs there, and the TSAs, OCSP responders, S3,
+    DynamoDB, SSM and Secrets Manager through the NAT."""
+    security_group_ids: tuple[str, ...]
+    """Security groups of the seal function's network interfaces (1 to 5); the cluster's security group
+    must allow TCP 2223-2225 from them."""
+    client_layer_arn: str
+    """The Lambda layer version (in the stack's region) holding the CloudHSM Client SDK 5 PKCS#11 library
+    under ``cloudhsm/``, configured for this cluster: AWS does not publish one, the tenant builds it."""
+    key_label: str
+    """``CKA_LABEL`` of the seal's private key in the cluster (RSA 2048 or EC P-256)."""
+    pin_secret_name: str
+    """Name (or ARN) of the Secrets Manager secret whose value is the crypto user's PIN,
+    ``<crypto user>:<password>``. Only the seal function may read it."""
+    token_label: str = "hsm1"  # noqa: S105 - a token's name, not a password
+    """The PKCS#11 token's label (Client SDK 5 has one token, ``hsm1``)."""
+    pin: str | None = Field(default=None, exclude=True)
+    """Refused when given: it names the mistake instead of calling it an unknown setting."""
+
+    @field_validator("cluster_id")
+    @classmethod
+    def _cluster_id(cls, value: str) -> str:
+        if not _CLUSTER_ID.match(value):
+            raise ValueError(f"{value!r} is not a CloudHSM cluster id like cluster-abcdefghijk")
+        return value
+
+    @field_validator("subnet_ids", mode="before")
+    @classmethod
+    def _subnet_ids_given(cls, value: Any) -> Any:
+        if isinstance(value, list | tuple) and not value:
+            raise ValueError("must list the cluster VPC's private subnets the seal function joins")
+        return value
+
+    @field_validator("subnet_ids")
+    @classmethod
+    def _subnet_ids(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        bad = [subnet for subnet in value if not _SUBNET_ID.match(subnet)]
+        if bad:
+            raise ValueError(f"{', '.join(map(repr, bad))} is not a subnet id like subnet-0123456789abcdef0")
+        return tuple(dict.fromkeys(value))
+
+    @field_validator("security_group_ids")
+    @classmethod
+    def _security_group_ids(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if not 1 <= len(value) <= 5:
+            raise ValueError("must list 1 to 5 security groups (Lambda's limit)")
+        bad = [group for group in value if not _SECURITY_GROUP_ID.match(group)]
+        if bad:
+            listed = ", ".join(map(repr, bad))
+            raise ValueError(f"{listed} is not a security group id like sg-0123456789abcdef0")
+        return tuple(dict.fromkeys(value))
+
+    @field_validator("client_layer_arn")
+    @classmethod
+    def _client_layer_arn(cls, value: str) -> str:
+        if not _LAYER_VERSION_ARN.match(value):
+            raise ValueError(
+                f"{value!r} is not a Lambda layer version ARN like "
+                "arn:aws:lambda:ap-northeast-1:123456789012:layer:cloudhsm-pkcs11:1 (with its version)"
+            )
+        return value
+
+    @field_validator("key_label", "token_label")
+    @classmethod
+    def _label(cls, value: str) -> str:
+        if not _PKCS11_LABEL.match(value):
+            raise ValueError(f"{value!r} is not a PKCS#11 label (1 to 127 printable ASCII characters)")
+        return value
+
+    @field_validator("pin_secret_name")
+    @classmethod
+    def _pin_secret_name(cls, value: str) -> str:
+        if not (_SECRET_NAME.match(value) or _SECRET_ARN.match(value)):
+            raise ValueError(
+                f"{value!r} is not a Secrets Manager secret name like tachiai/cloudhsm-pin (letters, "
+                "digits and /_+=.@- only) or a secret ARN"
+            )
+        return value
+
+    @field_validator("pin")
+    @classmethod
+    def _no_pin(cls, value: str | None) -> None:
+        if value is not None:
+            raise ValueError(
+                "secrets never go in the tenant config (cdk.json is committed and the template is "
+                "readable): store the crypto user's PIN in Secrets Manager and give its name as "
+                "pin_secret_name"
+            )
+        return None
+
+    @property
+    def layer_region(self) -> str:
+        """The region of :attr:`client_layer_arn`."""
+        match = _LAYER_VERSION_ARN.match(self.client_layer_arn)
+        assert match is not None  # validated above
+        return match.group(1)
+
+
 class TenantConfig(BaseModel):
     """One tenant's deployment settings, validated. Read with :func:`load_config`."""
 
@@ -377,12 +609,22 @@ class TenantConfig(BaseModel):
     mail_from_domain: str | None = None
     """Optional custom MAIL FROM domain, a subdomain of ``domain`` (e.g. ``bounce.sign.example.co.jp``), so
     SPF aligns with the From domain for DMARC."""
+    mail_sandbox: Annotated[bool, Strict()] = False
+    """``true`` while the account's SES is still in its sandbox (a new account, before production access):
+    SES then also authorizes ``ses:SendEmail`` against each recipient's identity, so the mailing
+    functions may send as any identity of the account and region (``identity/*``), which in the sandbox
+    are only the addresses verified for testing (docs/operations/mail.md). Set it back to ``false`` (the
+    default: the domain identity only) once production access is granted, and deploy again."""
     region: str = "ap-northeast-1"
     """The AWS region of the whole stack (SES, KMS key, bucket all live there)."""
     stack_name: str = "Tachiai"
     """CloudFormation stack name; change it to deploy a second tachiai into the same account and region."""
     tsa_urls: tuple[HttpsUrl, ...] = DEFAULT_TSA_URLS
     """RFC 3161 time-stamping services, tried in order (see :data:`DEFAULT_TSA_URLS`)."""
+    tsa: tuple[TsaService, ...] | None = None
+    """Instead of ``tsa_urls``: the time-stamping services, tried in order, each with the Secrets
+    Manager secret of its credentials when it needs some (:class:`TsaService`); ``tsa_urls`` then
+    holds their URLs. Give one of the two."""
     tsa_roots_file: str | None = None
     """PEM file (path relative to the repository root) with the root certificates of the TSAs in
     ``tsa_urls``. Deployed into the trust-roots parameter with the self-issued seal certificate: a seal
@@ -397,10 +639,19 @@ class TenantConfig(BaseModel):
     deletion obligation, remove a mistaken upload or retire a trial stack. COMPLIANCE: nobody, not even
     the root user, can delete a locked version before its retention ends; choose it only when a
     regulator requires WORM storage and you accept that a trial stack's bucket lives for the full term."""
-    seal_certificate_parameter: str = "/tachiai/seal/certificate-chain"
-    """SSM parameter with the seal certificate chain (PEM, seal certificate first)."""
-    trust_roots_parameter: str = "/tachiai/seal/trust-roots"
-    """SSM parameter with the roots a fresh seal must chain to (PEM)."""
+    seal_certificate_parameter: str = Field(default="", validate_default=True)
+    """SSM parameter with the seal certificate chain (PEM, seal certificate first); default
+    ``/tachiai/<stack_name>/seal/certificate-chain``, so a second stack in the account has its own."""
+    trust_roots_parameter: str = Field(default="", validate_default=True)
+    """SSM parameter with the roots a fresh seal must chain to (PEM); default
+    ``/tachiai/<stack_name>/seal/trust-roots``."""
+    seal_key_administrators: tuple[IamPrincipalArn, ...] = ()
+    """IAM roles or users that administer the seal key (its policy, enabling, deletion) but can never
+    sign with it; empty (default): the account, through IAM policies. See docs/operations/seal-key.md."""
+    seal_csr_signers: tuple[IamPrincipalArn, ...] = ()
+    """IAM roles or users that may also sign with the seal key, for ``tachiai keys csr`` (a certificate
+    request is signed by the key it certifies); empty (default): only the seal function and the
+    certificate custom resource. Add the one role for the request, deploy, and remove it after."""
     service_name: str = "tachiai"
     """The service's name as people see it: mail, signature reasons, the certificate's organisation."""
     seal_certificate_subject: str = Field(default="", validate_default=True)
@@ -412,12 +663,24 @@ class TenantConfig(BaseModel):
     """IANA time zone for times in mail and signature reasons."""
     seal_key_spec: Literal["RSA_2048", "ECC_NIST_P256"] = "RSA_2048"
     """KMS key spec of the seal key (RSA 2048 validates everywhere; P-256 gives smaller signatures)."""
+    seal_backend: Literal["kms", "cloudhsm"] = "kms"
+    """Where the seal key is: ``kms`` (default: the stack's KMS key, billed per request) or ``cloudhsm``
+    (a key in the tenant's AWS CloudHSM cluster, used through PKCS#11 — KMS custom key stores hold no
+    asymmetric keys — with ``cloudhsm`` saying where; the cluster is billed per HSM-hour)."""
+    cloudhsm: CloudHsm | None = Field(default=None, validate_default=True)
+    """With ``seal_backend: cloudhsm``: the cluster, the network the seal function joins, the client
+    layer, the key's label and the PIN's secret (:class:`CloudHsm`). Required with it, refused without."""
     integration_email: str | None = None
     """Who receives the notices (completed, rejected ...) of envelopes an API integration sends with the
     client-credentials app client; without it, integrations are refused with a message saying so."""
     public_url: str | None = None
-    """Base URL recipients' links start with, when the API is behind a custom domain
-    (e.g. ``https://sign.example.co.jp``); default: the API stage URL."""
+    """Base URL recipients' links start with, when the API is behind a front the tenant runs itself
+    (e.g. ``https://sign.example.co.jp``); default: the API stage URL. For a custom domain the stack
+    creates, use ``custom_domain`` instead."""
+    custom_domain: CustomDomain | None = None
+    """The API Gateway custom domain the stack creates for links, mails and the console
+    (:class:`CustomDomain`); the API's execute-api address is then switched off. Not with
+    ``public_url``."""
     alert_days: tuple[AlertDay, ...] = DEFAULT_ALERT_DAYS
     """Days before a contract's notice deadline (or, without one, its expiry) on which its owner is mailed
     by the daily alerts: each 1 to 365, no day twice (default 60, 30, 7)."""
@@ -443,6 +706,24 @@ class TenantConfig(BaseModel):
     password form (see :class:`SamlProvider`, :class:`OidcProvider`). Everyone the IdP lets through
     becomes a sender (group-less, so a member: an admin promotes them with ``tachiai users set-role``):
     register tachiai in the IdP for the tenant's own accounts only."""
+    alarm_email: str | None = None
+    """Who is subscribed to the alarm topic (``AlarmTopicArn`` output): failed executions, function
+    errors, API 5xx, lost events, TSA failover, SES reputation, KMS throttling, SES sandbox refusals
+    (docs/operations/monitoring.md). The address must confirm the subscription mail AWS sends. Omit it
+    to subscribe people, chat or a pager to the topic yourself."""
+    log_level: Literal["DEBUG", "INFO", "WARN", "ERROR"] = "INFO"
+    """The functions' application log level: lines below it are dropped by Lambda before they are stored
+    (and billed). DEBUG only while investigating."""
+
+    @field_validator("alarm_email")
+    @classmethod
+    def _alarm_email(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        local, at, host = value.rpartition("@")
+        if not at or not local or not host or any(c.isspace() or c in "<>,;\"'" for c in value):
+            raise ValueError(f"{value!r} is not a plain email address like ops@example.co.jp")
+        return f"{local}@{_hostname(host, 'the alarm email domain')}"
 
     @field_validator("domain")
     @classmethod
@@ -531,7 +812,12 @@ class TenantConfig(BaseModel):
 
     @field_validator("seal_certificate_parameter", "trust_roots_parameter")
     @classmethod
-    def _ssm_name(cls, value: str) -> str:
+    def _ssm_name(cls, value: str, info: ValidationInfo) -> str:
+        if not value:
+            # Per stack: two stacks in one account must not overwrite each other's certificate.
+            stack = info.data.get("stack_name", "Tachiai")
+            leaf = "certificate-chain" if info.field_name == "seal_certificate_parameter" else "trust-roots"
+            return f"/tachiai/{stack}/seal/{leaf}"
         if (
             not _SSM_NAME.match(value)
             or len(value) > 1011
@@ -543,6 +829,23 @@ class TenantConfig(BaseModel):
                 "(starts with /, letters, digits, _ . - only, not under /aws or /ssm)"
             )
         return value
+
+    @field_validator("seal_key_administrators")
+    @classmethod
+    def _seal_key_administrators(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(value))
+
+    @field_validator("seal_csr_signers")
+    @classmethod
+    def _seal_csr_signers(cls, value: tuple[str, ...], info: ValidationInfo) -> tuple[str, ...]:
+        both = [arn for arn in value if arn in info.data.get("seal_key_administrators", ())]
+        if both:
+            raise ValueError(
+                f"{', '.join(both)} also administers the seal key (seal_key_administrators): whoever "
+                "can change the key's policy must not also sign with it; request the certificate with "
+                "another role"
+            )
+        return tuple(dict.fromkeys(value))
 
     @field_validator("service_name")
     @classmethod
@@ -609,6 +912,48 @@ class TenantConfig(BaseModel):
     def _public_url(cls, value: str | None) -> str | None:
         return None if value is None else _https_url(value, allow_path=True).rstrip("/")
 
+    @field_validator("custom_domain")
+    @classmethod
+    def _custom_domain(cls, value: CustomDomain | None, info: ValidationInfo) -> CustomDomain | None:
+        if value is None:
+            return None
+        if info.data.get("public_url"):
+            raise ValueError(
+                "give custom_domain (the stack creates the domain) or public_url (a front you run "
+                "yourself), not both"
+            )
+        region = info.data.get("region")
+        if value.certificate_region and region and value.certificate_region != region:
+            raise ValueError(
+                f"the certificate is in {value.certificate_region}, but a REGIONAL custom domain needs "
+                f"one in the stack's region {region}: request or import it there"
+            )
+        zone = info.data.get("hosted_zone_name")
+        if value.certificate_arn is None and not (zone and _is_within(value.name, zone)):
+            where = f"the hosted zone {zone} does not contain {value.name}" if zone else "no hosted zone"
+            raise ValueError(
+                f"certificate_arn is required ({where}, so the stack cannot validate a certificate "
+                f"itself): request one for {value.name} in ACM in {region} and give its ARN"
+            )
+        return value
+
+    @field_validator("tsa", mode="before")
+    @classmethod
+    def _tsa_given(cls, value: Any) -> Any:
+        if isinstance(value, list | tuple) and not value:
+            raise ValueError("must list at least one time-stamping service (a seal needs a timestamp)")
+        return value
+
+    @field_validator("tsa")
+    @classmethod
+    def _tsa(cls, value: tuple[TsaService, ...] | None) -> tuple[TsaService, ...] | None:
+        urls = [service.url for service in (value or ())]
+        repeated = sorted({url for url in urls if urls.count(url) > 1})
+        if repeated:
+            listed = ", ".join(repeated)
+            raise ValueError(f"{listed} listed more than once (each TSA once, in failover order)")
+        return value
+
     @field_validator("alert_days", mode="before")
     @classmethod
     def _alert_days_given(cls, value: Any) -> Any:
@@ -648,6 +993,30 @@ class TenantConfig(BaseModel):
             )
         return value
 
+    @field_validator("cloudhsm")
+    @classmethod
+    def _cloudhsm(cls, value: CloudHsm | None, info: ValidationInfo) -> CloudHsm | None:
+        backend = info.data.get("seal_backend")
+        if value is None:
+            if backend == "cloudhsm":
+                raise ValueError(
+                    'is required when seal_backend is "cloudhsm": cluster_id, subnet_ids, '
+                    "security_group_ids, client_layer_arn, key_label and pin_secret_name"
+                )
+            return None
+        if backend == "kms":
+            raise ValueError(
+                'is only used when seal_backend is "cloudhsm" (it is "kms"): set seal_backend to '
+                "cloudhsm, or remove cloudhsm"
+            )
+        region = info.data.get("region")
+        if region and value.layer_region != region:
+            raise ValueError(
+                f"client_layer_arn is in {value.layer_region}, the stack in {region}: Lambda uses layers "
+                "of its own region only (publish the layer there)"
+            )
+        return value
+
     @field_validator("identity_providers")
     @classmethod
     def _identity_providers(cls, value: tuple[SamlProvider | OidcProvider, ...]) -> tuple[Any, ...]:
@@ -670,6 +1039,28 @@ class TenantConfig(BaseModel):
         if (self.hosted_zone_id is None) != (self.hosted_zone_name is None):
             raise ValueError(_ZONE_PROBLEM)
         return self
+
+    @model_validator(mode="after")
+    def _tsa_urls_from_tsa(self) -> TenantConfig:
+        # One list of URLs for everything that reads tsa_urls, whichever of the two settings was given.
+        if self.tsa is None:
+            return self
+        if "tsa_urls" in self.model_fields_set:
+            raise ValueError(_TSA_PROBLEM)
+        return self.model_copy(update={"tsa_urls": tuple(service.url for service in self.tsa)})
+
+    @property
+    def tsa_auth_secrets(self) -> dict[str, str]:
+        """``{TSA URL: credentials secret}`` of the TSAs that need credentials (in failover order)."""
+        return {s.url: s.auth_secret for s in self.tsa or () if s.auth_secret is not None}
+
+    @property
+    def public_base_url(self) -> str | None:
+        """What links start with when the tenant gave a domain (``custom_domain`` or ``public_url``), or
+        None for the API's own stage URL."""
+        if self.custom_domain is not None:
+            return f"https://{self.custom_domain.name}"
+        return self.public_url
 
     @property
     def hosted_zone(self) -> tuple[str, str] | None:
@@ -741,4 +1132,6 @@ def load_config(raw: Mapping[str, Any] | str | None) -> TenantConfig:
     # The whole-model rule runs only once every field is valid; say it now too, so one run lists all.
     if (raw.get("hosted_zone_id") is None) != (raw.get("hosted_zone_name") is None):
         problems.append(_ZONE_PROBLEM)
+    if raw.get("tsa") is not None and "tsa_urls" in raw:
+        problems.append(_TSA_PROBLEM)
     raise ConfigError(list(dict.fromkeys(problems)))

@@ -13,6 +13,7 @@ from __future__ import annotations
 from aws_cdk import Acknowledgment, App, CfnElement, Stack, Validations
 from cdk_nag import AwsSolutionsChecks
 from constructs import IConstruct
+from tachiai.names import FunctionName
 
 from infra.constructs.functions import PythonFunction
 from infra.constructs.storage import DOCUMENTS_PREFIX
@@ -43,6 +44,13 @@ PUBLIC_ROUTE = (
     "exactly the routes tachiai.names.ROUTES declares public=True."
 )
 
+HSM_NETWORK = (
+    "seal_backend is cloudhsm, so the seal function runs in the CloudHSM cluster's VPC: Lambda manages its "
+    "network interfaces with the role's ec2:CreateNetworkInterface, DeleteNetworkInterface, "
+    "Describe(NetworkInterfaces|Subnets) and (Un)AssignPrivateIpAddresses, on interfaces that do not exist "
+    "before Lambda creates them (the actions of AWSLambdaVPCAccessExecutionRole, without its logs grant)."
+)
+
 
 def acknowledge(construct: IConstruct, rule: str, reason: str) -> None:
     Validations.of(construct).acknowledge(Acknowledgment(id=rule, reason=reason))
@@ -71,6 +79,45 @@ def _acknowledge_bedrock(stack: TachiaiStack) -> None:
     )
 
 
+MAILING_FUNCTIONS: tuple[FunctionName, ...] = ("send", "agree", "ai_extract")
+"""The functions granted ``ses:SendEmail`` (infra/stack.py), each with the sandbox's grant when it is on."""
+
+
+def _as_finding(resolved: object) -> str:
+    """A resolved ARN as cdk-nag names it in a finding: ``Fn::Join`` parts joined, ``Ref`` s as ``<Ref>``."""
+    if isinstance(resolved, str):
+        return resolved
+    if isinstance(resolved, dict) and "Ref" in resolved:
+        return f"<{resolved['Ref']}>"
+    if isinstance(resolved, dict) and "Fn::Join" in resolved:
+        separator, parts = resolved["Fn::Join"]
+        return str(separator).join(_as_finding(part) for part in parts)
+    raise ValueError(f"no cdk-nag rendering for {resolved!r}")
+
+
+def _acknowledge_mail_sandbox(stack: TachiaiStack) -> None:
+    """``mail_sandbox``: SES's sandbox authorizes a send against the recipient's identity too."""
+    if stack.mail.sandbox_identities_arn is None:
+        return
+    identities = _as_finding(stack.resolve(stack.mail.sandbox_identities_arn))
+    for name in MAILING_FUNCTIONS:
+        acknowledge(
+            stack.functions[name].role,
+            f"AwsSolutions-IAM5[Resource::{identities}]",
+            "The tenant set mail_sandbox: its SES account is still in the sandbox, which authorizes "
+            "ses:SendEmail against every recipient's identity as well as the sender's. Recipients are not "
+            "known at deploy time, and in the sandbox the account's identities are only the domain and the "
+            "addresses verified for testing, so identity/* of this account and region grants no more than "
+            "those; the default (production access) grants the domain identity only.",
+        )
+
+
+def _wildcard_reason(stack: TachiaiStack, name: str) -> str:
+    """Why the seal or ai_extract role has ``Resource *``: X-Ray, and for the seal function in the
+    CloudHSM cluster's VPC, its network interfaces."""
+    return f"{XRAY} {HSM_NETWORK}" if name == "seal" and stack.hsm is not None else XRAY
+
+
 def apply_nag(app: App, *stacks: TachiaiStack) -> None:
     """Register the AwsSolutions checks on ``app``; acknowledge tachiai's accepted findings on ``stacks``."""
     Validations.of(app).add_plugins(AwsSolutionsChecks(app))
@@ -87,7 +134,7 @@ def acknowledge_findings(stack: TachiaiStack) -> None:
         acknowledge(
             function.role,
             "AwsSolutions-IAM5[Resource::*]",
-            TASK_RESPONSE if name in ("send", "agree") else XRAY,
+            TASK_RESPONSE if name in ("send", "agree") else _wildcard_reason(stack, name),
         )
         acknowledge(function.role, f"AwsSolutions-IAM5[{bucket_objects}]", DOCUMENTS)
 
@@ -102,6 +149,7 @@ def acknowledge_findings(stack: TachiaiStack) -> None:
     )
 
     _acknowledge_bedrock(stack)
+    _acknowledge_mail_sandbox(stack)
     acknowledge(
         stack.ledger.failures,
         "AwsSolutions-SQS3",

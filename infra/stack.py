@@ -11,7 +11,10 @@ agree       table items; GET envelope PDFs (presigned); resume / fail a waiting 
             (lock notice to the sender)
 seal        table items + audit-trail query; GET/PUT envelope PDFs (and list them, so a missing
             upload is a 404, not a 403); ``kms:Sign`` / ``kms:GetPublicKey`` on the seal key;
-            read the two certificate parameters; HTTPS to the TSAs and OCSP (no VPC: direct egress)
+            read the two certificate parameters; HTTPS to the TSAs and OCSP (no VPC: direct egress);
+            ``secretsmanager:GetSecretValue`` on exactly the secrets of the TSAs that need credentials;
+            with ``seal_backend: cloudhsm`` instead of ``kms:Sign``: the cluster's VPC (egress through
+            the tenant's NAT), the client layer and the PIN's secret (:mod:`infra.constructs.hsm`)
 ai_extract  table items + queries (the ledger indexes); GET envelope PDFs (the finished contract);
             send mail (the deadline alerts, to the owner); with ``extraction_engine: bedrock``,
             ``bedrock:InvokeModel`` on the one configured model; its failed asynchronous runs to
@@ -24,6 +27,8 @@ No function may delete a PDF, touch another bucket, or use the seal key except `
 
 from __future__ import annotations
 
+import json
+
 from aws_cdk import ArnFormat, CfnOutput, Environment, Fn, Stack, Tags
 from aws_cdk import aws_iam as iam
 from constructs import Construct
@@ -32,9 +37,12 @@ from tachiai import names
 from infra.config import TenantConfig, inference_profile_model
 from infra.constructs.api import Api
 from infra.constructs.auth import Auth, LoginClient
+from infra.constructs.custom_domain import CustomDomain
 from infra.constructs.functions import Functions, Layers, PythonFunction
+from infra.constructs.hsm import HsmSealing
 from infra.constructs.ledger import Ledger
 from infra.constructs.mail import Mail
+from infra.constructs.monitoring import Monitoring
 from infra.constructs.reminders import Reminders
 from infra.constructs.sealing_key import SealingKey
 from infra.constructs.signing_chain import SigningChain, state_machine_arn
@@ -71,10 +79,18 @@ class TachiaiStack(Stack):
         self.auth = Auth(self, "Auth", config=config)
         self.api = Api(self, "Api", config=config, user_pool=self.auth.user_pool)
 
+        self.custom_domain = (
+            CustomDomain(
+                self, "CustomDomain", config=config, domain=config.custom_domain, rest_api=self.api.rest_api
+            )
+            if config.custom_domain is not None
+            else None
+        )
+
         # Both are strings that reference nothing downstream of the functions (see Api.stage_url and
         # signing_chain.state_machine_arn): the functions can carry them without a dependency cycle.
-        self.public_url = config.public_url or self.api.stage_url
-        self.storage.allow_console_uploads(self.api.console_origins(config.public_url))
+        self.public_url = config.public_base_url or self.api.stage_url
+        self.storage.allow_console_uploads(self.api.console_origins(config.public_base_url))
         self.state_machine_arn = state_machine_arn(self)
         self.login = LoginClient(self, "Login", auth=self.auth, base_url=self.public_url)
 
@@ -93,6 +109,7 @@ class TachiaiStack(Stack):
             self,
             "Functions",
             layers=self.layers,
+            log_level=config.log_level,
             environment={
                 # agree resumes and fails tasks by token alone, but its Services builds the chain
                 # adapter from the ARN (tachiai.services.context), so it needs the variable too.
@@ -118,6 +135,11 @@ class TachiaiStack(Stack):
                     names.ENV_SEAL_CHAIN_PARAMETER: config.seal_certificate_parameter,
                     names.ENV_TRUST_ROOTS_PARAMETER: config.trust_roots_parameter,
                     names.ENV_TSA_URLS: ",".join(config.tsa_urls),
+                    **(
+                        {names.ENV_TSA_AUTH_SECRETS: json.dumps(config.tsa_auth_secrets)}
+                        if config.tsa_auth_secrets
+                        else {}
+                    ),
                 },
                 "ai_extract": {
                     **common,
@@ -144,8 +166,16 @@ class TachiaiStack(Stack):
         self._grant_documents(seal, read=True, write=True, list_keys=True)
         self._grant_documents(extract, read=True)
 
-        self.sealing_key.grant_signing(seal)
+        # The seal key is the KMS key, or a key in the tenant's CloudHSM cluster (then the KMS key signs
+        # nothing: no function may use it).
+        self.hsm: HsmSealing | None = None
+        if config.cloudhsm is not None:
+            self.hsm = HsmSealing(self, "Hsm", hsm=config.cloudhsm, function=seal)
+        else:
+            self.sealing_key.grant_signing(seal)
         self.sealing_key.grant_read_certificates(seal)
+        if config.tsa_auth_secrets:
+            seal.allow(["secretsmanager:GetSecretValue"], self.tsa_secret_arns)
 
         for function in (send, agree, extract):
             function.allow(SEND_MAIL_ACTIONS, self.mail.sending_resources)
@@ -180,6 +210,15 @@ class TachiaiStack(Stack):
         self.signing_chain = SigningChain(self, "SigningChain", functions=self.functions.by_name)
         self.ledger = Ledger(self, "Ledger", function=extract)
         self.reminders = Reminders(self, "Reminders", function=send)
+        self.monitoring = Monitoring(
+            self,
+            "Monitoring",
+            functions=self.functions.by_name,
+            state_machine=self.signing_chain.state_machine,
+            rest_api=self.api.rest_api,
+            failure_queues={"Ledger": self.ledger.failures, "Reminders": self.reminders.failures},
+            alarm_email=config.alarm_email,
+        )
         self.api.add_routes({name: f.function for name, f in self.functions.by_name.items()})
         self._outputs()
 
@@ -225,6 +264,22 @@ class TachiaiStack(Stack):
                 conditions={"ArnLike": {"bedrock:InferenceProfileArn": profile}},
             )
         )
+
+    @property
+    def tsa_secret_arns(self) -> list[str]:
+        """The ARNs of the TSAs' credentials secrets: as given, or from the name with the six random
+        characters Secrets Manager appends (``-??????``: that secret, not ``<name>-anything``)."""
+        return [
+            secret
+            if secret.startswith("arn:")
+            else self.format_arn(
+                service="secretsmanager",
+                resource="secret",
+                resource_name=f"{secret}-??????",
+                arn_format=ArnFormat.COLON_RESOURCE_NAME,
+            )
+            for secret in self.config.tsa_auth_secrets.values()
+        ]
 
     def _bedrock_arn(self, resource: str, name: str, *, region: str | None = None, account: str = "") -> str:
         return self.format_arn(
@@ -295,7 +350,19 @@ class TachiaiStack(Stack):
             "DocumentsBucket": (self.storage.documents_bucket.bucket_name, "S3 bucket of contract PDFs"),
             "EnvelopesTable": (self.storage.table.table_name, "DynamoDB table of envelopes"),
             "SealKeyId": (self.sealing_key.key.key_id, "KMS seal key (tachiai keys csr --key-id ...)"),
+            "SealCertificateParameter": (
+                self.sealing_key.chain_parameter,
+                "SSM parameter of the seal certificate chain (import a CA-issued chain here)",
+            ),
+            "TrustRootsParameter": (
+                self.sealing_key.trust_roots_parameter,
+                "SSM parameter of the seal's trust roots",
+            ),
             "StateMachineArn": (self.state_machine_arn, "Signing chain state machine"),
+            "AlarmTopicArn": (
+                self.monitoring.topic.topic_arn,
+                "SNS topic of the alarms: subscribe the people on call (docs/operations/monitoring.md)",
+            ),
             "MailConfigurationSet": (
                 self.mail.configuration_set.configuration_set_name,
                 "SES configuration set (bounces and complaints to EventBridge)",
@@ -303,5 +370,11 @@ class TachiaiStack(Stack):
         }
         for number, (name, kind, value) in enumerate(self.mail.dns_records, start=1):
             outputs[f"DnsRecord{number}"] = (f"{name} {kind} {value}", "Add this record to your DNS")
+        if self.custom_domain is not None and self.custom_domain.dns_record is not None:
+            name, kind, value = self.custom_domain.dns_record
+            outputs["CustomDomainDnsRecord"] = (
+                Fn.join(" ", [name, kind, value]),
+                "Add this record to your DNS: the links' custom domain (or an ALIAS/ANAME at a zone apex)",
+            )
         for key, (value, description) in outputs.items():
             CfnOutput(self, key, value=value, description=description)

@@ -504,6 +504,10 @@ class FakeFunctions:
     def __init__(self, faults: Faults, routes: dict[str, Callable[[dict[str, Any]], dict[str, Any]]]) -> None:
         self.faults = faults
         self.routes = routes
+        self.started: list[tuple[str, dict[str, Any]]] = []
+        """Events handed to :meth:`start` and not run yet."""
+        self.failed: list[tuple[str, dict[str, Any], str]] = []
+        """Events whose every run failed (function, payload, error type): the failures queue."""
 
     def call(self, function: str, payload: dict[str, Any]) -> dict[str, Any]:
         with self.faults.call("functions.call"):
@@ -517,6 +521,28 @@ class FakeFunctions:
             if "error" in result:
                 raise error_from_report(result["error"])
             return result
+
+    def start(self, function: str, payload: dict[str, Any]) -> None:
+        """Queued, as Lambda queues an event: nothing runs until :meth:`run_started`."""
+        with self.faults.call("functions.start"):
+            if function not in self.routes:
+                raise FunctionUnavailable(f"invoke {function}: ResourceNotFoundException")
+            self.started.append((function, json.loads(json.dumps(payload))))
+
+    def run_started(self) -> None:
+        """Run the queued events as Lambda does: a run that raises is retried
+        (:data:`~tachiai.names.ASYNC_RETRY_ATTEMPTS`), then lands in :attr:`failed` (the failures queue)."""
+        from tachiai.names import ASYNC_RETRY_ATTEMPTS
+
+        queued, self.started = self.started, []
+        for function, payload in queued:
+            for attempt in range(ASYNC_RETRY_ATTEMPTS + 1):
+                try:
+                    self.routes[function](payload)
+                    break
+                except Exception as e:  # Lambda records any failure of an event's run
+                    if attempt == ASYNC_RETRY_ATTEMPTS:
+                        self.failed.append((function, payload, type(e).__name__))
 
 
 class FakeLedgerIndex:

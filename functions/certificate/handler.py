@@ -13,10 +13,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from tachiai import cold_start, observability  # cold_start first: no garbage collection while this loads
 from tachiai.adapters.aws import kms_client, ssm_client
 from tachiai.domain.errors import ConfigurationError
 from tachiai.sealing.certificates import load_certificates
 from tachiai.sealing.self_issued import ensure_seal_certificate
+
+cold_start.finished()
 
 
 def _required(properties: dict[str, Any], name: str) -> str:
@@ -26,6 +29,7 @@ def _required(properties: dict[str, Any], name: str) -> str:
     return value
 
 
+@observability.lambda_handler("certificate")
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     properties: dict[str, Any] = event.get("ResourceProperties") or {}
     if event.get("RequestType") == "Delete":

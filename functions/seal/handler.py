@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from tachiai import cold_start, observability  # cold_start first: no garbage collection while this loads
 from tachiai.domain.errors import TachiaiError
 from tachiai.domain.tasks import (
     SEAL_TASKS,
@@ -24,7 +25,11 @@ from tachiai.domain.tasks import (
 from tachiai.services import sealing_tasks, signature_panel
 from tachiai.services.context import Services, services
 
+cold_start.finished()
 
+
+# Traced: its KMS, TSA and S3 calls are the expensive ones (the X-Ray SDK is loaded here only).
+@observability.lambda_handler("seal", tracing=True)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return run(services(), event)
 
@@ -32,6 +37,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
 def run(svc: Services, event: object) -> dict[str, Any]:
     """One task event of the seal function, on ``svc``. :raises InvalidRequest: a malformed event."""
     task = parse_task(SEAL_TASKS, event)
+    observability.bind_envelope(getattr(task, "envelope_id", None))
     if isinstance(task, PrepareTask):
         try:
             return sealing_tasks.prepare(svc, task.envelope_id)

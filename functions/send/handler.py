@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from tachiai import cold_start, observability  # cold_start first: no garbage collection while this loads
 from tachiai.api.sender import build_sender_app
 from tachiai.domain.tasks import (
     SEND_TASKS,
@@ -18,8 +19,10 @@ from tachiai.services import reminders, workflow
 from tachiai.services.context import Services, services
 
 app = build_sender_app()
+cold_start.finished()
 
 
+@observability.lambda_handler("send")
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     if event.get("task") is None:
         return app.resolve(event, context)
@@ -29,6 +32,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
 def run(svc: Services, event: object) -> dict[str, Any]:
     """One chain task of the send function, on ``svc``. :raises InvalidRequest: a malformed event."""
     task = parse_task(SEND_TASKS, event)
+    observability.bind_envelope(getattr(task, "envelope_id", None))
     if isinstance(task, NotifyTask):
         return workflow.notify(svc, task.envelope_id, task.participant_id, task.task_token)
     if isinstance(task, RecordedAnswerTask):

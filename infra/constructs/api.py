@@ -79,8 +79,10 @@ _ACCESS_LOG_FORMAT = json.dumps(
 
 
 def _visibility(metric: str) -> wafv2.CfnWebACL.VisibilityConfigProperty:
+    # No sampled requests: WAF keeps each sample's full URI for three hours, readable in the console, and
+    # a recipient route's URI carries its link token (the access log rule above). Metrics stay on.
     return wafv2.CfnWebACL.VisibilityConfigProperty(
-        cloud_watch_metrics_enabled=True, metric_name=metric, sampled_requests_enabled=True
+        cloud_watch_metrics_enabled=True, metric_name=metric, sampled_requests_enabled=False
     )
 
 
@@ -120,8 +122,13 @@ class Api(Construct):
         user_pool: cognito.IUserPool,
     ) -> None:
         super().__init__(scope, construct_id)
+        self.execute_api_enabled = config.custom_domain is None
+        """False when a custom domain replaces the execute-api address."""
         self.access_logs = logs.LogGroup(
-            self, "AccessLogs", retention=logs.RetentionDays.ONE_YEAR, removal_policy=RemovalPolicy.RETAIN
+            self,
+            "AccessLogs",
+            retention=logs.RetentionDays.ONE_YEAR,
+            removal_policy=RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
         )
         self.rest_api = apigw.RestApi(
             self,
@@ -131,6 +138,9 @@ class Api(Construct):
             endpoint_types=[apigw.EndpointType.REGIONAL],
             binary_media_types=BINARY_MEDIA_TYPES,
             policy=self._resource_policy(config.allowed_ip_ranges),
+            # With a custom domain, links, mails and the console go out with that one address only
+            # (infra.constructs.custom_domain); the execute-api address would be a second door.
+            disable_execute_api_endpoint=config.custom_domain is not None,
             # Execution logs need the account-level CloudWatch role. RETAIN: it is the account's setting,
             # shared with every other REST API there; deleting this stack must not break their logging.
             cloud_watch_role=True,
@@ -146,7 +156,10 @@ class Api(Construct):
                 logging_level=apigw.MethodLoggingLevel.ERROR,
                 data_trace_enabled=False,
                 metrics_enabled=True,
-                tracing_enabled=True,
+                # No X-Ray on the stage: its segments record the full request URL, and a recipient
+                # route's URL carries the link token. The functions trace themselves (their segments
+                # hold no URL).
+                tracing_enabled=False,
             ),
         )
         self.authorizer = apigw.CognitoUserPoolsAuthorizer(
@@ -221,8 +234,9 @@ class Api(Construct):
 
     def console_origins(self, public_url: str | None) -> list[str]:
         """The origins the console's pages are served from: the custom domain's (``public_url``, when
-        configured) and the stage's own, by which the same pages can still be reached."""
-        origins = [self.stage_origin]
+        configured) and the stage's own, by which the same pages can still be reached (unless a custom
+        domain of the stack switched it off)."""
+        origins = [self.stage_origin] if self.execute_api_enabled else []
         if public_url:
             url = urlsplit(public_url)
             origins.insert(0, f"{url.scheme}://{url.netloc}")

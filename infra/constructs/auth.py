@@ -30,6 +30,7 @@ sign-in API flow and does not offer the scope. The integration client writes pre
 
 from __future__ import annotations
 
+import hashlib
 import re
 
 from aws_cdk import Aws, Duration, Fn, RemovalPolicy, SecretValue
@@ -65,6 +66,20 @@ REFRESH_GRACE = Duration.seconds(60)
 laptop's disk is good for one refresh. The old one stays usable this long, so two CLI commands
 refreshing at the same moment both succeed. Rotation also shuts the sign-in API's REFRESH_TOKEN_AUTH,
 the one API flow a login-client refresh token could use."""
+
+
+def login_domain_prefix(stack_name: str) -> str:
+    """The managed login domain's prefix for this stack (the account id follows it): per stack.
+
+    Cognito refuses "aws", "amazon" and "cognito" in a prefix and allows 63 characters with the
+    account id's 13: a stack name that had to be changed to fit (words dropped, cut) gets a digest of
+    the whole name, so two stacks whose names differ only there still get two domains.
+    """
+    lowered = stack_name.lower()
+    prefix = re.sub(r"aws|amazon|cognito", "", lowered)[:30].strip("-") or "tachiai"
+    if prefix != lowered:
+        prefix = f"{prefix}-{hashlib.sha256(stack_name.encode()).hexdigest()[:8]}"
+    return prefix
 
 
 class Auth(Construct):
@@ -115,6 +130,8 @@ class Auth(Construct):
                 ),
             ),
             deletion_protection=True,
+            # RETAIN even on a failed create: deletion protection would fail the rollback's delete. Its
+            # name is generated, so a pool left by a failed first deploy never blocks the retry.
             removal_policy=RemovalPolicy.RETAIN,
         )
         self.groups = {
@@ -135,9 +152,8 @@ class Auth(Construct):
             )
             for n, d in SCOPES.items()
         ]
-        # The managed login pages and the token endpoint: per account and stack, without the words
-        # Cognito reserves in a prefix ("aws", "amazon", "cognito").
-        prefix = re.sub(r"aws|amazon|cognito", "", config.stack_name.lower())[:30].strip("-") or "tachiai"
+        # The managed login pages and the token endpoint: per account and stack.
+        prefix = login_domain_prefix(config.stack_name)
         self.domain = self.user_pool.add_domain(
             "Domain",
             cognito_domain=cognito.CognitoDomainOptions(domain_prefix=Fn.join("-", [prefix, Aws.ACCOUNT_ID])),

@@ -6,7 +6,9 @@ third-party dependencies, built without Docker by :mod:`infra.bundling`. Both ar
 3.12 on x86_64 (pip ``--platform manylinux2014_x86_64``), so the functions run exactly there.
 
 Every function gets its own role with only what its code calls (see :class:`Functions`), its own log
-group with a retention, and X-Ray tracing. Roles are written by hand rather than from the L2 grants
+group with a retention, JSON logs at the tenant's application log level (Lambda's advanced logging
+controls: the lines :mod:`tachiai.observability` writes, filtered by level before they are stored), the
+stack's name for its metrics, and X-Ray tracing. Roles are written by hand rather than from the L2 grants
 where those grant more than the code uses (``table.grant_read_write_data`` includes BatchWrite and
 Scan; ``bucket.grant_put`` includes ``kms:ReEncrypt*``).
 """
@@ -16,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -33,6 +35,15 @@ LOG_RETENTION = logs.RetentionDays.ONE_YEAR
 """Long enough to investigate a dispute about last year's envelope; logs carry no secrets (DESIGN)."""
 
 _ASSET_EXCLUDES = ["**/__pycache__", "**/*.pyc", "*.egg-info", "**/*.egg-info"]
+
+LOG_LEVELS: Mapping[str, lambda_.ApplicationLogLevel] = {
+    "DEBUG": lambda_.ApplicationLogLevel.DEBUG,
+    "INFO": lambda_.ApplicationLogLevel.INFO,
+    "WARN": lambda_.ApplicationLogLevel.WARN,
+    "ERROR": lambda_.ApplicationLogLevel.ERROR,
+}
+"""The application log levels a tenant may choose (``log_level`` in :mod:`infra.config`)."""
+DEFAULT_LOG_LEVEL = "INFO"
 
 
 @dataclass(frozen=True)
@@ -107,12 +118,14 @@ class PythonFunction(Construct):
         sizing: Sizing,
         environment: Mapping[str, str],
         description: str,
+        log_level: str = DEFAULT_LOG_LEVEL,
     ) -> None:
         super().__init__(scope, construct_id)
         if not (REPO_ROOT / code_dir / names.handler_module_file(handler)).is_file():
             raise FileNotFoundError(f"{code_dir}: no handler file for {handler!r}")
+        # Kept on update and deletion, deleted when the deploy that created it fails (nothing logged yet).
         self.log_group = logs.LogGroup(
-            self, "Logs", retention=LOG_RETENTION, removal_policy=RemovalPolicy.RETAIN
+            self, "Logs", retention=LOG_RETENTION, removal_policy=RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE
         )
         self.role = iam.Role(
             self,
@@ -136,9 +149,13 @@ class PythonFunction(Construct):
             layers=layers.all,
             memory_size=sizing.memory_mb,
             timeout=sizing.timeout,
-            environment=dict(environment),
+            environment={**environment, names.ENV_STACK_NAME: Stack.of(self).stack_name},
             role=self.role,
             log_group=self.log_group,
+            # JSON: Lambda filters the JSON lines by their level; the platform's own lines at WARN only.
+            logging_format=lambda_.LoggingFormat.JSON,
+            application_log_level_v2=LOG_LEVELS[log_level],
+            system_log_level_v2=lambda_.SystemLogLevel.WARN,
             tracing=lambda_.Tracing.ACTIVE,
             description=description,
         )
@@ -165,7 +182,8 @@ class Functions(Construct):
     """The deployed functions (:data:`DEPLOYED`) by name, each from its :class:`tachiai.names.FunctionSpec`.
 
     ``environment`` maps each function name to its variables (names from :mod:`tachiai.names`); the
-    stack decides them, because they reference resources this construct does not own.
+    stack decides them, because they reference resources this construct does not own. ``log_level``:
+    the application log level of every function (one of :data:`LOG_LEVELS`).
     """
 
     def __init__(
@@ -175,6 +193,7 @@ class Functions(Construct):
         *,
         layers: Layers,
         environment: Mapping[names.FunctionName, Mapping[str, str]],
+        log_level: str = DEFAULT_LOG_LEVEL,
     ) -> None:
         super().__init__(scope, construct_id)
         self.by_name: dict[names.FunctionName, PythonFunction] = {}
@@ -189,6 +208,7 @@ class Functions(Construct):
                 sizing=SIZING[name],
                 environment=environment[name],
                 description=_DESCRIPTIONS[name],
+                log_level=log_level,
             )
 
     def __getitem__(self, name: names.FunctionName) -> PythonFunction:

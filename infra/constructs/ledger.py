@@ -10,7 +10,11 @@ queue where its lost work ends up.
   the original event with the reason, kept 14 days to replay by hand; nothing consumes it.
 
 The Extract step of the signing chain invokes the function synchronously and handles its failure
-itself (the envelope completes; the failure is recorded), so none of that reaches the queue.
+itself (the envelope completes; the failure is recorded), so none of that reaches the queue. An import's
+extraction is asynchronous (the import request answers at once, ``metadata_status: extracting``): a
+failure the function could still record shows as ``failed`` with its reason; one it could not (killed at
+its timeout) leaves ``extracting`` and its event here, to replay
+(docs/operations/signing-chain-and-imports.md).
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from tachiai import names
 
 from infra.constructs.functions import PythonFunction
 
-RETRY_ATTEMPTS = 2
+RETRY_ATTEMPTS = names.ASYNC_RETRY_ATTEMPTS
 """EventBridge's and Lambda's retries before an event goes to the failures queue."""
 FAILURE_RETENTION = Duration.days(14)
 """SQS's longest: two weeks to notice and replay a lost alert run or import extraction."""

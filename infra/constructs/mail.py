@@ -9,6 +9,13 @@ Events: bounces, complaints, rejects and delivery delays go to the account's def
 (SES can only publish there), from which the event rules of later issues tell the sender. Bounced and
 complaining addresses also land on the configuration set's suppression list, so a mistyped signer
 address does not keep hurting the tenant's sending reputation.
+
+Sandbox: a new account's SES sends only to verified addresses, and it authorizes ``ses:SendEmail``
+against every identity in the mail (the recipient's too), so a grant on the domain identity alone
+ends in AccessDenied for the first test mail. With ``mail_sandbox: true`` the mailing functions may
+also send as any identity of the account in the stack's region (:attr:`Mail.sandbox_identities_arn`),
+which in the sandbox are just the domain and the addresses verified for testing; the default
+(production access) grants the domain identity only (docs/operations/mail.md).
 """
 
 from __future__ import annotations
@@ -35,6 +42,13 @@ class Mail(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, config: TenantConfig) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
+        self.sandbox_identities_arn: str | None = (
+            stack.format_arn(service="ses", resource="identity", resource_name="*")
+            if config.mail_sandbox
+            else None
+        )
+        """``identity/*`` of the account and region when ``mail_sandbox`` is on (the recipients'
+        identities, which SES's sandbox authorizes the send against), else ``None``."""
 
         self.configuration_set = ses.ConfigurationSet(
             self,
@@ -125,5 +139,7 @@ class Mail(Construct):
 
     @property
     def sending_resources(self) -> list[str]:
-        """What ``ses:SendEmail`` is authorized against: the identity and the configuration set used."""
-        return [self.identity.email_identity_arn, self.configuration_set_arn]
+        """What ``ses:SendEmail`` is authorized against: the identity and the configuration set used, and
+        in the sandbox (``mail_sandbox``) the recipients' identities."""
+        sandbox = [self.sandbox_identities_arn] if self.sandbox_identities_arn else []
+        return [self.identity.email_identity_arn, self.configuration_set_arn, *sandbox]

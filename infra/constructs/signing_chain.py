@@ -11,9 +11,10 @@ function's ARN (to call it) — referencing the resource both ways would be a Cl
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 
-from aws_cdk import ArnFormat, RemovalPolicy, Stack
+from aws_cdk import ArnFormat, Fn, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_stepfunctions as sfn
@@ -25,8 +26,25 @@ from infra.constructs.functions import PythonFunction
 
 
 def state_machine_name(stack: Stack) -> str:
-    """The chain's name: per stack (two tachiai stacks can share an account), at most 80 characters."""
-    return f"{stack.stack_name[:67]}-SigningChain"
+    """The chain's name: per stack (two tachiai stacks can share an account), at most 80 characters.
+
+    A stack name too long to fit is cut and given a digest of the whole name, so two long names that
+    share their first characters still name two state machines.
+    """
+    name = stack.stack_name
+    if len(name) > 67:
+        name = f"{name[:58]}-{hashlib.sha256(name.encode()).hexdigest()[:8]}"
+    return f"{name}-SigningChain"
+
+
+def stack_instance_id(stack: Stack) -> str:
+    """The UUID CloudFormation gives this stack when it creates it (the last part of ``AWS::StackId``).
+
+    A physical name carrying it is unique per stack *instance*: when a failed first deploy leaves a
+    resource behind, or a deleted stack leaves its retained logs, the next stack of the same name
+    gets new names and never collides with them.
+    """
+    return Fn.select(2, Fn.split("/", stack.stack_id))
 
 
 def state_machine_arn(stack: Stack) -> str:
@@ -57,13 +75,19 @@ class SigningChain(Construct):
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
         name = state_machine_name(stack)
-        # /aws/vendedlogs/ keeps Step Functions from growing the account's log resource policy per group.
+        # /aws/vendedlogs/: enabling logging makes Step Functions add the log group to the account's
+        # CloudWatch Logs resource policy, which holds at most 5,120 characters; once it nears that,
+        # CloudWatch Logs admits groups under this prefix without an entry each (Step Functions guide,
+        # "Avoiding CloudWatch Logs resource policy size restrictions"). The name ends with the stack's
+        # UUID, not just its name: the group is kept on update and deletion, and a fixed name would make
+        # the next stack of that name fail on "already exists". A failed first deploy deletes it
+        # (RETAIN_ON_UPDATE_OR_DELETE = DeletionPolicy RetainExceptOnCreate).
         self.log_group = logs.LogGroup(
             self,
             "Logs",
-            log_group_name=f"/aws/vendedlogs/states/{name}",
+            log_group_name=f"/aws/vendedlogs/states/{name}-{stack_instance_id(stack)}",
             retention=logs.RetentionDays.ONE_YEAR,
-            removal_policy=RemovalPolicy.RETAIN,
+            removal_policy=RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
         )
         substitutions = {
             placeholder: functions[function].function.function_arn

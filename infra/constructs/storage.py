@@ -1,7 +1,12 @@
 """Where envelopes and contracts live: the DynamoDB table and the S3 bucket of PDFs.
 
-Both hold the tenant's legal records, so both are RETAINed when the stack is deleted and the table has
-deletion protection: removing tachiai must never remove the contracts it witnessed.
+Both hold the tenant's legal records, so both are kept when the stack is deleted and the table has
+deletion protection: removing tachiai must never remove the contracts it witnessed. None of them has a
+fixed name (a kept resource with a fixed name would fail the next deploy of the stack on "already
+exists"). What a failed FIRST deploy leaves behind: the bucket and its key hold nothing yet and are
+deleted (``RETAIN_ON_UPDATE_OR_DELETE``); the table (deletion protection refuses a rollback's delete) and
+the access-log bucket (S3 may have delivered logs of the create into it) are kept, under generated
+names that never block the retry (docs/operations/stack-lifecycle.md says how to remove them).
 """
 
 from __future__ import annotations
@@ -87,6 +92,8 @@ class Storage(Construct):
             stream=dynamodb.StreamViewType.NEW_AND_OLD_IMAGES,
             time_to_live_attribute=TTL_ATTRIBUTE,
             deletion_protection=True,
+            # RETAIN even on a failed create: with deletion protection on, the rollback's DeleteTable
+            # would fail and leave the stack in ROLLBACK_FAILED instead of an empty table behind.
             removal_policy=RemovalPolicy.RETAIN,
         )
         for index in TABLE_SCHEMA.get("GlobalSecondaryIndexes", []):
@@ -110,7 +117,7 @@ class Storage(Construct):
             "DocumentsKey",
             description="tachiai: encrypts the contract PDFs in the documents bucket",
             enable_key_rotation=True,
-            removal_policy=RemovalPolicy.RETAIN,
+            removal_policy=RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
         )
 
         # Server access logs cannot be delivered to an SSE-KMS bucket, so the log bucket uses SSE-S3.
@@ -130,6 +137,8 @@ class Storage(Construct):
                     noncurrent_version_expiration=Duration.days(30),
                 )
             ],
+            # RETAIN even on a failed create: the create's own requests to the documents bucket are
+            # logged here, and a bucket holding objects cannot be deleted by the rollback.
             removal_policy=RemovalPolicy.RETAIN,
         )
 
@@ -148,7 +157,7 @@ class Storage(Construct):
             server_access_logs_bucket=self.access_logs_bucket,
             server_access_logs_prefix="documents/",
             lifecycle_rules=[s3.LifecycleRule(abort_incomplete_multipart_upload_after=Duration.days(1))],
-            removal_policy=RemovalPolicy.RETAIN,
+            removal_policy=RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
         )
         # The L2 only takes the retention as days; S3 also takes whole years, which is what the tenant
         # configured (a "10 year" lock must not end a few leap days early).

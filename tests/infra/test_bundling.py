@@ -317,6 +317,35 @@ def test_report_prints_the_layer_size_from_a_synthesized_assembly(
     assert capsys.readouterr().out.startswith("dependency layer: 3.0 MB unzipped (Lambda limit 250 MB")
 
 
+def _assembly_with_layer(cdk_out: Path, *, byte_compiled: bool) -> None:
+    asset = cdk_out / "asset.abc"
+    (asset / "python").mkdir(parents=True)
+    (asset / "python" / "m.py").write_bytes(b"z" * 1024)
+    (asset / BUILD_INFO).write_text(json.dumps({"byte_compiled": byte_compiled}))
+    manifest = {"files": {"abc": {"source": {"path": "asset.abc", "packaging": "zip"}}}}
+    (cdk_out / "Tachiai.assets.json").write_text(json.dumps(manifest))
+
+
+def test_report_requiring_compilation_fails_on_an_uncompiled_layer(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given an assembly whose layer was built without a CPython 3.12 (CI's `make synth` must not pass)
+    _assembly_with_layer(tmp_path, byte_compiled=False)
+
+    # When the report runs as CI runs it
+    status = bundling.main(["report", str(tmp_path), "--require-compiled"])
+
+    # Then it fails, saying why
+    assert status == 1
+    assert "not byte-compiled" in capsys.readouterr().err
+
+
+def test_report_requiring_compilation_passes_a_compiled_layer(tmp_path: Path) -> None:
+    _assembly_with_layer(tmp_path, byte_compiled=True)
+
+    assert bundling.main(["report", str(tmp_path), "--require-compiled"]) == 0
+
+
 # --- the asset hash -----------------------------------------------------------------------------------
 
 

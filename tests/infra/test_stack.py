@@ -122,14 +122,14 @@ def test_documents_bucket_is_versioned_kms_encrypted_private_and_retained(
         "IgnorePublicAcls": True,
         "RestrictPublicBuckets": True,
     }
-    assert bucket["DeletionPolicy"] == "Retain"
+    assert bucket["DeletionPolicy"] == "RetainExceptOnCreate"
 
 
 def test_documents_key_is_the_buckets_own_and_rotates(stack: TachiaiStack, template: dict[str, Any]) -> None:
     key = template["Resources"][lid(stack.storage.documents_key)]
 
     assert key["Properties"]["EnableKeyRotation"] is True
-    assert key["DeletionPolicy"] == "Retain"
+    assert key["DeletionPolicy"] == "RetainExceptOnCreate"
 
 
 def test_documents_bucket_locks_every_version_for_the_configured_years(
@@ -188,7 +188,7 @@ def test_seal_key_is_an_asymmetric_signing_key_that_is_kept(
 
     assert key["Properties"]["KeySpec"] == "RSA_2048"
     assert key["Properties"]["KeyUsage"] == "SIGN_VERIFY"
-    assert key["DeletionPolicy"] == "Retain"
+    assert key["DeletionPolicy"] == "RetainExceptOnCreate"
 
 
 def test_certificate_custom_resource_issues_into_the_configured_parameters(
@@ -198,8 +198,8 @@ def test_certificate_custom_resource_issues_into_the_configured_parameters(
     properties = custom["Properties"]
 
     assert properties["KeyId"] == {"Fn::GetAtt": [lid(stack.sealing_key.key), "Arn"]}
-    assert properties["ChainParameter"] == "/tachiai/seal/certificate-chain"
-    assert properties["RootsParameter"] == "/tachiai/seal/trust-roots"
+    assert properties["ChainParameter"] == "/tachiai/Tachiai/seal/certificate-chain"
+    assert properties["RootsParameter"] == "/tachiai/Tachiai/seal/trust-roots"
     assert properties["Subject"] == "CN=tachiai seal,O=tachiai,C=JP"
     # The parameters belong to the custom resource (an imported CA chain must survive any deploy).
     assert not resources(template, "AWS::SSM::Parameter")
@@ -352,7 +352,7 @@ def test_api_carries_pdf_and_form_bodies_as_binary(template: dict[str, Any]) -> 
     assert "Policy" not in api["Properties"]  # no allowlist configured: no resource policy
 
 
-def test_stage_throttles_logs_and_traces_without_logging_link_tokens(
+def test_stage_throttles_and_logs_without_logging_link_tokens(
     stack: TachiaiStack, template: dict[str, Any]
 ) -> None:
     _, stage = only(template, "AWS::ApiGateway::Stage")
@@ -360,7 +360,8 @@ def test_stage_throttles_logs_and_traces_without_logging_link_tokens(
     (settings,) = properties["MethodSettings"]
 
     assert properties["StageName"] == STAGE_NAME
-    assert properties["TracingEnabled"] is True
+    # Not traced: X-Ray records the full URL, a link token with it (tests/infra/test_monitoring.py).
+    assert properties.get("TracingEnabled", False) is False
     assert settings["HttpMethod"] == "*" and settings["ResourcePath"] == "/*"
     assert settings["ThrottlingRateLimit"] > 0 and settings["ThrottlingBurstLimit"] > 0
     assert settings["LoggingLevel"] == "ERROR"
@@ -625,8 +626,8 @@ def test_seal_gets_its_key_parameters_and_tsas(stack: TachiaiStack, template: di
     seal = variables(template, function_id(stack, "seal"))
 
     assert seal[names.ENV_SEAL_KEY_ID] == {"Fn::GetAtt": [lid(stack.sealing_key.key), "Arn"]}
-    assert seal[names.ENV_SEAL_CHAIN_PARAMETER] == "/tachiai/seal/certificate-chain"
-    assert seal[names.ENV_TRUST_ROOTS_PARAMETER] == "/tachiai/seal/trust-roots"
+    assert seal[names.ENV_SEAL_CHAIN_PARAMETER] == "/tachiai/Tachiai/seal/certificate-chain"
+    assert seal[names.ENV_TRUST_ROOTS_PARAMETER] == "/tachiai/Tachiai/seal/trust-roots"
     assert seal[names.ENV_TSA_URLS] == ",".join(stack.config.tsa_urls)
     assert stack.config.tsa_urls  # the default public TSAs unless the tenant names its own
 
@@ -813,8 +814,8 @@ def test_seal_reads_only_the_two_certificate_parameters(
     text = json.dumps(targets)
 
     assert len(targets) == 2
-    assert ":parameter/tachiai/seal/certificate-chain" in text
-    assert ":parameter/tachiai/seal/trust-roots" in text
+    assert ":parameter/tachiai/Tachiai/seal/certificate-chain" in text
+    assert ":parameter/tachiai/Tachiai/seal/trust-roots" in text
 
 
 def test_seal_may_list_only_the_envelopes_prefix(stack: TachiaiStack, template: dict[str, Any]) -> None:

@@ -47,8 +47,9 @@ def test_smallest_config_takes_documented_defaults() -> None:
     assert loaded.tsa_urls == DEFAULT_TSA_URLS
     assert loaded.object_lock_retention_years == 10
     assert loaded.object_lock_mode == "GOVERNANCE"
-    assert loaded.seal_certificate_parameter == "/tachiai/seal/certificate-chain"
-    assert loaded.trust_roots_parameter == "/tachiai/seal/trust-roots"
+    assert loaded.seal_certificate_parameter == "/tachiai/Tachiai/seal/certificate-chain"
+    assert loaded.trust_roots_parameter == "/tachiai/Tachiai/seal/trust-roots"
+    assert loaded.seal_key_administrators == loaded.seal_csr_signers == ()
     assert loaded.seal_certificate_subject == "CN=tachiai seal,O=tachiai,C=JP"
     assert loaded.seal_key_spec == "RSA_2048"
     assert loaded.time_zone == "Asia/Tokyo"

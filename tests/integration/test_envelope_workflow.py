@@ -20,7 +20,7 @@ from io import BytesIO
 import pytest
 import requests
 from pyhanko.pdf_utils.reader import PdfFileReader
-from tachiai.local.client import ApiError, Party, Recipient, SenderClient
+from tachiai.local.client import ApiError, Party, Recipient, SenderClient, upload_fields
 from tachiai.local.outbox import OutboxMail
 from tachiai.local.runtime import BUCKET, LocalRuntime
 from tachiai.local.samples import sample_nda_pdf
@@ -476,7 +476,7 @@ def test_a_large_document_is_uploaded_with_the_presigned_post_and_then_sent(runt
     upload = created["uploads"][0]
     answer = requests.post(
         upload["url"],
-        data=upload["fields"],
+        data=upload_fields(upload, nda),  # the fields given, and the file's Content-MD5
         files={"file": ("基本契約書.pdf", nda, "application/pdf")},
         timeout=10,
     )

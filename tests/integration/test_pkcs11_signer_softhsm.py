@@ -386,3 +386,141 @@ def test_hsm_key_seals_through_the_sealing_engine_to_an_ltv_enabled_pdf(
     assert report.ok
     assert report.ltv_complete
     assert all(s.trusted for s in report.signatures)
+
+
+# --- the seal function's backend choice: TACHIAI_SEAL_BACKEND=pkcs11 (seal_backend "cloudhsm") -------
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """moto's SSM and Secrets Manager, with the clients tachiai caches forgotten before and after."""
+    from moto import mock_aws
+    from tachiai.adapters.aws import reset_clients
+
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "ap-northeast-1")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    reset_clients()
+    with mock_aws():
+        yield
+    reset_clients()
+
+
+def _pkcs11_environment(library_path: str, key_label: str, tsa_url: str) -> dict[str, str]:
+    """What the stack sets on the seal function with ``seal_backend: cloudhsm`` (no KMS key id)."""
+    from tachiai import names
+
+    return {
+        names.ENV_SEAL_BACKEND: "pkcs11",
+        names.ENV_PKCS11_LIBRARY: library_path,
+        names.ENV_PKCS11_TOKEN_LABEL: TOKEN_LABEL,
+        names.ENV_PKCS11_KEY_LABEL: key_label,
+        names.ENV_PKCS11_PIN_SECRET: "tachiai/hsm-pin",
+        names.ENV_SEAL_CHAIN_PARAMETER: "/tachiai/seal/certificate-chain",
+        names.ENV_TRUST_ROOTS_PARAMETER: "/tachiai/seal/trust-roots",
+        names.ENV_TSA_URLS: tsa_url,
+    }
+
+
+def _store_seal_configuration(chain_pem: bytes, roots_pem: bytes, pin: str | None) -> None:
+    from tachiai.adapters.aws import secretsmanager_client, ssm_client
+
+    ssm_client().put_parameter(
+        Name="/tachiai/seal/certificate-chain", Value=chain_pem.decode(), Type="String"
+    )
+    ssm_client().put_parameter(Name="/tachiai/seal/trust-roots", Value=roots_pem.decode(), Type="String")
+    if pin is not None:
+        secretsmanager_client().create_secret(Name="tachiai/hsm-pin", SecretString=pin)
+
+
+@pytest.mark.tools
+def test_seal_backend_pkcs11_seals_with_the_token_key_and_never_asks_kms(
+    softhsm: SoftHsm, aws: None, tmp_path: Path
+) -> None:
+    # Given the seal function's environment for an HSM key: no KMS key id at all, the chain over the
+    # token's RSA key in SSM, and the PIN in Secrets Manager
+    from asn1crypto import pem
+    from tachiai.config import settings_from
+    from tachiai.local.pki import LocalPki
+    from tachiai.sealing.pkcs11_signer import Pkcs11SessionSigner
+    from tachiai.sealing.verify import verify_pdf
+    from tachiai.services.sealer_factory import build_sealer
+
+    from tests.fixtures.events import event
+
+    with LocalPki(tmp_path / "pki", softhsm.rsa_cert.public_key) as pki:
+        _store_seal_configuration(pki.chain_pem(), pem.armor("CERTIFICATE", pki.root_cert.dump()), USER_PIN)
+        settings = settings_from(_pkcs11_environment(softhsm.library_path, "seal-rsa", pki.tsa_url))
+        # When the seal function builds its sealer
+        sealer = build_sealer(settings)
+        # Then its signer is the token's key, and an envelope seals and finalizes to a trusted LTV PDF
+        assert isinstance(sealer.signer, Pkcs11SessionSigner)
+        sealed = sealer.finalize(sealer.seal_event(simple_pdf(), event()))
+        report = verify_pdf(sealed, [pki.root_cert])
+    assert report.ok
+    assert report.ltv_complete
+    assert report.signatures
+    assert all(s.trusted for s in report.signatures)
+
+
+@pytest.mark.tools
+def test_seal_backend_pkcs11_leaves_no_session_logged_in_between_seals(
+    softhsm: SoftHsm, aws: None, tmp_path: Path
+) -> None:
+    # Given a sealer built for the token's EC key (certificate from the throwaway CA)
+    from asn1crypto import pem
+    from tachiai.config import settings_from
+    from tachiai.services.sealer_factory import build_sealer
+
+    chain = pem.armor("CERTIFICATE", softhsm.ec_cert.dump()) + pem.armor(
+        "CERTIFICATE", softhsm.ca_cert.dump()
+    )
+    _store_seal_configuration(chain, pem.armor("CERTIFICATE", softhsm.ca_cert.dump()), USER_PIN)
+    sealer = build_sealer(
+        settings_from(_pkcs11_environment(softhsm.library_path, "seal-ec", "https://tsa.invalid/"))
+    )
+    # When it signs a PDF (pyhanko alone: no TSA needed for what is checked here)
+    sealed = _seal(sealer.signer)
+    # Then the seal is trusted, and the signature's session is closed again (a frozen Lambda keeps none)
+    _assert_trusted_seal(sealed, softhsm.ca_cert)
+    assert _user_can_log_in(softhsm)
+
+
+@pytest.mark.tools
+def test_seal_backend_pkcs11_with_a_wrong_pin_fails_the_seal_as_a_key_service_error(
+    softhsm: SoftHsm, aws: None
+) -> None:
+    from asn1crypto import pem
+    from tachiai.config import settings_from
+    from tachiai.services.sealer_factory import build_sealer
+
+    chain = pem.armor("CERTIFICATE", softhsm.rsa_cert.dump()) + pem.armor(
+        "CERTIFICATE", softhsm.ca_cert.dump()
+    )
+    _store_seal_configuration(chain, pem.armor("CERTIFICATE", softhsm.ca_cert.dump()), "0000")
+    sealer = build_sealer(
+        settings_from(_pkcs11_environment(softhsm.library_path, "seal-rsa", "https://tsa.invalid/"))
+    )
+
+    with pytest.raises(KeyServiceError, match="refused the PIN"):
+        _seal(sealer.signer)
+
+
+def test_seal_backend_pkcs11_without_its_pin_secret_is_a_configuration_error_naming_the_secret(
+    aws: None,
+) -> None:
+    # Given a seal certificate in SSM but no PIN secret (no token needed: the PIN is read first)
+    from asn1crypto import pem
+    from tachiai.config import settings_from
+    from tachiai.services.sealer_factory import build_sealer
+
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca = _issue(ca_key, x509.Name([]), ca_key.public_key(), "tachiai test CA", is_ca=True)
+    seal = _issue(ca_key, ca.subject, ec.generate_private_key(ec.SECP256R1()).public_key(), "seal")
+    roots = pem.armor("CERTIFICATE", _to_asn1(ca).dump())
+    _store_seal_configuration(pem.armor("CERTIFICATE", _to_asn1(seal).dump()) + roots, roots, None)
+    settings = settings_from(_pkcs11_environment("/no/such/libpkcs11.so", "seal", "https://tsa.invalid/"))
+
+    # When the sealer is built, Then the missing secret is named
+    with pytest.raises(ConfigurationError, match="tachiai/hsm-pin: ResourceNotFoundException"):
+        build_sealer(settings)

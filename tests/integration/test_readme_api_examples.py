@@ -60,6 +60,7 @@ def test_the_readme_has_a_curl_example_for_each_main_operation():
 def test_the_readme_curl_examples_run_as_written_against_the_local_runtime(runtime, tmp_path):
     require_tool("curl", "curl")
     require_tool("jq", "jq")
+    require_tool("openssl", "openssl")  # the upload's Content-MD5
     blocks = readme_blocks()
     # The first block sets URL and TOKEN as for `tachiai local` on its default port and state folder.
     setup = blocks[0].replace("http://127.0.0.1:8080", runtime.url)

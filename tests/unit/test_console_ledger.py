@@ -401,3 +401,55 @@ def test_upcoming_deadlines_and_expiries_are_listed_soonest_first(world):
             "2025-05-16 契約終了 あと45日 近い契約",
             "2025-06-20 契約終了 あと80日 遅い契約",
         ], path
+
+
+def _extraction_state(world: FakeWorld, envelope_id: str, status: str, error: str | None = None) -> None:
+    stored = world.envelopes.envelopes[envelope_id]
+    world.envelopes.envelopes[envelope_id] = stored.model_copy(
+        update={"metadata_status": status, "metadata_error": error}
+    )
+
+
+def test_a_contract_being_read_says_so_instead_of_not_read_yet(world):
+    envelope_id = _contract(world, MEMBER, "読み取り中の契約書")
+    _extraction_state(world, envelope_id, "extracting")
+
+    page = ConsoleBrowser(world, MEMBER).get(f"/app/ledger/{envelope_id}")
+
+    assert "読み取り中です。" in page.text() and "まだ読み取っていません。" not in page.text()
+
+
+def test_a_failed_reading_shows_its_reason_and_the_owner_can_start_it_again(world):
+    envelope_id = _contract(world, MEMBER, "読み取れなかった契約書")
+    _extraction_state(world, envelope_id, "failed", "function_unavailable")
+    browser = ConsoleBrowser(world, MEMBER)
+    world.functions.started.clear()
+
+    page = browser.get(f"/app/ledger/{envelope_id}")
+    assert "function_unavailable" in page.text()
+    answer = browser.post(f"/app/ledger/{envelope_id}/extract", {})
+
+    assert answer.status == 303
+    assert browser.follow().notice() == "契約書の読み取りを始めました。"
+    assert world.envelopes.get(envelope_id).metadata_status == "extracting"
+    assert [payload["envelopeId"] for _, payload in world.functions.started] == [envelope_id]
+
+
+def test_only_the_contracts_owner_can_start_its_reading_again(world):
+    envelope_id = _contract(world, OTHER_MEMBER, "次郎の読み取れなかった契約書")
+    _extraction_state(world, envelope_id, "failed", "function_unavailable")
+    world.functions.started.clear()
+
+    answer = ConsoleBrowser(world, MEMBER).post(f"/app/ledger/{envelope_id}/extract", {})
+
+    assert answer.status == 404
+    assert world.functions.started == []
+
+
+def test_a_contract_read_successfully_offers_no_second_reading(world):
+    envelope_id = _contract(world, MEMBER, "読み取った契約書")
+    _extraction_state(world, envelope_id, "extracted")
+
+    page = ConsoleBrowser(world, MEMBER).get(f"/app/ledger/{envelope_id}")
+
+    assert not page.xpath("//button[@id='extract-again']")

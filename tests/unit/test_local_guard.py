@@ -31,11 +31,15 @@ def api(**headers: str) -> Any:
     return Client(LoopbackGuard(echo_app, PORT)).get("/s/token", headers=headers)
 
 
-def moto(method: str = "POST", path: str = "/", query: str = "", **headers: str) -> Any:
+def _moto_guard() -> MotoGuard:
     guard = MotoGuard(echo_app, ServiceLocks())
     guard.port = PORT
     guard.origins = {f"http://127.0.0.1:{PORT + 1}"}
-    return Client(guard).open(path, method=method, query_string=query, headers=headers)
+    return guard
+
+
+def moto(method: str = "POST", path: str = "/", query: str = "", **headers: str) -> Any:
+    return Client(_moto_guard()).open(path, method=method, query_string=query, headers=headers)
 
 
 # --- the API (recipient pages, sender API, outbox) ------------------------------------------------
@@ -98,8 +102,12 @@ def test_moto_refuses_an_unsigned_request_such_as_a_browsers() -> None:
 def test_moto_accepts_presigned_urls_and_presigned_posts() -> None:
     query = "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=local%2F20260101%2Fap-northeast-1%2Fs3%2Faws4_request&X-Amz-Signature=ab"
     assert moto("GET", "/bucket/key", query, Host="127.0.0.1:8080").status_code == 200
-    form = moto(
-        "POST", "/bucket", Host="127.0.0.1:8080", **{"Content-Type": "multipart/form-data; boundary=x"}
+    # With the Content-MD5 field every upload must carry (tests/unit/test_upload_checksum.py).
+    body = b'--x\r\nContent-Disposition: form-data; name="Content-MD5"\r\n\r\n1B2M2Y8AsgTpgAmY7PhCfg==\r\n--x--\r\n'
+    form = Client(_moto_guard()).post(
+        "/bucket",
+        data=body,
+        headers={"Host": "127.0.0.1:8080", "Content-Type": "multipart/form-data; boundary=x"},
     )
     assert form.status_code == 200
 

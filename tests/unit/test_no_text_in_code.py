@@ -49,6 +49,10 @@ ALLOWED: dict[tuple[str, str], str] = {
     ): "Lambda's own timeout message",
     ("local/workers.py", "RequestId: {} Error: Runtime exited with error: {}"): "Lambda's own crash message",
     (
+        "local/guard.py",
+        "The Content-MD5 you specified did not match what we received.",
+    ): "S3's own BadDigest message, which the local S3 imitates word for word",
+    (
         "local/aws.py",
         "tachiai local runtime: {} runs in process from {} ({}).\n",
     ): "a note inside the stand-in code zip of a local function (for a developer who downloads it from moto)",

@@ -37,6 +37,7 @@ SUCCESS = {
     ("POST", "/v1/envelopes/{envelope_id}/cancel"): 200,
     ("GET", "/v1/envelopes/{envelope_id}/downloads"): 200,
     ("PATCH", "/v1/envelopes/{envelope_id}/metadata"): 200,
+    ("POST", "/v1/envelopes/{envelope_id}/metadata/extract"): 202,
     ("POST", "/v1/imports"): 201,
     ("POST", "/v1/imports/{envelope_id}/complete"): 200,
     ("GET", "/v1/templates"): 200,

@@ -215,13 +215,30 @@ def _metadata_argument(value: str | None) -> dict[str, Any] | None:
     return metadata
 
 
+IMPORT_EXTRACTION_WAIT_SECONDS = 120.0
+"""How long ``tachiai import`` waits for the extraction the import started (Bedrock can take a minute,
+and Lambda retries a failed run) before it prints ``extracting`` and leaves it to ``tachiai status``."""
+
+
+def _extracted(client: Any, envelope_id: str, wait: float = IMPORT_EXTRACTION_WAIT_SECONDS) -> dict[str, Any]:
+    """The import once its extraction ended (``extracted`` or ``failed``), or as it is after ``wait``."""
+    import time
+
+    deadline = time.monotonic() + wait
+    while True:
+        envelope: dict[str, Any] = _api_call(lambda: client.get(envelope_id))
+        if envelope.get("metadata_status") != "extracting" or time.monotonic() >= deadline:
+            return envelope
+        time.sleep(1.0)
+
+
 def cmd_import(args: argparse.Namespace) -> int:
     path = Path(args.file)
     data = _read_input(args.file)
     metadata = _metadata_argument(args.metadata)
     client = _sender_client(args)
     imported = _api_call(lambda: client.import_contract(args.title or path.stem, path.name, data, metadata))
-    envelope = _api_call(lambda: client.get(imported["id"]))
+    envelope = _extracted(client, imported["id"])
     if args.json:
         _print_json(envelope)
         return EXIT_OK
@@ -234,7 +251,12 @@ def cmd_import(args: argparse.Namespace) -> int:
     print(_t("cli.import.sha256", sha256=arrival.get("sha256", "")))
     time, authority = arrival.get("timestamp_time", ""), arrival.get("timestamp_authority", "")
     print(_t("cli.import.timestamped", time=time, authority=authority))
-    print(_t("cli.import.metadata", status=envelope["metadata_status"]))
+    if envelope["metadata_status"] == "extracting":
+        print(_t("cli.import.extracting", id=envelope["id"]))
+    elif envelope["metadata_status"] == "failed":
+        print(_t("cli.import.metadata_failed", reason=envelope.get("metadata_error") or "-"))
+    else:
+        print(_t("cli.import.metadata", status=envelope["metadata_status"]))
     for field, value in (envelope.get("metadata") or {}).items():
         if field != "evidence" and value not in (None, []):
             corrected = _t("cli.import.given") if field in envelope.get("corrected_fields", []) else ""

@@ -571,6 +571,12 @@ def envelope_report(envelope: Mapping[str, Any]) -> str:
     ]
     if envelope.get("outcome_reason"):
         lines.append(t("cli.envelope.show.reason", reason=envelope["outcome_reason"]))
+    if envelope.get("undelivered_notice"):
+        # The sender's own mail may be what failed: this line (and the console) is how they learn it.
+        lines.append(t("cli.envelope.show.undelivered", outcome=_status(envelope["undelivered_notice"])))
+    if envelope.get("metadata_status") == "failed":
+        reason = envelope.get("metadata_error") or "-"
+        lines.append(t("cli.envelope.show.metadata_failed", reason=reason))
     turn = whose_turn(envelope)
     if turn:
         lines.append(

@@ -9,6 +9,7 @@ does not fail for want of the seal key it never uses, and a missing value is a c
 from __future__ import annotations
 
 import functools
+import json
 import os
 from collections.abc import Mapping
 from typing import Annotated, Literal
@@ -31,9 +32,18 @@ class Settings(BaseModel):
     seal_function: str | None = None
     """Name or ARN of the seal function, which the send API calls to prepare documents."""
     seal_key_id: str | None = None
+    seal_backend: Literal["kms", "pkcs11"] = "kms"
+    """Where the seal key is (:data:`tachiai.names.ENV_SEAL_BACKEND`)."""
+    pkcs11_library: str | None = None
+    pkcs11_token_label: str | None = None
+    pkcs11_key_label: str | None = None
+    pkcs11_pin_secret: str | None = None
     seal_chain_parameter: str | None = None
     trust_roots_parameter: str | None = None
     tsa_urls: tuple[str, ...] = ()
+    tsa_auth_secrets: tuple[tuple[str, str], ...] = ()
+    """``(TSA URL, secret name)`` pairs: the Secrets Manager secret of each TSA that needs credentials
+    (pairs, not a dict: the settings stay hashable)."""
     mail_from: str | None = None
     mail_configuration_set: str | None = None
     public_url: str | None = None
@@ -91,9 +101,15 @@ _ENV_OF = {
     "state_machine_arn": names.ENV_STATE_MACHINE_ARN,
     "seal_function": names.ENV_SEAL_FUNCTION,
     "seal_key_id": names.ENV_SEAL_KEY_ID,
+    "seal_backend": names.ENV_SEAL_BACKEND,
+    "pkcs11_library": names.ENV_PKCS11_LIBRARY,
+    "pkcs11_token_label": names.ENV_PKCS11_TOKEN_LABEL,
+    "pkcs11_key_label": names.ENV_PKCS11_KEY_LABEL,
+    "pkcs11_pin_secret": names.ENV_PKCS11_PIN_SECRET,
     "seal_chain_parameter": names.ENV_SEAL_CHAIN_PARAMETER,
     "trust_roots_parameter": names.ENV_TRUST_ROOTS_PARAMETER,
     "tsa_urls": names.ENV_TSA_URLS,
+    "tsa_auth_secrets": names.ENV_TSA_AUTH_SECRETS,
     "mail_from": names.ENV_MAIL_FROM,
     "mail_configuration_set": names.ENV_MAIL_CONFIGURATION_SET,
     "public_url": names.ENV_PUBLIC_URL,
@@ -125,6 +141,14 @@ def settings_from(environ: Mapping[str, str]) -> Settings:
             continue
         if field in ("tsa_urls", "alert_days"):
             values[field] = tuple(u.strip() for u in raw.split(",") if u.strip())
+        elif field == "tsa_auth_secrets":
+            try:
+                secrets = json.loads(raw)
+            except ValueError as e:
+                raise ConfigurationError(f"not JSON: {e}", name=variable) from e
+            if not isinstance(secrets, dict):
+                raise ConfigurationError("not a JSON object {TSA URL: secret name}", name=variable)
+            values[field] = tuple(secrets.items())
         elif field in ("public_url", "login_url"):
             values[field] = raw.rstrip("/")
         else:

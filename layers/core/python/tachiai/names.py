@@ -13,12 +13,27 @@ ENV_TABLE = "TACHIAI_TABLE"
 ENV_BUCKET = "TACHIAI_BUCKET"
 ENV_STATE_MACHINE_ARN = "TACHIAI_STATE_MACHINE_ARN"
 ENV_SEAL_KEY_ID = "TACHIAI_SEAL_KEY_ID"
+ENV_SEAL_BACKEND = "TACHIAI_SEAL_BACKEND"
+"""Where the seal key is: ``kms`` (default: :data:`ENV_SEAL_KEY_ID`) or ``pkcs11`` (an HSM: the
+``TACHIAI_PKCS11_*`` variables; AWS CloudHSM in the cloud, SoftHSM2 in tests)."""
+ENV_PKCS11_LIBRARY = "TACHIAI_PKCS11_LIBRARY"
+"""The PKCS#11 module's path (CloudHSM Client SDK 5: ``/opt/cloudhsm/lib/libcloudhsm_pkcs11.so``)."""
+ENV_PKCS11_TOKEN_LABEL = "TACHIAI_PKCS11_TOKEN_LABEL"  # noqa: S105 - a variable name, not a secret
+"""The label of the token holding the seal key (CloudHSM Client SDK 5: ``hsm1``)."""
+ENV_PKCS11_KEY_LABEL = "TACHIAI_PKCS11_KEY_LABEL"
+"""``CKA_LABEL`` of the seal's private key in the token."""
+ENV_PKCS11_PIN_SECRET = "TACHIAI_PKCS11_PIN_SECRET"  # noqa: S105 - a variable name, not a secret
+"""Name or ARN of the Secrets Manager secret whose value is the token's user PIN (CloudHSM:
+``<crypto user>:<password>``): the PIN itself is never in the environment."""
 ENV_SEAL_CHAIN_PARAMETER = "TACHIAI_SEAL_CHAIN_PARAMETER"
 """SSM parameter holding the seal certificate chain (PEM, seal certificate first)."""
 ENV_TRUST_ROOTS_PARAMETER = "TACHIAI_TRUST_ROOTS_PARAMETER"
 """SSM parameter holding the roots a fresh seal must chain to (PEM)."""
 ENV_TSA_URLS = "TACHIAI_TSA_URLS"
 """Comma-separated TSA URLs, tried in order."""
+ENV_TSA_AUTH_SECRETS = "TACHIAI_TSA_AUTH_SECRETS"
+"""JSON object ``{TSA URL: Secrets Manager secret name or ARN}`` of the TSAs that need credentials
+(basic authentication or a TLS client certificate); TSAs not in it are asked without."""
 ENV_MAIL_FROM = "TACHIAI_MAIL_FROM"
 ENV_MAIL_CONFIGURATION_SET = "TACHIAI_MAIL_CONFIGURATION_SET"
 ENV_PUBLIC_URL = "TACHIAI_PUBLIC_URL"
@@ -50,6 +65,9 @@ ENV_LOGIN_CLIENT_ID = "TACHIAI_LOGIN_CLIENT_ID"
 ``tachiai login``; its callback and sign-out URLs include the console's)."""
 ENV_LOCAL_USER_STORE = "TACHIAI_LOCAL_USER_STORE"
 """``tachiai local`` only: the file of the local user store, which stands in for the user pool."""
+ENV_STACK_NAME = "TACHIAI_STACK_NAME"
+"""The stack's name: the ``stack`` dimension of tachiai's metrics (:mod:`tachiai.observability`). Set by
+CDK on every function; unset (the local runtime, tests), no metric is emitted."""
 
 FunctionName = Literal["send", "agree", "seal", "ai_extract", "certificate"]
 
@@ -91,6 +109,9 @@ ALERTS_EVENT = {"task": "alerts"}
 """What the daily schedule sends the ``ai_extract`` function (EventBridge in the cloud)."""
 ALERTS_SCHEDULE_CRON = {"minute": "0", "hour": "0"}
 """Once a day at 00:00 UTC (09:00 in Japan): the deadline alerts."""
+ASYNC_RETRY_ATTEMPTS = 2
+"""Lambda's retries of a failed asynchronous invocation (an import's extraction, a scheduled run) before
+the event goes to the failures queue: the stack's event invoke config, and the local runtime's dispatch."""
 REMINDERS_EVENT = {"task": "reminders"}
 """What the reminders schedule sends the ``send`` function (EventBridge in the cloud)."""
 REMINDERS_SCHEDULE_MINUTES = 60
@@ -165,6 +186,7 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/v1/envelopes/{envelope_id}/cancel", "send", public=False),
     Route("GET", "/v1/envelopes/{envelope_id}/downloads", "send", public=False),
     Route("PATCH", "/v1/envelopes/{envelope_id}/metadata", "send", public=False),
+    Route("POST", "/v1/envelopes/{envelope_id}/metadata/extract", "send", public=False),
     Route("POST", "/v1/imports", "send", public=False),
     Route("POST", "/v1/imports/{envelope_id}/complete", "send", public=False),
     Route("GET", "/v1/templates", "send", public=False),
@@ -197,6 +219,7 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/app/ledger/import", "send", public=True),
     Route("GET", "/app/ledger/{envelope_id}", "send", public=True),
     Route("POST", "/app/ledger/{envelope_id}", "send", public=True),
+    Route("POST", "/app/ledger/{envelope_id}/extract", "send", public=True),
     Route("GET", "/app/ledger/{envelope_id}/files/{index}", "send", public=True),
     Route("GET", "/app/envelopes/{envelope_id}", "send", public=True),
     Route("POST", "/app/envelopes/{envelope_id}/remind", "send", public=True),
@@ -240,3 +263,9 @@ new-envelope page's direct upload, read by script for its progress). The deploye
 (infra/constructs/storage.py) and the local runtime's S3 (tachiai/local/guard.py) answer the same."""
 UPLOAD_CORS_MAX_AGE_S = 3000
 """Seconds a browser may keep the bucket's preflight answer."""
+UPLOAD_CHECKSUM_FIELD = "Content-MD5"
+"""The form field every presigned POST must carry: the file's MD5, base64 (RFC 1864). The documents
+bucket has Object Lock default retention, and S3 takes no upload into such a bucket without an integrity
+checksum; a browser form is no SDK, so nothing adds one for it. The POST policy names the field
+(tachiai/adapters/s3.py), the uploaders add it (static/upload.js, tachiai/local/client.py), and the local
+runtime's S3 checks it as S3 does (tachiai/local/guard.py). docs/operations/uploads.md says why MD5."""

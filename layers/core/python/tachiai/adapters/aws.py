@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from mypy_boto3_kms import KMSClient
     from mypy_boto3_lambda import LambdaClient
     from mypy_boto3_s3 import S3Client
+    from mypy_boto3_secretsmanager import SecretsManagerClient
     from mypy_boto3_sesv2 import SESV2Client
     from mypy_boto3_ssm import SSMClient
     from mypy_boto3_stepfunctions import SFNClient
@@ -89,6 +90,11 @@ def cognito_client() -> CognitoIdentityProviderClient:
 
 def bedrock_runtime_client() -> BedrockRuntimeClient:
     client: BedrockRuntimeClient = _client("bedrock-runtime")
+    return client
+
+
+def secretsmanager_client() -> SecretsManagerClient:
+    client: SecretsManagerClient = _client("secretsmanager")
     return client
 
 

@@ -1,9 +1,14 @@
-"""Synchronous Lambda invocations between tachiai's own functions.
+"""Lambda invocations between tachiai's own functions: synchronous calls, and asynchronous starts.
 
 The send API asks the seal function to prepare documents (preflight + the "sent" seal) and waits for
 the answer, so the send function itself never loads the PDF libraries. A typed failure travels as data
 (:meth:`TachiaiError.report` in the result), so the caller re-raises exactly the error the callee
 raised — a 400 "this PDF is encrypted" stays a 400 with its Japanese and English message.
+
+Work that may outlive an API request (an import's extraction: Bedrock can take a minute, API Gateway
+answers within 29 seconds) is started instead (:meth:`FunctionInvoker.start`, ``InvocationType=Event``):
+Lambda queues the event, retries a failed run and hands the last failure to the function's on-failure
+destination (the ledger's failures queue, ``infra/constructs/ledger.py``).
 """
 
 from __future__ import annotations
@@ -48,3 +53,18 @@ class FunctionInvoker:
         if "error" in result:
             raise error_from_report(result["error"])
         return result
+
+    def start(self, function: str, payload: dict[str, Any]) -> None:
+        """Hand ``payload`` to ``function`` to run on its own (an asynchronous invocation); returns once
+        Lambda has queued it. What the run does (or how it fails) is the function's to record.
+
+        :raises FunctionUnavailable: Lambda did not accept the event.
+        """
+        try:
+            response = self._client.invoke(
+                FunctionName=function, InvocationType="Event", Payload=json.dumps(payload).encode()
+            )
+        except (ClientError, BotoCoreError) as e:
+            raise FunctionUnavailable(f"invoke {function} (event): {e}") from e
+        if response.get("StatusCode") != 202:
+            raise FunctionUnavailable(f"invoke {function} (event): status {response.get('StatusCode')}")

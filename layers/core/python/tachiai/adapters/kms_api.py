@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from asn1crypto import keys
 from botocore.exceptions import BotoCoreError, ClientError
 
+from tachiai import observability
 from tachiai.domain.errors import KeyServiceError, KeyServiceThrottled
 
 if TYPE_CHECKING:
@@ -52,7 +53,13 @@ def kms_sign(client: KMSClient, key_id: str, message: bytes, algorithm: SigningA
     :raises KeyServiceError: any other refusal.
     """
     try:
-        response = client.sign(KeyId=key_id, Message=message, MessageType="RAW", SigningAlgorithm=algorithm)
+        with observability.subsegment("KMS Sign"):
+            response = client.sign(
+                KeyId=key_id, Message=message, MessageType="RAW", SigningAlgorithm=algorithm
+            )
     except (ClientError, BotoCoreError) as e:
-        raise _translate(e, "Sign") from e
+        error = _translate(e, "Sign")
+        if isinstance(error, KeyServiceThrottled):
+            observability.count(observability.Metric.KMS_THROTTLES)
+        raise error from e
     return response["Signature"]

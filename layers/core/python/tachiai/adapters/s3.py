@@ -19,6 +19,13 @@ never read again once its document was accepted, so whatever is uploaded through
 a key nothing reads (it is not deleted: Object Lock keeps every version anyway, and the functions' grants
 stay "write, never delete").
 
+The bucket keeps every version under Object Lock default retention, and S3 refuses any upload into such
+a bucket that carries no integrity checksum (``Content-MD5`` or an ``x-amz-checksum-*``). The SDK calls
+here add theirs (``ChecksumAlgorithm``); a presigned POST's form is sent by a browser or a plain HTTP
+client, so its policy requires the ``Content-MD5`` field (:data:`tachiai.names.UPLOAD_CHECKSUM_FIELD`):
+the uploader computes it from the file, and S3 refuses the upload when the bytes do not match it
+(docs/operations/uploads.md).
+
 Every object the service writes carries its SHA-256 checksum (S3 ``ChecksumSHA256``), and a download URL
 for a file whose envelope records a hash is issued only after the stored bytes are checked against it
 (:meth:`DocumentStore.download_url`): a file that was replaced somehow is refused, not served.
@@ -35,8 +42,10 @@ from typing import TYPE_CHECKING
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from tachiai import observability
 from tachiai.domain.envelope import Document
 from tachiai.domain.errors import DocumentIntegrityError, DocumentStoreUnavailable, NotFound
+from tachiai.names import UPLOAD_CHECKSUM_FIELD
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -117,13 +126,14 @@ class DocumentStore:
         :raises DocumentStoreUnavailable: S3 failed.
         """
         try:
-            self._client.put_object(
-                Bucket=self._bucket,
-                Key=key,
-                Body=data,
-                ContentType="application/pdf",
-                ChecksumAlgorithm="SHA256",
-            )
+            with observability.subsegment("S3 PutObject"):
+                self._client.put_object(
+                    Bucket=self._bucket,
+                    Key=key,
+                    Body=data,
+                    ContentType="application/pdf",
+                    ChecksumAlgorithm="SHA256",
+                )
         except (ClientError, BotoCoreError) as e:
             raise DocumentStoreUnavailable(f"put {key}: {e}") from e
 
@@ -157,7 +167,7 @@ class DocumentStore:
 
     def get(self, key: str) -> bytes:
         """:raises NotFound: no such file. :raises DocumentStoreUnavailable: S3 failed."""
-        with _s3_errors(f"get {key}", missing=f"document {key}"):
+        with _s3_errors(f"get {key}", missing=f"document {key}"), observability.subsegment("S3 GetObject"):
             return self._client.get_object(Bucket=self._bucket, Key=key)["Body"].read()
 
     def download_url(
@@ -190,13 +200,22 @@ class DocumentStore:
 
     def upload_url(self, key: str, expires_in: int, max_bytes: int) -> dict[str, object]:
         """A presigned POST for a browser or client to upload a large PDF directly (size-limited) to
-        ``key`` — an :func:`upload_key`, never a document's own key."""
+        ``key`` — an :func:`upload_key`, never a document's own key.
+
+        The form must also carry :data:`~tachiai.names.UPLOAD_CHECKSUM_FIELD` (the file's MD5, base64),
+        which only the uploader can compute: the policy requires the field with any value, and S3 checks
+        the value against the bytes it receives (Object Lock takes no upload without it).
+        """
         return dict(
             self._client.generate_presigned_post(
                 Bucket=self._bucket,
                 Key=key,
                 Fields={"Content-Type": "application/pdf"},
-                Conditions=[{"Content-Type": "application/pdf"}, ["content-length-range", 1, max_bytes]],
+                Conditions=[
+                    {"Content-Type": "application/pdf"},
+                    ["content-length-range", 1, max_bytes],
+                    ["starts-with", f"${UPLOAD_CHECKSUM_FIELD}", ""],
+                ],
                 ExpiresIn=expires_in,
             )
         )

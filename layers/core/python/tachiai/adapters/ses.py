@@ -6,18 +6,24 @@ delivers to never depends on what ended up in the headers. SES replaces Message-
 own; the Message-ID it returns is the one bounces and complaints will refer to.
 
 Failures are translated for Step Functions' Retry/Catch, which match by class name:
-``MailServiceThrottled`` is worth retrying, ``MailRejected`` is not.
+``MailServiceThrottled`` is worth retrying, ``MailRejected`` is not, and neither is
+``MailSandboxRefused``: SES is in its sandbox (a new account, or one without production access), where
+it sends only to verified addresses. That refusal is logged at ERROR with the stable marker
+:data:`SANDBOX_REFUSAL_MARKER` (what the operator's alarm matches) and reaches nobody by mail: every
+mail would be refused the same way until the address is verified or production access is granted.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+import re
+from typing import TYPE_CHECKING, Final
 
 from botocore.exceptions import BotoCoreError, ClientError, ConnectTimeoutError, EndpointConnectionError
 
+from tachiai import observability
 from tachiai.adapters.aws import sesv2_client
-from tachiai.domain.errors import MailRejected, MailServiceError, MailServiceThrottled
+from tachiai.domain.errors import MailRejected, MailSandboxRefused, MailServiceError, MailServiceThrottled
 from tachiai.mail.mime import build_mime, normalize_address
 
 if TYPE_CHECKING:
@@ -51,13 +57,44 @@ _REJECTED_CODES = frozenset(
     }
 )
 
+_ACCESS_DENIED_CODES = frozenset({"AccessDeniedException", "AccessDenied"})
 
-def _translate(error: ClientError | BotoCoreError) -> MailServiceError:
+SANDBOX_REFUSAL_MARKER: Final = "MAIL_SANDBOX_REFUSED"
+"""Starts the ERROR log line of every sandbox refusal: the metric filter of the operator's alarm matches
+it (plain text or inside a JSON log line alike)."""
+
+# "Email address is not verified. The following identities failed the check in region AP-NORTHEAST-1:
+# a@example.jp, b@example.jp" (SES lists what it could, ending in "..." when it could not list all).
+_NOT_VERIFIED = re.compile(r"not verified.*?:\s*(?P<identities>[^:]*)$", re.IGNORECASE | re.DOTALL)
+# IAM in the sandbox: "... is not authorized to perform `ses:SendEmail' on resource
+# `arn:aws:ses:<region>:<account>:identity/<recipient>'" (the recipient's identity is checked too).
+_DENIED_IDENTITY = re.compile(r"identity/(?P<identity>[^\s'`\"]+)")
+
+
+def _sandbox_refusal(code: str, message: str, recipient: str) -> bool:
+    """Whether SES refused ``recipient`` because the account is in the sandbox: the refusal names the
+    recipient (never the sender alone, which is a sender that is not verified: :class:`MailRejected`)."""
+    recipient = recipient.lower()
+    if code == "MessageRejected":
+        found = _NOT_VERIFIED.search(message)
+        if found is None:
+            return False
+        listed = {part.strip().rstrip(".").lower() for part in found["identities"].split(",")}
+        return recipient in listed
+    if code in _ACCESS_DENIED_CODES:
+        return any(m["identity"].lower() == recipient for m in _DENIED_IDENTITY.finditer(message))
+    return False
+
+
+def _translate(error: ClientError | BotoCoreError, recipient: str = "") -> MailServiceError:
     if isinstance(error, ClientError):
         code = error.response.get("Error", {}).get("Code", "")
         status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
         if code in _RETRYABLE_CODES or status >= 500:
             return MailServiceThrottled(f"SES SendEmail: {code}")
+        said = error.response.get("Error", {}).get("Message", "")
+        if recipient and _sandbox_refusal(code, said, recipient):
+            return MailSandboxRefused(f"SES SendEmail: {code} (sandbox)")
         if code in _REJECTED_CODES:
             return MailRejected(f"SES SendEmail: {code}")
         return MailServiceError(f"SES SendEmail: {code}")
@@ -87,13 +124,16 @@ class SesMailer:
 
         :raises InvalidMailAddress: an address SES cannot take (malformed, non-ASCII local part).
         :raises MailServiceThrottled: SES is throttling, over quota or briefly failing (retry later).
+        :raises MailSandboxRefused: SES is in its sandbox and the recipient is not a verified address
+            (do not retry; logged at ERROR with :data:`SANDBOX_REFUSAL_MARKER`).
         :raises MailRejected: SES refused the message or the account cannot send (do not retry).
         :raises MailServiceError: any other SES failure.
         """
         raw = build_mime(message)
+        recipient = normalize_address(message.to.email)
         request: SendEmailRequestTypeDef = {
             "FromEmailAddress": normalize_address(message.from_address),
-            "Destination": {"ToAddresses": [normalize_address(message.to.email)]},
+            "Destination": {"ToAddresses": [recipient]},
             "Content": {"Raw": {"Data": raw}},
             "EmailTags": [{"Name": "kind", "Value": message.kind.value}],
         }
@@ -102,7 +142,17 @@ class SesMailer:
         try:
             response = self._client.send_email(**request)
         except (ClientError, BotoCoreError) as e:
-            raise _translate(e) from e
+            failure = _translate(e, recipient)
+            if isinstance(failure, MailSandboxRefused):
+                # Never the address itself in the log: which mail it was is enough to find it.
+                logger.error(
+                    "%s: SES is in its sandbox and the recipient is not verified (%s mail)",
+                    SANDBOX_REFUSAL_MARKER,
+                    message.kind.value,
+                    extra={"marker": SANDBOX_REFUSAL_MARKER, "kind": message.kind.value},
+                )
+            observability.mail_failed(failure)
+            raise failure from e
         message_id = response["MessageId"]
         logger.info("mail sent", extra={"kind": message.kind.value, "message_id": message_id})
         return message_id

@@ -159,6 +159,14 @@ SENDER_DOCS: Mapping[RouteKey, RouteDoc] = {
     ("PATCH", "/v1/envelopes/{envelope_id}/metadata"): _doc(
         "correct_metadata", "Correct ledger metadata", "ledger", 200, EnvelopeView, ledger.correct
     ),
+    ("POST", "/v1/envelopes/{envelope_id}/metadata/extract"): _doc(
+        "retry_extraction",
+        "Read a contract's metadata again",
+        "ledger",
+        202,
+        EnvelopeView,
+        ledger.retry_extraction,
+    ),
     ("POST", "/v1/imports"): _doc(
         "import_contract",
         "Import a contract signed elsewhere",

@@ -178,6 +178,7 @@ class EnvelopeView(View):
                     "origin": "signed",
                     "metadata": None,
                     "metadata_status": "pending",
+                    "metadata_error": None,
                     "corrected_fields": [],
                     "participants": [
                         {
@@ -241,13 +242,18 @@ class EnvelopeView(View):
     completed_at: Timestamp | None
     outcome_reason: str | None
     """Why it ended (a rejection's or cancellation's reason)."""
-    undelivered_notice: str | None
-    """A mail to a participant that could not be delivered (bounce), when one could not."""
+    undelivered_notice: Literal["completed", "rejected", "expired", "cancelled", "failed"] | None
+    """The outcome whose final mail could not be delivered after the chain's retries (``completed``:
+    the completion mail failed, the sealed documents are kept and downloadable), else ``null``."""
     origin: Literal["signed", "imported"]
     """``imported``: a contract signed elsewhere, added to the ledger (no participants, no seals)."""
     metadata: ContractMetadata | None
     """The contract's ledger metadata (extracted, then corrected by people)."""
-    metadata_status: Literal["pending", "extracted", "failed"]
+    metadata_status: Literal["pending", "extracting", "extracted", "failed"]
+    """``pending``: not completed yet; ``extracting``: the extraction runs on its own (an import is
+    answered before it ends); ``extracted``; ``failed`` (``metadata_error`` says why)."""
+    metadata_error: str | None
+    """The error code of the failed extraction (``metadata_status`` ``failed``), else ``null``."""
     corrected_fields: list[str]
     """Metadata fields a person corrected (they win over a new extraction)."""
     participants: list[ParticipantView]
@@ -266,8 +272,9 @@ class EnvelopeDetail(EnvelopeView):
 
 
 class UploadView(View):
-    """A presigned upload: POST ``fields`` and then the file (multipart/form-data, the field ``file``
-    last) to ``url`` before ``expires_at``."""
+    """A presigned upload: POST ``fields``, the field ``Content-MD5`` (the file's MD5, base64: the
+    storage keeps every file under Object Lock and takes none without it) and then the file
+    (multipart/form-data, the field ``file`` last) to ``url`` before ``expires_at``."""
 
     document_id: str
     url: str

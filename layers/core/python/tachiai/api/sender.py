@@ -120,6 +120,11 @@ def build_sender_app() -> RestResolver:
         correction is in the audit trail."""
         return model_response(200, envelope_view(ledger.correct(services(), caller(), envelope_id, values)))
 
+    def retry_extraction(envelope_id: str) -> Response[EnvelopeView]:
+        """Read the contract's metadata again after its extraction failed or never finished: the
+        answer says ``extracting``, and the envelope says what came of it."""
+        return model_response(202, envelope_view(ledger.retry_extraction(services(), caller(), envelope_id)))
+
     def import_(request: Annotated[ImportRequest, Body()]) -> Response[ImportedContract]:
         """A contract signed elsewhere joins the ledger, stored unchanged and timestamped on arrival,
         its metadata extracted. With ``content_base64`` it is completed at once; without, the answer
@@ -178,6 +183,7 @@ def build_sender_app() -> RestResolver:
             ("POST", "/v1/envelopes/{envelope_id}/cancel"): cancel,
             ("GET", "/v1/envelopes/{envelope_id}/downloads"): downloads,
             ("PATCH", "/v1/envelopes/{envelope_id}/metadata"): correct,
+            ("POST", "/v1/envelopes/{envelope_id}/metadata/extract"): retry_extraction,
             ("POST", "/v1/imports"): import_,
             ("POST", "/v1/imports/{envelope_id}/complete"): complete_import,
         },

@@ -48,6 +48,7 @@ def envelope_fields(envelope: Envelope) -> dict[str, object]:
         "origin": envelope.origin,
         "metadata": envelope.metadata,
         "metadata_status": envelope.metadata_status,
+        "metadata_error": envelope.metadata_error,
         "corrected_fields": list(envelope.corrected_fields),
         "participants": [
             ParticipantView(

@@ -32,7 +32,7 @@ import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, Literal
 from urllib.parse import urlencode
 
 from aws_lambda_powertools.event_handler import Response
@@ -562,7 +562,7 @@ def page_routes(console: Console) -> dict[RouteKey, Callable[..., Response[str]]
             status=status,
             envelope=envelope,
             histories=field_histories(envelope, trail),
-            extraction=_extraction(trail),
+            extraction=_extraction(envelope, trail),
             documents=_documents(envelope),
             can_correct=envelope.sender_id == who.identity.sub,
             inputs=typed or metadata_inputs(envelope.metadata),
@@ -594,6 +594,13 @@ def page_routes(console: Console) -> dict[RouteKey, Callable[..., Response[str]]
         except InvalidRequest as e:  # a value the field cannot hold (the service's own rule)
             return contract_page(envelope_id, status=422, typed=typed, problem=e.message(who.language))
         return console.redirect(f"/app/ledger/{envelope_id}", notice="console.ledger.notice.corrected")
+
+    def extract_again(envelope_id: str) -> Response[str]:
+        """Read the contract again after its extraction failed or never finished (the owner only)."""
+        who = visitor()
+        console.form()  # the CSRF token and the Origin, checked
+        ledger.retry_extraction(console.services(), who.identity, envelope_id)
+        return console.redirect(f"/app/ledger/{envelope_id}", notice="console.ledger.notice.extracting")
 
     def download(envelope_id: str, index: str) -> Response[str]:
         who = visitor()
@@ -677,6 +684,7 @@ def page_routes(console: Console) -> dict[RouteKey, Callable[..., Response[str]]
         ("POST", "/app/ledger/import"): import_contract,
         ("GET", "/app/ledger/{envelope_id}"): contract,
         ("POST", "/app/ledger/{envelope_id}"): correct,
+        ("POST", "/app/ledger/{envelope_id}/extract"): extract_again,
         ("GET", "/app/ledger/{envelope_id}/files/{index}"): download,
     }
 
@@ -704,18 +712,28 @@ def _file_name(upload: UploadedFile) -> str:
 
 @dataclass(frozen=True)
 class Extraction:
-    at: datetime
-    engine: str
-    failed: bool
+    state: Literal["extracting", "failed", "done"]
+    at: datetime | None = None
+    engine: str = ""
+    error: str | None = None
+    """The failure's code (``metadata_error``)."""
+    retryable: bool = False
+    """Whether the owner may start it again (:func:`tachiai.services.ledger.retry_extraction`)."""
 
 
-def _extraction(trail: Sequence[AuditEntry]) -> Extraction | None:
-    """The latest extraction (or its failure) the trail records."""
+def _extraction(envelope: Envelope, trail: Sequence[AuditEntry]) -> Extraction | None:
+    """Where the contract's extraction stands: the envelope's ``metadata_status`` first (after a
+    retry the trail's last extraction entry is still the old failure), its time from the trail."""
+    completed = envelope.status == EnvelopeStatus.COMPLETED
+    if envelope.metadata_status == "extracting":
+        return Extraction("extracting", retryable=completed)
     for entry in reversed(trail):
-        if entry.kind == AuditKind.METADATA_EXTRACTED:
-            return Extraction(entry.at, str(entry.data.get("engine") or ""), failed=False)
+        if entry.kind == AuditKind.METADATA_EXTRACTED and envelope.metadata_status == "extracted":
+            return Extraction("done", entry.at, str(entry.data.get("engine") or ""))
         if entry.kind == AuditKind.METADATA_EXTRACTION_FAILED:
-            return Extraction(entry.at, "", failed=True)
+            return Extraction("failed", entry.at, error=envelope.metadata_error, retryable=completed)
+    if envelope.metadata_status == "failed":  # not started at all: Lambda would not queue it
+        return Extraction("failed", error=envelope.metadata_error, retryable=completed)
     return None
 
 

@@ -68,6 +68,8 @@ class AuditKind(StrEnum):
 
     METADATA_EXTRACTED = "metadata.extracted"
     METADATA_EXTRACTION_FAILED = "metadata.extraction_failed"
+    METADATA_EXTRACTION_RETRIED = "metadata.extraction_retried"
+    """The sender started a failed (or unfinished) extraction again."""
     METADATA_CORRECTED = "metadata.corrected"
 
 

@@ -211,7 +211,11 @@ class Envelope(BaseModel):
     """``imported``: signed on paper or elsewhere and added to the ledger (no participants, no seals)."""
     metadata: ContractMetadata | None = None
     """The contract's ledger data (extracted, then corrected by the sender)."""
-    metadata_status: Literal["pending", "extracted", "failed"] = "pending"
+    metadata_status: Literal["pending", "extracting", "extracted", "failed"] = "pending"
+    """``extracting``: an import's extraction was started and has not ended yet (it runs apart from the
+    request that imported it); ``failed``: the last extraction failed, :attr:`metadata_error` says why."""
+    metadata_error: str | None = None
+    """The error code of the last failed extraction (``extraction_unavailable`` ...), else ``None``."""
     corrected_fields: list[str] = Field(default_factory=list)
     """Fields the sender corrected: a later extraction never overwrites them."""
     link_validity: timedelta = DEFAULT_LINK_VALIDITY

@@ -435,6 +435,14 @@ class EnvelopeNotSendable(Conflict):
     code = "envelope_not_sendable"
 
 
+class SigningChainTooLong(InvalidRequest):
+    """Sending would start a signing chain that could outlive a Step Functions execution (one year):
+    ``participants`` turns of ``days`` days each. ``max_days`` is the longest link validity that fits;
+    nothing was sent (the envelope stays a draft)."""
+
+    code = "signing_chain_too_long"
+
+
 class EnvelopeNotSent(Conflict):
     """Reminding a draft: nobody has been asked yet."""
 
@@ -514,6 +522,15 @@ class MailRejected(MailServiceError):
     code = "mail_rejected"
 
 
+class MailSandboxRefused(MailRejected):
+    """SES is still in its sandbox for this account and region, where it sends only to verified
+    addresses, and the recipient is not one (SES answers MessageRejected "Email address is not
+    verified" naming the recipient, or an AccessDenied on the recipient's identity): retrying will not
+    help until the address is verified or the account has production access."""
+
+    code = "mail_sandbox_refused"
+
+
 # --- metadata extraction ------------------------------------------------------------------------
 
 
@@ -542,6 +559,13 @@ class ExtractionOutputInvalid(ExtractionError):
     """The model answered, but not with metadata of the required form."""
 
     code = "extraction_output_invalid"
+
+
+class ExtractionNotRetryable(Conflict):
+    """Extraction was asked to start again for an envelope whose extraction succeeded, or one not
+    completed (``status`` is its ``metadata_status``): correct its fields instead, or wait for it."""
+
+    code = "extraction_not_retryable"
 
 
 # --- templates, drafts, correct-and-resend, reissue ---------------------------------------------

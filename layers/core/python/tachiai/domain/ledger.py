@@ -111,15 +111,32 @@ def record_extraction(
         extracted = extracted.model_copy(update={**kept, "evidence": evidence})
     found = [f for f in FIELD_NAMES if getattr(extracted, f) not in (None, [])]
     changed = envelope.model_copy(
-        update={"metadata": extracted, "metadata_status": "extracted", "updated_at": at}
+        update={
+            "metadata": extracted,
+            "metadata_status": "extracted",
+            "metadata_error": None,
+            "updated_at": at,
+        }
     )
     return changed.audited(
         AuditKind.METADATA_EXTRACTED, "system", at, {"engine": extracted.engine, "fields": ",".join(found)}
     )
 
 
+def start_extraction(envelope: Envelope, at: datetime) -> Envelope:
+    """An extraction was handed to the extract function, which runs on its own: ``extracting`` until it
+    records its result (or its failure). Not audited on its own: the result is."""
+    return envelope.model_copy(
+        update={"metadata_status": "extracting", "metadata_error": None, "updated_at": at}
+    )
+
+
 def record_extraction_failure(envelope: Envelope, reason: str, at: datetime) -> tuple[Envelope, AuditEntry]:
-    changed = envelope.model_copy(update={"metadata_status": "failed", "updated_at": at})
+    """The extraction failed with the error code ``reason``: ``failed``, the reason kept on the envelope
+    (``metadata_error``) and in the audit trail. The contract itself stands; its fields can be corrected."""
+    changed = envelope.model_copy(
+        update={"metadata_status": "failed", "metadata_error": reason[:200], "updated_at": at}
+    )
     return changed.audited(AuditKind.METADATA_EXTRACTION_FAILED, "system", at, {"reason": reason[:200]})
 
 

@@ -29,8 +29,9 @@ moto patches (installed by :meth:`LocalAws.start`, removed by :meth:`LocalAws.st
    :class:`~tachiai.local.lambda_dispatch.LambdaDispatcher` run from the same handler string as in
    the cloud (in process, or in the dispatcher's worker processes), and the answer is Lambda's — the
    JSON result, or the runtime's error payload (``errorType`` = exception class name) with
-   ``X-Amz-Function-Error: Unhandled``. ``Event`` invocations run synchronously before the 202 is
-   returned. An unregistered function gets an
+   ``X-Amz-Function-Error: Unhandled``. ``Event`` invocations answer 202 at once and run on a thread
+   of their own, retried, as in Lambda (:meth:`LambdaDispatcher.invoke_event`). An unregistered
+   function gets an
    ``Unhandled`` error payload (``Runtime.LocalFunctionNotRegistered``) instead of a Docker attempt.
 2. ``moto.awslambda_simple.models.LambdaSimpleBackend.invoke`` — with ``use_docker: False`` the Invoke
    API, and so Step Functions' ``arn:aws:states:::lambda:invoke``, lands here, and moto's version
@@ -484,6 +485,11 @@ class LocalAws:
             if invocation_type == "DryRun":
                 return b""
             event = json.loads(body) if body else {}
+            if invocation_type == "Event":
+                # Queued: the caller (an API request) must not wait for the run, as in Lambda.
+                dispatcher.invoke_event(fn.function_arn, event, region=fn.region, account_id=fn.account_id)
+                response_headers["x-amz-executed-version"] = str(fn.version)
+                return b""
             # The function's own AWS calls come back to this server on other threads: while its code
             # runs, the Lambda service's lock is not ours to hold.
             with locks.released():
@@ -491,8 +497,6 @@ class LocalAws:
                     fn.function_arn, event, region=fn.region, account_id=fn.account_id
                 )
             response_headers["x-amz-executed-version"] = str(fn.version)
-            if invocation_type == "Event":
-                return b""
             if invocation.function_error:
                 response_headers["x-amz-function-error"] = invocation.function_error
             return invocation.payload_bytes

@@ -7,6 +7,7 @@ knows nothing but URLs and JSON.
 from __future__ import annotations
 
 import base64
+import hashlib
 import io
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -16,8 +17,18 @@ from typing import Any
 import requests
 import urllib3
 
+from tachiai.names import UPLOAD_CHECKSUM_FIELD
+
 INLINE_LIMIT = 4 * 1024 * 1024
 """Files up to this size travel base64 in the API request; larger ones through a presigned upload."""
+
+
+def upload_fields(upload: Mapping[str, Any], data: bytes) -> dict[str, Any]:
+    """A presigned upload's form fields as the API gave them, plus the file's checksum the policy
+    requires (:data:`tachiai.names.UPLOAD_CHECKSUM_FIELD`: the MD5, base64), which only the uploader can
+    compute: the bucket keeps every file under Object Lock, which takes no upload without one."""
+    checksum = base64.b64encode(hashlib.md5(data, usedforsecurity=False).digest()).decode()
+    return {**upload["fields"], UPLOAD_CHECKSUM_FIELD: checksum}
 
 
 class ApiError(Exception):
@@ -155,7 +166,7 @@ class SenderClient:
     ) -> None:
         """:meth:`upload`, calling ``progress(bytes)`` as the body goes out (the terminal's progress bar)."""
         fields: list[tuple[str, Any]] = [
-            *upload["fields"].items(),
+            *upload_fields(upload, data).items(),
             ("file", (file_name, data, "application/pdf")),
         ]
         body, content_type = urllib3.encode_multipart_formdata(fields)
@@ -284,7 +295,8 @@ class SenderClient:
     def import_contract(
         self, title: str, file_name: str, data: bytes, metadata: Mapping[str, Any] | None = None
     ) -> dict[str, Any]:
-        """Bring a contract signed elsewhere into the ledger (timestamped, extracted); the envelope.
+        """Bring a contract signed elsewhere into the ledger (timestamped, its extraction started); the
+        envelope, as the API answered it (``metadata_status`` ``extracting`` until the extraction ends).
 
         Up to :data:`INLINE_LIMIT` the PDF travels in the request; a larger one (a scan) goes to the
         presigned upload the API answers with, and the import is then completed.
@@ -294,13 +306,14 @@ class SenderClient:
             request["metadata"] = dict(metadata)
         if len(data) <= INLINE_LIMIT:
             request["content_base64"] = base64.b64encode(data).decode()
-        created: dict[str, Any] = _json(self.session.post(self._url("/v1/imports"), json=request), [201])
+        # 201 or 202 (accepted: the metadata extraction runs on its own, metadata_status "extracting").
+        created: dict[str, Any] = _json(self.session.post(self._url("/v1/imports"), json=request), [201, 202])
         upload = created.get("upload")
         if upload is None:
             return created
         self.upload(upload, file_name, data)
         completed: dict[str, Any] = _json(
-            self.session.post(self._url(f"/v1/imports/{created['id']}/complete")), [200]
+            self.session.post(self._url(f"/v1/imports/{created['id']}/complete")), [200, 202]
         )
         return completed
 
@@ -309,7 +322,7 @@ class SenderClient:
         # Not this session: the storage must not see the API's Authorization header.
         answer = requests.post(
             upload["url"],
-            data=upload["fields"],
+            data=upload_fields(upload, data),
             files={"file": (file_name, data, "application/pdf")},
             timeout=300,
         )

@@ -24,6 +24,10 @@ Two WSGI middlewares, one in front of each server the local runtime runs on loop
       preflight of such a page's upload (a presigned POST read by script for its progress) is answered
       as the deployed documents bucket's CORS rule answers it (:data:`tachiai.names.UPLOAD_CORS_METHODS`,
       no extra request headers), unsigned as a preflight always is;
+    * a presigned POST (a browser's or the CLI's upload form) must carry the file's ``Content-MD5``
+      (:data:`tachiai.names.UPLOAD_CHECKSUM_FIELD`) and the file must match it, as the deployed
+      documents bucket requires (Object Lock default retention takes no upload without a checksum);
+      moto checks neither, so the guard answers S3's refusals itself (:func:`_upload_checksum_refusal`);
     * moto's backends are not thread-safe (DynamoDB raised ``dictionary changed size during
       iteration`` under 25 concurrent envelopes): each request runs under its service's lock
       (:class:`ServiceLocks`), so calls to one service are serialized and different services, and
@@ -34,7 +38,10 @@ Two WSGI middlewares, one in front of each server the local runtime runs on loop
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import html
+import io
 import json
 import re
 import threading
@@ -242,6 +249,68 @@ def _is_signed(environ: WSGIEnvironment) -> bool:
     return environ.get("REQUEST_METHOD") == "POST" and content_type.startswith("multipart/form-data")
 
 
+def _is_presigned_post(environ: WSGIEnvironment) -> bool:
+    """A presigned POST form (no SDK signature: its policy and signature are fields of the form)."""
+    content_type = str(environ.get("CONTENT_TYPE", "")).lower()
+    return (
+        environ.get("REQUEST_METHOD") == "POST"
+        and content_type.startswith("multipart/form-data")
+        and not str(environ.get("HTTP_AUTHORIZATION", ""))
+    )
+
+
+def _s3_error(status: str, code: str, message: str, start_response: StartResponse) -> Iterable[bytes]:
+    body = (
+        f'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>{code}</Code>'
+        f"<Message>{html.escape(message)}</Message></Error>"
+    ).encode()
+    start_response(status, [("Content-Type", "application/xml"), ("Content-Length", str(len(body)))])
+    return [body]
+
+
+_BOUNDARY: Final = re.compile(r'boundary="?([^";]+)"?', re.IGNORECASE)
+_FIELD_NAME: Final = re.compile(rb'\bname="([^"]*)"', re.IGNORECASE)
+
+
+def _form_fields(content_type: str, body: bytes) -> dict[str, bytes]:
+    """The fields of a multipart/form-data body, byte for byte (a file's bytes included)."""
+    boundary = _BOUNDARY.search(content_type)
+    if boundary is None:
+        return {}
+    fields: dict[str, bytes] = {}
+    for part in body.split(b"--" + boundary.group(1).encode("latin-1"))[1:]:
+        if part.startswith(b"--"):
+            break  # the closing boundary
+        headers, _, content = part.removeprefix(b"\r\n").partition(b"\r\n\r\n")
+        name = _FIELD_NAME.search(headers)
+        if name is not None:
+            fields[name.group(1).decode("utf-8", "replace")] = content.removesuffix(b"\r\n")
+    return fields
+
+
+def _upload_checksum_refusal(environ: WSGIEnvironment) -> tuple[str, str, str] | None:
+    """S3's answer to a presigned POST into a bucket with Object Lock default retention that carries no
+    ``Content-MD5`` field, or one the file does not match: ``(status, code, message)``, else ``None``.
+
+    The body is read here and put back for moto (uploads are bounded by the upload limit)."""
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    body = environ["wsgi.input"].read(length) if length else b""
+    environ["wsgi.input"] = io.BytesIO(body)
+    fields = _form_fields(str(environ.get("CONTENT_TYPE", "")), body)
+    claimed = fields.get(names.UPLOAD_CHECKSUM_FIELD)
+    if claimed is None:
+        return (
+            "400 Bad Request",
+            "InvalidRequest",
+            "Content-MD5 OR x-amz-checksum- HTTP header is required for Post Object requests with "
+            "Object Lock parameters",
+        )
+    actual = base64.b64encode(hashlib.md5(fields.get("file", b""), usedforsecurity=False).digest())
+    if claimed.strip() != actual:
+        return "400 Bad Request", "BadDigest", "The Content-MD5 you specified did not match what we received."
+    return None
+
+
 def _changes_state(service: str, environ: WSGIEnvironment) -> bool:
     if service not in _STATEFUL_SERVICES or environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
         return False
@@ -278,6 +347,10 @@ class MotoGuard:
             return _preflight_answer(str(environ["HTTP_ORIGIN"]), start_response)
         if refusal is not None:
             return _refuse(refusal, environ, start_response)
+        if _is_presigned_post(environ):
+            refused = _upload_checksum_refusal(environ)
+            if refused is not None:
+                return _s3_error(*refused, start_response)
         service = _service(environ)
         captured: dict[str, Any] = {}
 

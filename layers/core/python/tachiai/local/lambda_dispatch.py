@@ -18,6 +18,14 @@ runtime produces (``{"errorMessage", "errorType", "requestId", "stackTrace"}``) 
 ``FunctionError: Unhandled``. ``errorType`` is the exception's class name, which is what Step
 Functions ``Retry``/``Catch`` match on.
 
+:meth:`LambdaDispatcher.invoke_event` is the asynchronous invocation (``InvocationType=Event``, what an
+import's extraction uses): it returns at once and runs the handler on a thread of its own, as Lambda
+queues the event and answers 202 before any code runs. A run that fails is run again
+(:data:`tachiai.names.ASYNC_RETRY_ATTEMPTS` times, after :attr:`LambdaDispatcher.event_retry_delays`),
+and an event that failed every time is kept in :attr:`LambdaDispatcher.failed_events` and logged: the
+local counterpart of the stack's failures queue (the on-failure destination). The runs count as
+running invocations (:meth:`LambdaDispatcher.wait_idle` waits for them, retries included).
+
 Concurrency: in Lambda each invocation has an execution environment (a process) to itself; here the
 invocations of most functions share one process, on threads. Most handlers are thread-safe, but the
 PDF libraries are not (asn1crypto parses shared certificate objects lazily — concurrent seals raised
@@ -45,6 +53,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import logging
 import re
 import sys
 import threading
@@ -57,7 +66,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, Final, Literal
 
-from tachiai.names import handler_module_file
+from tachiai.names import ASYNC_RETRY_ATTEMPTS, handler_module_file
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -69,6 +78,11 @@ DEFAULT_ACCOUNT_ID: Final = "123456789012"
 """moto's default account: every ARN the local runtime hands out uses it."""
 
 MODULE_PREFIX: Final = "tachiai_local_fn_"
+EVENT_RETRY_DELAYS: Final = (2.0, 4.0)
+"""Seconds before each retry of a failed asynchronous run (Lambda waits about 1 and 2 minutes; a local
+runtime has no reason to make a person wait that long for a passing failure)."""
+
+logger = logging.getLogger(__name__)
 
 Handler = Callable[[Any, Any], Any]
 Interceptor = Callable[["LocalFunction", Any], Any]
@@ -142,6 +156,18 @@ class LambdaContext:
 
 
 @dataclass(frozen=True)
+class FailedEvent:
+    """An asynchronous invocation whose every run failed: what Lambda sends its on-failure destination
+    (the request's payload, the function, the last error), in short."""
+
+    function: str
+    event: Any
+    error_type: str
+    attempts: int
+    request_id: str
+
+
+@dataclass(frozen=True)
 class Invocation:
     """What Lambda's Invoke API returns: the payload and, when the handler failed, ``FunctionError``."""
 
@@ -189,6 +215,10 @@ class LambdaDispatcher:
         self._idle_instances: dict[str, list[Handler]] = {}
         self._instance_locks: dict[str, threading.Lock] = {}
         self._instances_loaded = 0
+        self.event_retry_delays: tuple[float, ...] = EVENT_RETRY_DELAYS[:ASYNC_RETRY_ATTEMPTS]
+        """Seconds before each retry of a failed asynchronous run; as many as Lambda retries."""
+        self.failed_events: list[FailedEvent] = []
+        """Asynchronous invocations that failed every run (the local failures queue)."""
         for function in functions:
             self.register(function)
 
@@ -333,6 +363,52 @@ class LambdaDispatcher:
             with self._idle:
                 self._running -= 1
                 self._idle.notify_all()
+
+    def invoke_event(
+        self,
+        name_or_arn: str,
+        event: Any,
+        *,
+        region: str = DEFAULT_REGION,
+        account_id: str = DEFAULT_ACCOUNT_ID,
+    ) -> str:
+        """Queue ``event`` for the function and return at once (Lambda's ``Event`` invocation): it runs
+        on a thread of its own, is retried when it fails, and lands in :attr:`failed_events` when every
+        run failed. The request id of the first run.
+
+        :raises LocalFunctionError: no such function (Lambda refuses the Invoke call then too).
+        """
+        function = self.get(name_or_arn)
+        if function is None:
+            raise LocalFunctionError(f"no local function registered for {name_or_arn!r}")
+        request_id = str(uuid.uuid4())
+        with self._idle:
+            self._running += 1  # from now: wait_idle waits for the queued run and its retries
+
+        def runs() -> None:
+            try:
+                delays = [0.0, *self.event_retry_delays]
+                for attempt, delay in enumerate(delays, start=1):
+                    time.sleep(delay)
+                    invocation = self.invoke(name_or_arn, event, region=region, account_id=account_id)
+                    if invocation.function_error is None:
+                        return
+                    payload = invocation.payload if isinstance(invocation.payload, dict) else {}
+                    error_type = str(payload.get("errorType", "Unhandled"))
+                    logger.warning(
+                        "asynchronous run failed",
+                        extra={"function": function.name, "attempt": attempt, "error": error_type},
+                    )
+                failed = FailedEvent(function.name, event, error_type, len(delays), request_id)
+                with self._lock:
+                    self.failed_events.append(failed)
+            finally:
+                with self._idle:
+                    self._running -= 1
+                    self._idle.notify_all()
+
+        threading.Thread(target=runs, name=f"event-{function.name}-{request_id[:8]}", daemon=True).start()
+        return request_id
 
     def run_here(self, function: LocalFunction, event: Any, context: LambdaContext) -> Invocation:
         """Run the handler in this process and thread, now (no interceptor, no group lock, no worker),

@@ -19,6 +19,12 @@ process; another :func:`open_pkcs11_signer` waits for it (``lock_timeout`` secon
 
 ``python-pkcs11`` is optional (only CloudHSM deployments need it): it is imported when a signer is
 opened, never when this module is imported.
+
+The seal function does not hold a session open between invocations: :class:`Pkcs11SessionSigner` is
+the long-lived pyhanko signer of :class:`~tachiai.sealing.seal.Sealer`, and opens, logs in, signs and
+closes for every signature. A frozen Lambda sandbox keeps no connection to the HSMs alive, and a
+session left open would hold the process-wide login (above) across invocations; one login per seal
+costs a round trip to the cluster, small next to the TSA and OCSP requests of the same seal.
 """
 
 from __future__ import annotations
@@ -33,6 +39,8 @@ from typing import TYPE_CHECKING, Any
 from asn1crypto import algos, x509
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from pyhanko.sign.general import SigningError
+from pyhanko.sign.signers.pdf_cms import Signer
+from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from tachiai.domain.errors import (
     CertificateError,
@@ -47,7 +55,6 @@ if TYPE_CHECKING:
     from types import ModuleType
 
     from pyhanko.sign.pkcs11 import PKCS11Signer
-    from pyhanko.sign.signers.pdf_cms import Signer
 
 logger = logging.getLogger(__name__)
 
@@ -310,3 +317,54 @@ def _verified_signer_class() -> type[PKCS11Signer]:
             return signature
 
     return VerifiedPkcs11Signer
+
+
+_EC_P256_MAX_DER_SIGNATURE = 72
+"""An ECDSA P-256 signature, DER-encoded: two INTEGERs of at most 33 bytes, with their headers."""
+
+
+class Pkcs11SessionSigner(Signer):
+    """The seal key in a PKCS#11 token as a long-lived pyhanko signer: one session per signature.
+
+    Every raw signature opens the token with :func:`open_pkcs11_signer` (log in, find the key, sign,
+    check the signature against the seal certificate, close). Nothing touches the token until the
+    first signature, so building a :class:`~tachiai.sealing.seal.Sealer` with it never fails on the
+    HSM; a wrong PIN, label or library fails the first seal with a :class:`KeyServiceError` or
+    :class:`ConfigurationError` that names it.
+    """
+
+    def __init__(
+        self,
+        config: Pkcs11Config,
+        signing_cert: x509.Certificate,
+        chain: Sequence[x509.Certificate] = (),
+    ) -> None:
+        """:raises ConfigurationError: the certificate's key is not RSA or EC P-256."""
+        mechanism, _ = _mechanism_for(signing_cert)
+        self.config = config
+        self._chain = list(chain)
+        super().__init__(
+            signing_cert=signing_cert,
+            cert_registry=SimpleCertificateStore.from_certs(self._chain),
+            signature_mechanism=algos.SignedDigestAlgorithm({"algorithm": mechanism}),
+            embed_roots=True,
+        )
+
+    async def async_sign_raw(self, data: bytes, digest_algorithm: str, dry_run: bool = False) -> bytes:
+        """Sign ``data`` with the token's key in a session of its own, checked against the certificate.
+
+        :raises ConfigurationError: python-pkcs11 or the PKCS#11 module cannot be loaded.
+        :raises KeyServiceThrottled: another signature of this process held the module too long.
+        :raises KeyServiceError: the token is not found, refuses the PIN, lacks the key, or fails.
+        :raises SignatureMismatch: the token's key does not match the seal certificate.
+        """
+        certificate = self.signing_cert
+        assert certificate is not None  # given to the constructor
+        if dry_run:
+            # pyhanko sizes the signature's placeholder first: no reason to log in for that.
+            if certificate.public_key.algorithm == "rsa":
+                return bytes(certificate.public_key.bit_size // 8)
+            return bytes(_EC_P256_MAX_DER_SIGNATURE)
+        with open_pkcs11_signer(self.config, certificate, self._chain) as signer:
+            signature: bytes = await signer.async_sign_raw(data, digest_algorithm)
+        return signature

@@ -1,8 +1,11 @@
 """Use cases of the contract ledger: extraction, corrections, search, import, deadline alerts.
 
-Extraction runs in the ``ai_extract`` function (the chain's Extract step; an import). A failure is
-recorded on the envelope (``metadata_status = failed``) and raised, so the chain's Catch lets the
-envelope complete anyway. Corrections by the sender are audited field by field and survive a later
+Extraction runs in the ``ai_extract`` function: the chain's Extract step calls it; an import starts it
+and answers at once (``metadata_status = extracting``: Bedrock can take longer than an API request may).
+A failure is recorded on the envelope (``metadata_status = failed``, ``metadata_error`` = its code) and
+raised, so the chain's Catch lets the envelope complete anyway, and Lambda retries an import's
+extraction and then hands the event to the ledger's failures queue.
+Corrections by the sender are audited field by field and survive a later
 extraction. Imports (contracts signed on paper or elsewhere) get an RFC 3161 timestamp over their
 bytes when they arrive — the law's requirement for received electronic data — and join the same ledger.
 """
@@ -19,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from tachiai import observability
 from tachiai.adapters.s3 import current_key, original_key, upload_key
 from tachiai.domain import envelope as rules
 from tachiai.domain.audit import AuditEntry, AuditKind
@@ -26,12 +30,19 @@ from tachiai.domain.envelope import Document, Envelope, EnvelopeStatus
 from tachiai.domain.errors import (
     Conflict,
     DocumentNotUploaded,
+    ExtractionNotRetryable,
     InvalidDocument,
     InvalidRequest,
     NotFound,
     TachiaiError,
 )
-from tachiai.domain.ledger import correct_metadata, owner, record_extraction, record_extraction_failure
+from tachiai.domain.ledger import (
+    correct_metadata,
+    owner,
+    record_extraction,
+    record_extraction_failure,
+    start_extraction,
+)
 from tachiai.domain.tasks import IMPORT_ARRIVAL, parse_task
 from tachiai.domain.text import Line
 from tachiai.domain.uploads import check_upload
@@ -121,6 +132,7 @@ def extract_envelope(svc: Services, envelope_id: str) -> dict[str, Any]:
         svc.ledger.store_text(envelope_id, text)  # full-text search, whatever the engine makes of it
         metadata = engine_from_settings(svc.settings).extract(text)
     except TachiaiError as error:
+        observability.count(observability.Metric.EXTRACTION_FAILURES)
         code = error.code
         save_change(svc, envelope, lambda current: _failed(current, code, svc))
         raise
@@ -177,7 +189,7 @@ def search(
 
 def import_contract(svc: Services, sender: SenderIdentity, request: ImportRequest) -> ImportedContract:
     """A contract signed elsewhere joins the ledger: stored unchanged (Object Lock), timestamped on
-    arrival, its metadata extracted (what the importer gave wins over the extraction).
+    arrival, its metadata extraction started (``extracting``; what the importer gave wins over it).
 
     With the PDF in the request it is received at once; without, the import waits (a draft) for the
     presigned upload and :func:`complete_import`.
@@ -222,8 +234,8 @@ def import_contract(svc: Services, sender: SenderIdentity, request: ImportReques
 
 
 def complete_import(svc: Services, sender: SenderIdentity, envelope_id: str) -> Envelope:
-    """Receive the PDF uploaded for an import: timestamp it, complete the import, extract it.
-    Completing again answers the completed import.
+    """Receive the PDF uploaded for an import: timestamp it, complete the import, start its
+    extraction (the answer says ``extracting``). Completing again answers the completed import.
 
     :raises NotFound: not the caller's import.
     :raises DocumentNotUploaded: nothing was uploaded yet.
@@ -243,7 +255,8 @@ def complete_import(svc: Services, sender: SenderIdentity, envelope_id: str) -> 
 def _receive(
     svc: Services, sender: SenderIdentity, envelope: Envelope, given: dict[str, Any], *, create: bool
 ) -> Envelope:
-    """The stored PDF of an import arrives: timestamp (which also checks it), complete, extract."""
+    """The stored PDF of an import arrives: timestamp (which also checks it), complete, start the
+    extraction."""
     document = envelope.documents[0]
     try:
         arrival = svc.functions.call(
@@ -268,15 +281,53 @@ def _receive(
         },
     )
     envelope, entries = _with_given_metadata(envelope, entry, given, sender, now)
-    envelope = svc.envelopes.save(envelope, entries, create=create)
+    envelope = svc.envelopes.save(start_extraction(envelope, now), entries, create=create)
+    return _start_extraction(svc, envelope)
+
+
+def _start_extraction(svc: Services, envelope: Envelope) -> Envelope:
+    """Hand the envelope (``extracting``) to the extract function, which runs on its own: extraction
+    can take longer than an API request may (Bedrock, a long scan), and the import stands without it.
+
+    When the event is not even accepted, the failure is recorded at once (``failed``, with its code),
+    so the import never says ``extracting`` about an extraction nobody runs.
+    """
     try:
-        svc.functions.call(
+        svc.functions.start(
             svc.settings.require("extract_function"), {"task": "extract", "envelopeId": envelope.id}
         )
     except TachiaiError as e:
-        # The import stands: its metadata can be corrected by hand (metadata_status says it failed).
-        logger.warning("extraction of import %s failed: %s", envelope.id, e.code)
-    return svc.envelopes.get(envelope.id)
+        logger.warning("extraction of import %s not started: %s", envelope.id, e.code)
+        observability.count(observability.Metric.EXTRACTION_FAILURES)
+        code = e.code
+        return save_change(svc, envelope, lambda current: _failed(current, code, svc))
+    return envelope
+
+
+def retry_extraction(svc: Services, sender: SenderIdentity, envelope_id: str) -> Envelope:
+    """Start the extraction of a completed contract again, after it failed (``failed``) or never
+    finished (``extracting`` left by a run killed at its timeout): the answer says ``extracting``.
+    The sender's corrections survive it, as they survive every extraction.
+
+    :raises NotFound: not the caller's envelope.
+    :raises ExtractionNotRetryable: the envelope is not completed, or its extraction succeeded.
+    """
+    envelope = owned_envelope(svc, sender, envelope_id)
+    retryable = envelope.metadata_status in ("failed", "extracting")
+    if envelope.status != EnvelopeStatus.COMPLETED or not retryable:
+        raise ExtractionNotRetryable(
+            f"{envelope_id} is {envelope.status}, metadata {envelope.metadata_status}",
+            status=envelope.metadata_status,
+        )
+    now = svc.now()
+
+    def change(current: Envelope) -> tuple[Envelope, list[AuditEntry]]:
+        changed, entry = start_extraction(current, now).audited(
+            AuditKind.METADATA_EXTRACTION_RETRIED, sender.email, now, {"after": current.metadata_status}
+        )
+        return changed, [entry]
+
+    return _start_extraction(svc, save_change(svc, envelope, change))
 
 
 def _with_given_metadata(

@@ -247,13 +247,21 @@ RenderCertificate = Callable[["AgreementRecord"], bytes]
 
 
 class FunctionInvoker(Protocol):
-    """Synchronous calls to tachiai's own functions (Lambda)."""
+    """Calls to tachiai's own functions (Lambda): synchronous, or started to run on their own."""
 
     def call(self, function: str, payload: dict[str, Any]) -> dict[str, Any]:
         """The function's result.
 
         :raises TachiaiError: the error the function reported.
         :raises FunctionUnavailable: the call failed or the function crashed.
+        """
+        ...
+
+    def start(self, function: str, payload: dict[str, Any]) -> None:
+        """Queue ``payload`` for ``function`` (an asynchronous invocation: retried, its last failure
+        sent to the function's failure destination); returns without waiting for it to run.
+
+        :raises FunctionUnavailable: the event was not accepted.
         """
         ...
 

@@ -23,6 +23,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
+from tachiai import observability
 from tachiai.adapters.dynamodb import LinkRecord
 from tachiai.adapters.s3 import certificate_key, current_key
 from tachiai.adapters.sfn import REJECTED
@@ -137,6 +138,7 @@ def lookup(svc: Services, token: str) -> LinkView:
     participant = next((p for p in envelope.participants if p.id == link.participant_id), None)
     if link.purpose == "sign" and participant is None:
         raise LinkInvalid("participant gone")
+    observability.bind_envelope(envelope.id)
     return LinkView(link, envelope, participant)
 
 
@@ -374,6 +376,7 @@ def reject(svc: Services, token: str, reason: str, visit: Visit) -> Envelope:
         {"participant": participant.id, "reason": reason.strip()[:1000], **visit.audit()},
     )
     stored = svc.envelopes.save(changed, [entry])
+    observability.count(observability.Metric.ENVELOPES_REJECTED)
     try:
         svc.chain.fail(svc.envelopes.task_token(envelope.id, participant.id), REJECTED, reason.strip())
     except Conflict:

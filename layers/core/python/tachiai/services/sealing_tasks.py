@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
 from datetime import datetime
 from typing import Any
 
-from tachiai import i18n
+from tachiai import i18n, observability
 from tachiai.adapters.s3 import (
     certificate_key,
     current_key,
@@ -39,6 +40,7 @@ from tachiai.domain.events import (
     AuthMethod,
     DocumentRecord,
     EventKind,
+    Language,
     ParticipantEvent,
     ParticipantRecord,
     SealEvent,
@@ -101,9 +103,7 @@ def prepare(svc: Services, envelope_id: str) -> dict[str, Any]:
             {"document": document.id, **prepared.to_dict()},
         )
         entries.append(entry)
-        sealed = svc.sealer.seal_event(
-            prepared.pdf, event, envelope.language, expected_sha256=prepared.sha256
-        )
+        sealed = _seal_event(svc, prepared.pdf, event, envelope.language, prepared.sha256)
         envelope, entry = _store_seal(svc, envelope, document.id, sealed, EventKind.SENT.value, now)
         entries.append(entry)
     envelope = rules.mark_sealed(envelope, rules.SENT_EVENT, now)
@@ -113,7 +113,22 @@ def prepare(svc: Services, envelope_id: str) -> dict[str, Any]:
     )
     entries.append(entry)
     stored = svc.envelopes.save(envelope, entries)
+    observability.count(observability.Metric.ENVELOPES_SENT)
     return {"status": stored.status.value}
+
+
+def _seal_event(
+    svc: Services, pdf: bytes, event: SealEvent, language: Language, expected_sha256: str | None
+) -> bytes:
+    """One sealing event, counted and timed (the ``Seals`` and ``SealLatency`` metrics).
+
+    :raises SealingError: as :meth:`Sealer.seal_event <tachiai.services.ports.Sealer.seal_event>`.
+    """
+    started = time.perf_counter()
+    sealed = svc.sealer.seal_event(pdf, event, language, expected_sha256=expected_sha256)
+    observability.seconds(observability.Metric.SEAL_LATENCY, time.perf_counter() - started)
+    observability.count(observability.Metric.SEALS)
+    return sealed
 
 
 def _store_seal(
@@ -163,9 +178,7 @@ def seal(svc: Services, envelope_id: str, answer: ParticipantAnswer) -> dict[str
     entries = []
     for document in envelope.documents:
         current = svc.documents.get(current_key(envelope_id, document))
-        sealed = svc.sealer.seal_event(
-            current, event, envelope.language, expected_sha256=document.current_sha256
-        )
+        sealed = _seal_event(svc, current, event, envelope.language, document.current_sha256)
         envelope, entry = _store_seal(svc, envelope, document.id, sealed, key, now)
         entries.append(entry)
     envelope = rules.mark_sealed(envelope, key, now)
@@ -214,6 +227,7 @@ def finalize(svc: Services, envelope_id: str) -> dict[str, Any]:
     )
     entries.append(entry)
     svc.envelopes.save(envelope, entries)
+    observability.count(observability.Metric.ENVELOPES_COMPLETED)
     return {"completed": True}
 
 

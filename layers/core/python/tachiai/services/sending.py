@@ -18,12 +18,13 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
 from pydantic_core import PydanticCustomError
 
-from tachiai import i18n
+from tachiai import i18n, observability
 from tachiai.adapters.dynamodb import EnvelopePage, LinkRecord
 from tachiai.adapters.s3 import certificate_key, current_key, original_key, timestamp_key, upload_key
 from tachiai.adapters.sfn import CANCELLED
 from tachiai.domain import envelope as rules
 from tachiai.domain.audit import AuditEntry, AuditKind
+from tachiai.domain.chain_lifetime import check_chain_lifetime
 from tachiai.domain.envelope import Document, Envelope, EnvelopeStatus, Participant, ParticipantStatus
 from tachiai.domain.errors import (
     Conflict,
@@ -344,6 +345,7 @@ def owned_envelope(svc: Services, sender: SenderIdentity, envelope_id: str) -> E
     envelope = svc.envelopes.get(envelope_id)
     if envelope.sender_id != sender.sub:
         raise NotFound(f"envelope {envelope_id}")
+    observability.bind_envelope(envelope.id)
     return envelope
 
 
@@ -356,6 +358,7 @@ def readable_envelope(svc: Services, sender: SenderIdentity, envelope_id: str) -
     envelope = svc.envelopes.get(envelope_id)
     if envelope.sender_id != sender.sub and ADMIN_GROUP not in sender.groups:
         raise NotFound(f"envelope {envelope_id}")
+    observability.bind_envelope(envelope.id)
     return envelope
 
 
@@ -368,9 +371,12 @@ def send_envelope(svc: Services, sender: SenderIdentity, envelope_id: str) -> En
     :raises InvalidDocument: a document failed preflight (the envelope stays a draft).
     :raises DocumentNotUploaded: a presigned upload has not happened.
     :raises EnvelopeNotSendable: the envelope has ended (its ``status`` says how).
+    :raises SigningChainTooLong: its participants' turns could outlive the signing chain (one year).
     """
     envelope = owned_envelope(svc, sender, envelope_id)
     if envelope.status == EnvelopeStatus.DRAFT:
+        # Before anything is sealed or started: the draft stays editable (fewer days per link).
+        check_chain_lifetime(len(envelope.signers_in_order()), envelope.link_validity)
         accept_uploads(svc, envelope)
         svc.functions.call(
             svc.settings.require("seal_function"), {"task": "prepare", "envelopeId": envelope_id}
@@ -492,6 +498,7 @@ def cancel(svc: Services, sender: SenderIdentity, envelope_id: str, reason: str 
         return envelope, svc.envelopes.save(changed, [entry])
 
     envelope, stored = retry_lost_races(record)
+    observability.count(observability.Metric.ENVELOPES_CANCELLED)
     waiting = [
         p for p in envelope.participants if p.status in (ParticipantStatus.NOTIFIED, ParticipantStatus.OPENED)
     ]

@@ -15,6 +15,7 @@ import json
 import logging
 from datetime import timedelta
 
+from tachiai import observability
 from tachiai.adapters.dynamodb import LinkRecord
 from tachiai.domain import envelope as rules
 from tachiai.domain.audit import AuditEntry, AuditKind
@@ -153,6 +154,7 @@ def announce(
                 AuditKind.ENVELOPE_EXPIRED, SYSTEM, now, {"participant": expired.id if expired else None}
             )
             envelope = svc.envelopes.save(changed, [entry])
+            observability.count(observability.Metric.ENVELOPES_EXPIRED)
         messages = mails.expired_mails(svc, envelope, expired, now) if expired else []
     else:
         code = _error_code(error)

@@ -26,6 +26,88 @@
     }
   }
 
+  // --- the file's MD5 ------------------------------------------------------------------------------
+  // The documents bucket keeps every file under Object Lock, and S3 takes no upload into such a bucket
+  // without an integrity checksum: the presigned POST's policy requires the form field Content-MD5
+  // (tachiai.names.UPLOAD_CHECKSUM_FIELD), the file's MD5 in base64, and S3 refuses the file when its
+  // bytes do not match. Web Crypto has no MD5, hence RFC 1321 here (docs/operations/uploads.md).
+
+  var MD5_K = [
+    0xd76aa478, 0xe8c7b756, 0x242070db, 0xc1bdceee, 0xf57c0faf, 0x4787c62a, 0xa8304613, 0xfd469501,
+    0x698098d8, 0x8b44f7af, 0xffff5bb1, 0x895cd7be, 0x6b901122, 0xfd987193, 0xa679438e, 0x49b40821,
+    0xf61e2562, 0xc040b340, 0x265e5a51, 0xe9b6c7aa, 0xd62f105d, 0x02441453, 0xd8a1e681, 0xe7d3fbc8,
+    0x21e1cde6, 0xc33707d6, 0xf4d50d87, 0x455a14ed, 0xa9e3e905, 0xfcefa3f8, 0x676f02d9, 0x8d2a4c8a,
+    0xfffa3942, 0x8771f681, 0x6d9d6122, 0xfde5380c, 0xa4beea44, 0x4bdecfa9, 0xf6bb4b60, 0xbebfbc70,
+    0x289b7ec6, 0xeaa127fa, 0xd4ef3085, 0x04881d05, 0xd9d4d039, 0xe6db99e5, 0x1fa27cf8, 0xc4ac5665,
+    0xf4292244, 0x432aff97, 0xab9423a7, 0xfc93a039, 0x655b59c3, 0x8f0ccc92, 0xffeff47d, 0x85845dd1,
+    0x6fa87e4f, 0xfe2ce6e0, 0xa3014314, 0x4e0811a1, 0xf7537e82, 0xbd3af235, 0x2ad7d2bb, 0xeb86d391
+  ];
+  var MD5_SHIFTS = [7, 12, 17, 22, 5, 9, 14, 20, 4, 11, 16, 23, 6, 10, 15, 21];
+
+  function md5Digest(bytes) {
+    // The 16-byte digest of a Uint8Array, as a binary string (one character per byte).
+    var length = bytes.length;
+    var words = new Uint32Array((((length + 8) >>> 6) + 1) * 16);
+    for (var i = 0; i < length; i++) {
+      words[i >>> 2] |= bytes[i] << ((i % 4) * 8);
+    }
+    words[length >>> 2] |= 0x80 << ((length % 4) * 8);
+    words[words.length - 2] = (length * 8) >>> 0; // the length in bits, little-endian, 64 bits
+    words[words.length - 1] = Math.floor(length / 0x20000000);
+    var state = [0x67452301, 0xefcdab89 | 0, 0x98badcfe | 0, 0x10325476];
+    for (var chunk = 0; chunk < words.length; chunk += 16) {
+      var a = state[0], b = state[1], c = state[2], d = state[3];
+      for (var j = 0; j < 64; j++) {
+        var f, g;
+        if (j < 16) {
+          f = (b & c) | (~b & d);
+          g = j;
+        } else if (j < 32) {
+          f = (d & b) | (~d & c);
+          g = (5 * j + 1) % 16;
+        } else if (j < 48) {
+          f = b ^ c ^ d;
+          g = (3 * j + 5) % 16;
+        } else {
+          f = c ^ (b | ~d);
+          g = (7 * j) % 16;
+        }
+        var sum = (a + f + MD5_K[j] + words[chunk + g]) | 0;
+        var shift = MD5_SHIFTS[(j >>> 4) * 4 + (j % 4)];
+        a = d;
+        d = c;
+        c = b;
+        b = (b + ((sum << shift) | (sum >>> (32 - shift)))) | 0;
+      }
+      state = [(state[0] + a) | 0, (state[1] + b) | 0, (state[2] + c) | 0, (state[3] + d) | 0];
+    }
+    var digest = "";
+    state.forEach(function (word) {
+      for (var k = 0; k < 4; k++) {
+        digest += String.fromCharCode((word >>> (k * 8)) & 0xff);
+      }
+    });
+    return digest;
+  }
+
+  function contentMd5(file) {
+    // A promise of the file's Content-MD5 (base64), read as a whole: it must be known before S3 gets
+    // the file, whose field comes last in the form.
+    var read = file.arrayBuffer
+      ? file.arrayBuffer()
+      : new Promise(function (resolve, reject) {
+          var reader = new FileReader();
+          reader.onload = function () {
+            resolve(reader.result);
+          };
+          reader.onerror = reject;
+          reader.readAsArrayBuffer(file);
+        });
+    return read.then(function (buffer) {
+      return window.btoa(md5Digest(new Uint8Array(buffer)));
+    });
+  }
+
   // --- files ------------------------------------------------------------------------------------
 
   function isPdf(file) {
@@ -235,10 +317,17 @@
   }
 
   function upload(file, target, item) {
+    return contentMd5(file).then(function (checksum) {
+      return send(file, target, item, checksum);
+    });
+  }
+
+  function send(file, target, item, checksum) {
     var body = new FormData();
     Object.keys(target.fields).forEach(function (name) {
       body.append(name, target.fields[name]);
     });
+    body.append("Content-MD5", checksum); // the policy requires it: Object Lock takes no file without
     body.append("file", file, file.name); // S3 reads every field before the file
     var bar = item ? item.querySelector("progress") : null;
     if (bar) {
