@@ -28,12 +28,11 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 import lxml.html
-from tachiai.adapters.cognito import StaffMember
 from tachiai.api.routing import RestResolver, powertools_path
 from tachiai.console import console_routes
 from tachiai.console import session as sessions
 from tachiai.console.framework import CSRF_FIELD, SESSION_COOKIE
-from tachiai.domain.users import DirectoryUser
+from tachiai.domain.users import DirectoryUser, StaffMember
 from tachiai.services.identity import sender_from_claims
 from tachiai.services.sending import SenderIdentity
 

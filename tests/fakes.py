@@ -30,9 +30,6 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from tachiai.adapters.cognito import StaffMember
-from tachiai.adapters.dynamodb import EnvelopePage, LinkRecord
-from tachiai.adapters.ledger_index import DueItem, LedgerPage, LedgerQuery
 from tachiai.config import Settings
 from tachiai.domain.audit import AuditEntry
 from tachiai.domain.console import ConsoleSession, TokenSet
@@ -54,9 +51,10 @@ from tachiai.domain.errors import (
     error_from_report,
 )
 from tachiai.domain.events import AgreementRecord, Language, SealEvent
-from tachiai.domain.ledger import LedgerEntry, ledger_entry, normalize_name
+from tachiai.domain.ledger import DueItem, LedgerEntry, LedgerPage, LedgerQuery, ledger_entry, normalize_name
+from tachiai.domain.storage import EnvelopePage, LinkRecord
 from tachiai.domain.templates import Template, TemplateScope
-from tachiai.domain.users import DirectoryUser, Role
+from tachiai.domain.users import DirectoryUser, Role, StaffMember
 from tachiai.mail.mime import build_mime
 from tachiai.mail.templates import MailMessage
 from tachiai.services.context import Services

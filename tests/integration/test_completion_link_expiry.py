@@ -15,11 +15,12 @@ import boto3
 import pytest
 from moto import mock_aws
 from tachiai import names
-from tachiai.adapters.dynamodb import TABLE_SCHEMA, EnvelopeRepository, LinkRecord
+from tachiai.adapters.dynamodb import TABLE_SCHEMA, EnvelopeRepository
 from tachiai.api.recipient import build_recipient_app
 from tachiai.config import settings_from
 from tachiai.domain.envelope import Document, Envelope, EnvelopeStatus, Participant, ParticipantStatus
 from tachiai.domain.events import Person
+from tachiai.domain.storage import LinkRecord
 from tachiai.domain.tokens import new_link_token
 from tachiai.services.context import Services
 

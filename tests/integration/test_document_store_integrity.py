@@ -11,7 +11,8 @@ import boto3
 import pytest
 from moto import mock_aws
 from tachiai.adapters.aws import client_config
-from tachiai.adapters.s3 import DocumentStore, original_key, upload_key
+from tachiai.adapters.s3 import DocumentStore
+from tachiai.domain.documents import original_key, upload_key
 from tachiai.domain.errors import DocumentIntegrityError, NotFound
 
 BUCKET = "docs"

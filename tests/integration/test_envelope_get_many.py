@@ -13,9 +13,10 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 from tachiai.adapters import dynamodb
-from tachiai.adapters.dynamodb import BATCH_GET_KEYS, SENDER_LIST_ORDER, TABLE_SCHEMA, EnvelopeRepository
+from tachiai.adapters.dynamodb import BATCH_GET_KEYS, TABLE_SCHEMA, EnvelopeRepository
 from tachiai.domain.envelope import Envelope, EnvelopeStatus
 from tachiai.domain.errors import StorageUnavailable
+from tachiai.domain.storage import SENDER_LIST_ORDER
 
 from tests.integration.test_storage_adapters import T0, _create, _envelope
 

@@ -13,9 +13,9 @@ import pytest
 from moto import mock_aws
 from tachiai.adapters import ledger_index
 from tachiai.adapters.dynamodb import TABLE_SCHEMA, ledger_writes
-from tachiai.adapters.ledger_index import MAX_TEXT_CHARS, READ_PAGE, LedgerIndex, LedgerQuery
+from tachiai.adapters.ledger_index import MAX_TEXT_CHARS, READ_PAGE, LedgerIndex
 from tachiai.domain.envelope import EnvelopeStatus
-from tachiai.domain.ledger import LedgerEntry
+from tachiai.domain.ledger import LedgerEntry, LedgerQuery
 
 TABLE = "fulltext"
 CONTRACTS = 600

@@ -12,9 +12,9 @@ import boto3
 import pytest
 from moto import mock_aws
 from tachiai.adapters.dynamodb import TABLE_SCHEMA, ledger_writes
-from tachiai.adapters.ledger_index import READ_PAGE, LedgerIndex, LedgerQuery
+from tachiai.adapters.ledger_index import READ_PAGE, LedgerIndex
 from tachiai.domain.envelope import EnvelopeStatus
-from tachiai.domain.ledger import LedgerEntry
+from tachiai.domain.ledger import LedgerEntry, LedgerQuery
 
 TABLE = "envelopes"
 CONTRACTS = 45

@@ -14,7 +14,8 @@ from typing import Any
 
 import pytest
 from tachiai.adapters.dynamodb import owner_partitions
-from tachiai.adapters.ledger_index import LedgerQuery, _query_fingerprint
+from tachiai.adapters.ledger_index import _query_fingerprint
+from tachiai.domain.ledger import LedgerQuery
 
 from tests.integration.test_sender_api import JIRO, TARO, app, call, envelope_request
 

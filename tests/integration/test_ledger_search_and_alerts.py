@@ -17,10 +17,10 @@ import pytest
 from moto import mock_aws
 from tachiai import names
 from tachiai.adapters.dynamodb import TABLE_SCHEMA, directory_items, ledger_writes
-from tachiai.adapters.ledger_index import LedgerIndex, LedgerQuery, TooVague
+from tachiai.adapters.ledger_index import LedgerIndex, TooVague
 from tachiai.config import settings_from
 from tachiai.domain.envelope import EnvelopeStatus
-from tachiai.domain.ledger import LedgerEntry, normalize_name
+from tachiai.domain.ledger import LedgerEntry, LedgerQuery, normalize_name
 from tachiai.services.context import Services
 from tachiai.services.ledger import send_deadline_alerts
 

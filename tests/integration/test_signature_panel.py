@@ -5,7 +5,7 @@ synchronous invoker without loading pyHanko, once per process."""
 from __future__ import annotations
 
 import pytest
-from tachiai.adapters.s3 import current_key
+from tachiai.domain.documents import current_key
 from tachiai.domain.errors import EnvelopeNotCompleted
 from tachiai.services import signature_panel
 from tachiai.services.signature_panel import SignaturePanel

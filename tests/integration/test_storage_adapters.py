@@ -13,13 +13,15 @@ import boto3
 import pytest
 from moto import mock_aws
 from tachiai.adapters.aws import client_config
-from tachiai.adapters.dynamodb import MAX_COUNTERPARTIES, TABLE_SCHEMA, EnvelopeRepository, LinkRecord
-from tachiai.adapters.s3 import DocumentStore, original_key, sealed_key
+from tachiai.adapters.dynamodb import MAX_COUNTERPARTIES, TABLE_SCHEMA, EnvelopeRepository
+from tachiai.adapters.s3 import DocumentStore
 from tachiai.domain import envelope as rules
 from tachiai.domain.audit import AuditKind, verify_chain
+from tachiai.domain.documents import original_key, sealed_key
 from tachiai.domain.envelope import Document, Envelope, EnvelopeStatus, Participant
 from tachiai.domain.errors import Conflict, NotFound
 from tachiai.domain.events import Person
+from tachiai.domain.storage import LinkRecord
 
 T0 = datetime(2026, 11, 22, 1, 0, tzinfo=UTC)
 

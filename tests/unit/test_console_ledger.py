@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 from tachiai import i18n
-from tachiai.adapters.s3 import original_key
 from tachiai.console import ledger as ledger_page
+from tachiai.domain.documents import original_key
 from tachiai.services import ledger
 from tachiai.services.identity import sender_from_claims
 from tachiai.services.ledger import ImportRequest, MetadataValues

@@ -174,7 +174,7 @@ def test_bad_metadata_is_explained_on_each_field() -> None:
 def _timestamp_import(world: FakeWorld, payload: dict[str, Any]) -> dict[str, Any]:
     import hashlib
 
-    from tachiai.adapters.s3 import original_key
+    from tachiai.domain.documents import original_key
 
     data = world.documents.get(original_key(payload["envelopeId"], payload["documentId"]))
     return {"sha256": hashlib.sha256(data).hexdigest(), "size": len(data), "time": "2025-04-01T00:00:00Z"}

@@ -7,8 +7,8 @@ from __future__ import annotations
 import base64
 
 import pytest
-from tachiai.adapters.s3 import original_key
 from tachiai.domain.audit import AuditKind
+from tachiai.domain.documents import original_key
 from tachiai.domain.errors import DraftDocumentUnknown, EnvelopeNotDraft, InvalidDocument, TooManyDocuments
 from tachiai.services import drafts, sending
 from tachiai.services.sending import CreateEnvelopeRequest, DocumentRequest

@@ -9,8 +9,8 @@ from __future__ import annotations
 import base64
 
 import pytest
-from tachiai.adapters.s3 import original_key
 from tachiai.domain.audit import AuditKind, verify_chain
+from tachiai.domain.documents import original_key
 from tachiai.domain.envelope import MAX_ACCESS_CODE_ATTEMPTS, EnvelopeStatus
 from tachiai.domain.errors import (
     DuplicateParticipant,

@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from tachiai.adapters.dynamodb import SENDER_LIST_ORDER
 from tachiai.domain.envelope import EnvelopeStatus
 from tachiai.domain.errors import StorageUnavailable
+from tachiai.domain.storage import SENDER_LIST_ORDER
 
 from tests.fakes import FakeEnvelopeStore, Faults
 from tests.integration.test_storage_adapters import T0, _envelope

@@ -26,8 +26,8 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-from tachiai.adapters.s3 import current_key
 from tachiai.domain.audit import AuditEntry, verify_chain
+from tachiai.domain.documents import current_key
 from tachiai.domain.envelope import Envelope, EnvelopeStatus, ParticipantStatus
 from tachiai.domain.errors import (
     DocumentStoreUnavailable,

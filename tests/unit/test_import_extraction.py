@@ -25,8 +25,8 @@ from botocore.response import StreamingBody
 from botocore.stub import Stubber
 from tachiai import names
 from tachiai.adapters.functions import FunctionInvoker
-from tachiai.adapters.s3 import original_key
 from tachiai.domain.audit import AuditKind
+from tachiai.domain.documents import original_key
 from tachiai.domain.errors import ExtractionNotRetryable, FunctionUnavailable, StorageUnavailable
 from tachiai.services import ledger
 from tachiai.services.ledger import ImportRequest

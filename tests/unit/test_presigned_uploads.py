@@ -11,7 +11,7 @@ import hashlib
 from typing import Any
 
 import pytest
-from tachiai.adapters.s3 import current_key, original_key
+from tachiai.domain.documents import current_key, original_key
 from tachiai.domain.envelope import EnvelopeStatus
 from tachiai.domain.errors import DocumentIntegrityError, DocumentNotUploaded
 from tachiai.services import ledger, recipient, sending

@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 from tachiai import names
-from tachiai.adapters.s3 import current_key
 from tachiai.api import recipient as recipient_api
+from tachiai.domain.documents import current_key
 from tachiai.domain.envelope import (
     SESSION_VALIDITY,
     Document,

@@ -11,7 +11,7 @@ import base64
 import hashlib
 
 import pytest
-from tachiai.adapters.s3 import original_key, template_document_key
+from tachiai.domain.documents import original_key, template_document_key
 from tachiai.domain.envelope import EnvelopeStatus
 from tachiai.domain.errors import (
     DocumentNotUploaded,

@@ -17,7 +17,8 @@ from typing import Any
 import boto3
 import urllib3
 from tachiai import names
-from tachiai.adapters.s3 import DocumentStore, upload_key
+from tachiai.adapters.s3 import DocumentStore
+from tachiai.domain.documents import upload_key
 from tachiai.local.client import upload_fields
 from tachiai.local.guard import MotoGuard, ServiceLocks
 from werkzeug.test import Client

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -24,19 +23,13 @@ from tachiai.domain.errors import (
     UserExists,
 )
 from tachiai.domain.users import ROLES, DirectoryUser, Role, role_of
+from tachiai.domain.users import StaffMember as StaffMember
 
 if TYPE_CHECKING:
     from mypy_boto3_cognito_idp import CognitoIdentityProviderClient
     from mypy_boto3_cognito_idp.type_defs import AttributeTypeTypeDef
 
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class StaffMember:
-    username: str
-    email: str
-    name: str
 
 
 MEMBER_CACHE_SECONDS = 300.0

@@ -66,9 +66,9 @@ import hashlib
 import time
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -79,6 +79,9 @@ from tachiai.domain.console import ConsoleSession
 from tachiai.domain.envelope import Envelope, EnvelopeStatus, next_auto_reminder
 from tachiai.domain.errors import Conflict, InvalidCursor, NotFound, StorageUnavailable, TachiaiError
 from tachiai.domain.ledger import LedgerEntry, ledger_entry, normalize_name
+from tachiai.domain.storage import SENDER_LIST_ORDER as SENDER_LIST_ORDER
+from tachiai.domain.storage import EnvelopePage as EnvelopePage
+from tachiai.domain.storage import LinkRecord as LinkRecord
 from tachiai.domain.templates import Template, TemplateScope
 
 if TYPE_CHECKING:
@@ -86,12 +89,6 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
 
 GSI1 = "gsi1"
-SENDER_LIST_ORDER: tuple[EnvelopeStatus, ...] = tuple(
-    sorted(EnvelopeStatus, key=lambda status: status.value, reverse=True)
-)
-"""The order of the statuses in a sender's unfiltered list: gsi1's sort key begins with the status and
-the list reads it backwards (newest first), so ``sent`` comes first and ``cancelled`` last. A prefix of
-the list therefore holds every envelope of the statuses before the last one it reaches."""
 GSI2 = "gsi2"
 """Ledger by date (``LEDGER``), a counterparty's contracts by date (``CPTY#<name>``), due dates (``DUE``)."""
 GSI3 = "gsi3"
@@ -120,26 +117,6 @@ def owner_partitions(owner_id: str) -> tuple[str, str, str, str]:
     """
     tag = owner_id.encode().hex()
     return f"OLEDGER#{tag}", f"OAMOUNT#{tag}", f"OCPTY#{tag}#", f"CPTYDIR#{tag}"
-
-
-@dataclass(frozen=True)
-class LinkRecord:
-    """What a recipient's link token (by its hash) points at."""
-
-    token_sha256: str
-    envelope_id: str
-    participant_id: str
-    expires_at: datetime
-    purpose: Literal["sign", "download"] = "sign"
-    """``sign``: the link of a participant's turn (alive while the envelope says so);
-    ``download``: the completion mail's link to the finished documents."""
-
-
-@dataclass(frozen=True)
-class EnvelopePage:
-    envelopes: list[Envelope]
-    cursor: str | None
-    """Pass back to get the next page; None on the last page."""
 
 
 def _env_key(envelope_id: str) -> dict[str, Any]:

@@ -31,13 +31,14 @@ from datetime import date
 from typing import TYPE_CHECKING, Any, Literal
 
 from botocore.exceptions import BotoCoreError, ClientError
-from pydantic import BaseModel, ConfigDict, Field
 
 from tachiai.adapters import cursors
 from tachiai.adapters.dynamodb import GSI2, GSI3, owner_partitions, storage_error
-from tachiai.domain.envelope import EnvelopeStatus
 from tachiai.domain.errors import InvalidCursor, InvalidRequest, StorageUnavailable
+from tachiai.domain.ledger import DueItem as DueItem
 from tachiai.domain.ledger import LedgerEntry, normalize_name
+from tachiai.domain.ledger import LedgerPage as LedgerPage
+from tachiai.domain.ledger import LedgerQuery as LedgerQuery
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -51,46 +52,6 @@ MAX_TEXTS_PER_SEARCH = 1000
 MAX_TEXT_CHARS = 100_000
 """Folded characters of a contract's text kept for full-text search (a DynamoDB item holds 400 KB)."""
 _BATCH_GET = 100
-
-
-class LedgerQuery(BaseModel):
-    """A combined ledger search: every condition given must hold."""
-
-    model_config = ConfigDict(frozen=True)
-
-    date_from: date | None = None
-    """Transaction (contract) date on or after."""
-    date_to: date | None = None
-    counterparty: str | None = Field(default=None, min_length=1, max_length=200)
-    """Part of a counterparty's name, Japanese or English (width, case and spaces do not matter)."""
-    amount_min: int | None = Field(default=None, ge=0)
-    amount_max: int | None = Field(default=None, ge=0)
-    title: str | None = Field(default=None, min_length=1, max_length=200)
-    """Part of the title."""
-    text: str | None = Field(default=None, min_length=2, max_length=200)
-    """Words anywhere in the contract's text (full-text search)."""
-    status: EnvelopeStatus | None = None
-    owner_id: str | None = None
-    """Only this sender's contracts (members): searched in the owner's own partitions, so nothing
-    about anyone else's contracts can show in the answer; None: the whole ledger (administrators)."""
-
-
-@dataclass
-class LedgerPage:
-    entries: list[LedgerEntry]
-    cursor: str | None
-    items_read: int = 0
-    """Items DynamoDB read to answer (ScannedCount summed over every call, texts included). For
-    measurements and tests only: the API never returns it (a count taken before a filter)."""
-    calls: int = 0
-    texts_read: int = 0
-
-
-@dataclass(frozen=True)
-class DueItem:
-    entry: LedgerEntry
-    kind: Literal["notice", "end"]
-    due: date
 
 
 class TooVague(InvalidRequest):

@@ -15,20 +15,14 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from tachiai.domain.errors import (
     Conflict,
-    EnvelopeCancelled,
-    EnvelopeRejected,
     TachiaiError,
     WorkflowUnavailable,
 )
+from tachiai.domain.tasks import CANCELLED as CANCELLED
+from tachiai.domain.tasks import REJECTED as REJECTED
 
 if TYPE_CHECKING:
     from mypy_boto3_stepfunctions import SFNClient
-
-# Error names the state machine's Catch clauses match: part of the contract with the ASL file. They
-# are the class names of the errors a task raises for the same outcome (a Notify that finds the
-# envelope cancelled raises EnvelopeCancelled), so one Catch serves both.
-REJECTED = EnvelopeRejected.__name__
-CANCELLED = EnvelopeCancelled.__name__
 
 
 def _translate(error: ClientError | BotoCoreError, what: str) -> TachiaiError:

@@ -15,7 +15,6 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 
-from tachiai.adapters.ledger_index import LedgerQuery
 from tachiai.api.contract import API_VERSION, SENDER_DOCS, operation_security, served_document
 from tachiai.api.models import (
     CreatedEnvelope,
@@ -40,6 +39,7 @@ from tachiai.api.views import download_view, envelope_detail, envelope_fields, e
 from tachiai.console import console_routes
 from tachiai.domain.envelope import EnvelopeStatus
 from tachiai.domain.errors import TachiaiError
+from tachiai.domain.ledger import LedgerQuery
 from tachiai.services import ledger, sending
 from tachiai.services.context import services
 from tachiai.services.identity import sender_from_claims

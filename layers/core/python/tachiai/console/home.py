@@ -11,7 +11,7 @@ without filters, from that page where it provably holds them (see :func:`_todo`)
 status it does not.
 
 The unfiltered list is not "newest change first" overall: the sender index sorts by status first
-(:data:`~tachiai.adapters.dynamodb.SENDER_LIST_ORDER`), newest change first within each status.
+(:data:`~tachiai.domain.storage.SENDER_LIST_ORDER`), newest change first within each status.
 """
 
 from __future__ import annotations
@@ -25,10 +25,10 @@ from urllib.parse import urlencode
 
 from aws_lambda_powertools.event_handler import Response
 
-from tachiai.adapters.dynamodb import SENDER_LIST_ORDER, EnvelopePage
-from tachiai.adapters.ledger_index import LedgerQuery
 from tachiai.console.framework import Console, RouteKey, Visitor
 from tachiai.domain.envelope import Envelope, EnvelopeStatus, ParticipantStatus
+from tachiai.domain.ledger import LedgerQuery
+from tachiai.domain.storage import SENDER_LIST_ORDER, EnvelopePage
 from tachiai.mail.templates import format_mail_time
 from tachiai.services import ledger, sending
 from tachiai.services.context import Services

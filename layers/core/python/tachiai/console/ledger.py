@@ -39,11 +39,10 @@ from aws_lambda_powertools.event_handler import Response
 from pydantic import ValidationError
 
 from tachiai import i18n
-from tachiai.adapters.ledger_index import LedgerQuery
 from tachiai.domain.audit import AuditEntry, AuditKind
 from tachiai.domain.envelope import Envelope, EnvelopeStatus
 from tachiai.domain.errors import InvalidRequest, TachiaiError
-from tachiai.domain.ledger import LedgerEntry
+from tachiai.domain.ledger import LedgerEntry, LedgerQuery
 from tachiai.extract.model import FIELD_NAMES, NOTICE_PERIOD, ContractMetadata
 from tachiai.ledger_listing import to_csv
 from tachiai.services import ledger, sending

@@ -38,10 +38,10 @@ from aws_lambda_powertools.event_handler import Response
 from pydantic import ValidationError
 
 from tachiai import i18n
-from tachiai.adapters.s3 import current_key, original_key
 from tachiai.api.routing import json_response
 from tachiai.console import preview
 from tachiai.console.row_editor import edit_rows
+from tachiai.domain.documents import current_key, original_key
 from tachiai.domain.envelope import AUTO_REMIND_DAYS, MAX_LINK_VALIDITY, Envelope, EnvelopeStatus
 from tachiai.domain.errors import (
     DocumentNotUploaded,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import unicodedata
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
@@ -195,3 +196,43 @@ def correct_metadata(
         }
     )
     return envelope, entries
+
+
+class LedgerQuery(BaseModel):
+    """A combined ledger search: every condition given must hold."""
+
+    model_config = ConfigDict(frozen=True)
+
+    date_from: date | None = None
+    """Transaction (contract) date on or after."""
+    date_to: date | None = None
+    counterparty: str | None = Field(default=None, min_length=1, max_length=200)
+    """Part of a counterparty's name, Japanese or English (width, case and spaces do not matter)."""
+    amount_min: int | None = Field(default=None, ge=0)
+    amount_max: int | None = Field(default=None, ge=0)
+    title: str | None = Field(default=None, min_length=1, max_length=200)
+    """Part of the title."""
+    text: str | None = Field(default=None, min_length=2, max_length=200)
+    """Words anywhere in the contract's text (full-text search)."""
+    status: EnvelopeStatus | None = None
+    owner_id: str | None = None
+    """Only this sender's contracts (members): searched in the owner's own partitions, so nothing
+    about anyone else's contracts can show in the answer; None: the whole ledger (administrators)."""
+
+
+@dataclass
+class LedgerPage:
+    entries: list[LedgerEntry]
+    cursor: str | None
+    items_read: int = 0
+    """Items DynamoDB read to answer (ScannedCount summed over every call, texts included). For
+    measurements and tests only: the API never returns it (a count taken before a filter)."""
+    calls: int = 0
+    texts_read: int = 0
+
+
+@dataclass(frozen=True)
+class DueItem:
+    entry: LedgerEntry
+    kind: Literal["notice", "end"]
+    due: date

@@ -22,8 +22,14 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel, to_pascal
 
-from tachiai.domain.errors import InvalidRequest
+from tachiai.domain.errors import EnvelopeCancelled, EnvelopeRejected, InvalidRequest
 from tachiai.domain.templates import TEMPLATE_DOCUMENT_KEY_PATTERN
+
+# Error names the state machine's Catch clauses match: part of the contract with the ASL file. They
+# are the class names of the errors a task raises for the same outcome (a Notify that finds the
+# envelope cancelled raises EnvelopeCancelled), so one Catch serves both.
+REJECTED = EnvelopeRejected.__name__
+CANCELLED = EnvelopeCancelled.__name__
 
 Outcome = Literal["completed", "rejected", "expired", "cancelled", "failed"]
 """How an envelope ended, as the chain announces it."""
@@ -151,8 +157,8 @@ class TimestampImportTask(_Message):
 DRAFT_DOCUMENT_KEY_PATTERN = (
     r"^envelopes/env_[0-9a-f]{24}/(documents/d[0-9]{1,2}/original|uploads/d[0-9]{1,2}/[0-9a-f]{32})\.pdf$"
 )
-"""A draft's stored PDF or its presigned upload (:func:`tachiai.adapters.s3.original_key`, ``upload_key``):
-the console preflights each file as it arrives, to show a refusal on that file."""
+"""A draft's stored PDF or its presigned upload (:func:`tachiai.domain.documents.original_key`,
+``upload_key``): the console preflights each file as it arrives, to show a refusal on that file."""
 
 
 class PreflightTask(_Message):

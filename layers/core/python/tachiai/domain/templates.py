@@ -28,7 +28,7 @@ MAX_DOCUMENTS = 10
 TEMPLATE_DOCUMENT_KEY_PATTERN = (
     r"^envelopes/templates/tpl_[0-9a-f]{24}/documents/[A-Za-z0-9_-]{1,64}/original\.pdf$"
 )
-"""The stored key of a template's PDF (:func:`tachiai.adapters.s3.template_document_key`): the seal
+"""The stored key of a template's PDF (:func:`tachiai.domain.documents.template_document_key`): the seal
 function preflights only keys of this form for the send API."""
 
 

@@ -39,3 +39,10 @@ class DirectoryUser:
     created_at: datetime | None = None
     groups: tuple[str, ...] = field(default=())
     """Every group the user is in (the role's, and any other the pool knows)."""
+
+
+@dataclass(frozen=True)
+class StaffMember:
+    username: str
+    email: str
+    name: str

@@ -32,9 +32,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from tachiai import i18n
-from tachiai.adapters.cognito import StaffMember
 from tachiai.domain.errors import Forbidden, UnknownUser, UserExists
-from tachiai.domain.users import ROLES, DirectoryUser, Role
+from tachiai.domain.users import ROLES, DirectoryUser, Role, StaffMember
 
 if TYPE_CHECKING:
     from tachiai.services.context import Services

@@ -20,10 +20,9 @@ import secrets
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from tachiai.adapters.dynamodb import LinkRecord
-from tachiai.adapters.s3 import original_key, upload_key
 from tachiai.domain import envelope as rules
 from tachiai.domain.audit import AuditKind
+from tachiai.domain.documents import original_key, upload_key
 from tachiai.domain.envelope import AUTO_REMIND_DAYS, Document, Envelope, EnvelopeStatus
 from tachiai.domain.errors import (
     Conflict,
@@ -35,6 +34,7 @@ from tachiai.domain.errors import (
     TooManyDocuments,
 )
 from tachiai.domain.events import Language
+from tachiai.domain.storage import LinkRecord
 from tachiai.domain.text import Line, Lines
 from tachiai.domain.tokens import new_link_token
 from tachiai.domain.uploads import check_upload

@@ -23,9 +23,9 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from tachiai import observability
-from tachiai.adapters.s3 import current_key, original_key, upload_key
 from tachiai.domain import envelope as rules
 from tachiai.domain.audit import AuditEntry, AuditKind
+from tachiai.domain.documents import current_key, original_key, upload_key
 from tachiai.domain.envelope import Document, Envelope, EnvelopeStatus
 from tachiai.domain.errors import (
     Conflict,
@@ -59,7 +59,7 @@ from tachiai.services.sending import (
 )
 
 if TYPE_CHECKING:
-    from tachiai.adapters.ledger_index import DueItem, LedgerPage, LedgerQuery
+    from tachiai.domain.ledger import DueItem, LedgerPage, LedgerQuery
 
 logger = logging.getLogger(__name__)
 

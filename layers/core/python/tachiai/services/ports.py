@@ -20,15 +20,14 @@ from typing import TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:
     from asn1crypto import cms
 
-    from tachiai.adapters.cognito import StaffMember
-    from tachiai.adapters.dynamodb import EnvelopePage, LinkRecord
-    from tachiai.adapters.ledger_index import DueItem, LedgerPage, LedgerQuery
     from tachiai.domain.audit import AuditEntry
     from tachiai.domain.console import ConsoleSession, TokenSet
     from tachiai.domain.envelope import Envelope, EnvelopeStatus
     from tachiai.domain.events import AgreementRecord, Language, SealEvent
+    from tachiai.domain.ledger import DueItem, LedgerPage, LedgerQuery
+    from tachiai.domain.storage import EnvelopePage, LinkRecord
     from tachiai.domain.templates import Template
-    from tachiai.domain.users import DirectoryUser, Role
+    from tachiai.domain.users import DirectoryUser, Role, StaffMember
     from tachiai.mail.templates import MailMessage
 
 
@@ -69,7 +68,7 @@ class EnvelopeStore(Protocol):
         self, sender_id: str, status: EnvelopeStatus | None = None, limit: int = 50, cursor: str | None = None
     ) -> EnvelopePage:
         """A sender's envelopes of ``status``, newest change first; without it, all of them grouped by
-        status in :data:`tachiai.adapters.dynamodb.SENDER_LIST_ORDER`, newest change first within each
+        status in :data:`tachiai.domain.storage.SENDER_LIST_ORDER`, newest change first within each
         (the index's sort key begins with the status), so a first page is every envelope of the
         statuses before the last one it reaches."""
         ...

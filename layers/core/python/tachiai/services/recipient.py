@@ -24,11 +24,9 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 from tachiai import observability
-from tachiai.adapters.dynamodb import LinkRecord
-from tachiai.adapters.s3 import certificate_key, current_key
-from tachiai.adapters.sfn import REJECTED
 from tachiai.domain import envelope as rules
 from tachiai.domain.audit import AuditEntry, AuditKind, AuditValue
+from tachiai.domain.documents import certificate_key, current_key
 from tachiai.domain.envelope import Envelope, EnvelopeStatus, Participant, ParticipantStatus
 from tachiai.domain.errors import (
     AuthenticationRequired,
@@ -47,7 +45,8 @@ from tachiai.domain.errors import (
     WrongAccessCode,
 )
 from tachiai.domain.events import AuthMethod, EventKind, Person
-from tachiai.domain.tasks import ParticipantAnswer
+from tachiai.domain.storage import LinkRecord
+from tachiai.domain.tasks import REJECTED, ParticipantAnswer
 from tachiai.domain.text import Line, Lines, multi_line
 from tachiai.domain.tokens import (
     access_code_matches,

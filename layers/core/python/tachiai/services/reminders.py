@@ -16,10 +16,10 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from tachiai.adapters.dynamodb import LinkRecord
 from tachiai.domain import envelope as rules
 from tachiai.domain.audit import AuditKind
 from tachiai.domain.errors import Conflict, NotFound, TachiaiError
+from tachiai.domain.storage import LinkRecord
 from tachiai.domain.tokens import new_link_token
 from tachiai.services import mails
 from tachiai.services.context import Services

@@ -17,7 +17,9 @@ from datetime import datetime
 from typing import Any
 
 from tachiai import i18n, observability
-from tachiai.adapters.s3 import (
+from tachiai.domain import envelope as rules
+from tachiai.domain.audit import AuditEntry, AuditKind
+from tachiai.domain.documents import (
     certificate_key,
     current_key,
     final_key,
@@ -25,8 +27,6 @@ from tachiai.adapters.s3 import (
     sealed_key,
     timestamp_key,
 )
-from tachiai.domain import envelope as rules
-from tachiai.domain.audit import AuditEntry, AuditKind
 from tachiai.domain.envelope import Envelope, EnvelopeStatus, ParticipantStatus
 from tachiai.domain.errors import (
     Conflict,

@@ -19,12 +19,10 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
 from pydantic_core import PydanticCustomError
 
 from tachiai import i18n, observability
-from tachiai.adapters.dynamodb import EnvelopePage, LinkRecord
-from tachiai.adapters.s3 import certificate_key, current_key, original_key, timestamp_key, upload_key
-from tachiai.adapters.sfn import CANCELLED
 from tachiai.domain import envelope as rules
 from tachiai.domain.audit import AuditEntry, AuditKind
 from tachiai.domain.chain_lifetime import check_chain_lifetime
+from tachiai.domain.documents import certificate_key, current_key, original_key, timestamp_key, upload_key
 from tachiai.domain.envelope import Document, Envelope, EnvelopeStatus, Participant, ParticipantStatus
 from tachiai.domain.errors import (
     Conflict,
@@ -38,6 +36,8 @@ from tachiai.domain.errors import (
     ReminderNotReady,
 )
 from tachiai.domain.events import AuthMethod, Language, Person
+from tachiai.domain.storage import EnvelopePage, LinkRecord
+from tachiai.domain.tasks import CANCELLED
 from tachiai.domain.text import Line, Lines
 from tachiai.domain.tokens import hash_access_code, new_link_token
 from tachiai.domain.uploads import check_upload

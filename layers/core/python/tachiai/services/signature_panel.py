@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, ValidationError
 
 from tachiai import i18n
-from tachiai.adapters.s3 import certificate_key, current_key
+from tachiai.domain.documents import certificate_key, current_key
 from tachiai.domain.envelope import Envelope, EnvelopeStatus
 from tachiai.domain.errors import ConfigurationError, EnvelopeNotCompleted, FunctionUnavailable
 from tachiai.domain.events import Language

@@ -19,7 +19,7 @@ from datetime import timedelta
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
 
-from tachiai.adapters.s3 import original_key, template_document_key, template_upload_key
+from tachiai.domain.documents import original_key, template_document_key, template_upload_key
 from tachiai.domain.envelope import AUTO_REMIND_DAYS, MAX_LINK_VALIDITY_SECONDS, Document, Envelope
 from tachiai.domain.errors import (
     DocumentNotUploaded,

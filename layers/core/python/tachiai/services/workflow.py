@@ -16,7 +16,6 @@ import logging
 from datetime import timedelta
 
 from tachiai import observability
-from tachiai.adapters.dynamodb import LinkRecord
 from tachiai.domain import envelope as rules
 from tachiai.domain.audit import AuditEntry, AuditKind
 from tachiai.domain.envelope import Envelope, EnvelopeStatus, ParticipantStatus
@@ -29,6 +28,7 @@ from tachiai.domain.errors import (
     MailError,
     MailServiceThrottled,
 )
+from tachiai.domain.storage import LinkRecord
 from tachiai.domain.tasks import Outcome, ParticipantAnswer, StepError
 from tachiai.domain.tokens import new_link_token
 from tachiai.mail.templates import MailMessage
