@@ -22,6 +22,7 @@ from tachiai.domain.envelope import Document, Envelope, EnvelopeStatus, Particip
 from tachiai.domain.errors import Conflict, NotFound
 from tachiai.domain.events import Person
 from tachiai.domain.storage import LinkRecord
+from tachiai.extract.model import ContractMetadata
 
 T0 = datetime(2026, 11, 22, 1, 0, tzinfo=UTC)
 
@@ -164,7 +165,12 @@ class CountingClient:
 
     def transact_write_items(self, **kwargs: Any) -> Any:
         self.transaction_sizes.append(len(kwargs["TransactItems"]))
+        self.last_transaction = kwargs["TransactItems"]
         return self._client.transact_write_items(**kwargs)
+
+    def deleted_keys(self) -> list[str]:
+        """The sort keys the last transaction deleted."""
+        return sorted(w["Delete"]["Key"]["sk"]["S"] for w in self.last_transaction if "Delete" in w)
 
     def put_item(self, **kwargs: Any) -> Any:
         self.single_puts += 1
@@ -182,8 +188,8 @@ def test_a_save_that_leaves_the_ledger_entry_as_it_was_writes_only_the_envelope_
     counting = CountingClient(repository._client)
     repository = EnvelopeRepository(counting, "envelopes")  # type: ignore[arg-type]
     created = _create(repository, _envelope())
-    # envelope, audit, then the ledger: the tenant's and the owner's entry and counterparties, due dates
-    assert counting.transaction_sizes[-1] == 1 + 1 + 2 * (1 + MAX_COUNTERPARTIES) + 2
+    # envelope, audit, then the ledger: the tenant's and the owner's entry and its one counterparty
+    assert counting.transaction_sizes[-1] == 1 + 1 + 2 * (1 + 1)
     opened, entry = repository.get("env1").audited(
         AuditKind.DOCUMENT_DOWNLOADED, "t@example.jp", T0 + timedelta(hours=1)
     )
@@ -192,6 +198,48 @@ def test_a_save_that_leaves_the_ledger_entry_as_it_was_writes_only_the_envelope_
     assert counting.transaction_sizes[-1] == 2  # the envelope and its audit entry
     assert counting.single_puts == puts_before  # nor the counterparty directory
     assert created.version + 1 == repository.get("env1").version
+
+
+def _with_parties(envelope: Envelope, *parties: str) -> tuple[Envelope, list[Any]]:
+    changed = envelope.model_copy(update={"metadata": ContractMetadata(parties=list(parties))})
+    audited, entry = changed.audited(AuditKind.DOCUMENT_DOWNLOADED, "t@example.jp", T0)
+    return audited, [entry]
+
+
+def test_a_new_envelope_deletes_no_ledger_slot_it_never_had(repository):
+    counting = CountingClient(repository._client)
+    _create(EnvelopeRepository(counting, "envelopes"), _envelope())  # type: ignore[arg-type]
+
+    assert counting.deleted_keys() == []
+
+
+def test_a_change_deletes_only_the_ledger_slots_that_exist_and_are_no_longer_wanted(repository):
+    counting = CountingClient(repository._client)
+    repository = EnvelopeRepository(counting, "envelopes")  # type: ignore[arg-type]
+    _create(repository, _envelope())
+    repository.save(*_with_parties(repository.get("env1"), "甲株式会社", "乙株式会社", "丙株式会社"))
+    assert counting.deleted_keys() == []
+
+    repository.save(*_with_parties(repository.get("env1"), "甲株式会社"))
+
+    assert counting.deleted_keys() == ["CPTY#01", "CPTY#02", "OCPTY#01", "OCPTY#02"]
+
+
+def test_an_envelope_stored_without_its_ledger_shape_clears_every_unused_slot(repository):
+    _create(repository, _envelope())
+    # as an envelope saved before the shape was kept: which slots exist is unknown
+    repository._client.update_item(
+        TableName="envelopes",
+        Key={"pk": {"S": "ENV#env1"}, "sk": {"S": "META"}},
+        UpdateExpression="REMOVE ledger_shape",
+    )
+    counting = CountingClient(repository._client)
+    fresh = EnvelopeRepository(counting, "envelopes")  # type: ignore[arg-type]
+
+    fresh.save(*_with_parties(fresh.get("env1"), "甲株式会社"))
+
+    unused = [f"{prefix}#{n:02d}" for prefix in ("CPTY", "OCPTY") for n in range(1, MAX_COUNTERPARTIES)]
+    assert counting.deleted_keys() == sorted([*unused, "DUE#end", "DUE#notice"])
 
 
 def test_a_save_that_changes_the_ledger_entry_rewrites_the_ledger_items(repository):
