@@ -33,6 +33,7 @@ from zoneinfo import ZoneInfo
 from tachiai.config import Settings
 from tachiai.domain.audit import AuditEntry
 from tachiai.domain.console import ConsoleSession, TokenSet
+from tachiai.domain.documents import original_key
 from tachiai.domain.envelope import Envelope, EnvelopeStatus, next_auto_reminder
 from tachiai.domain.errors import (
     ConfigurationError,
@@ -839,3 +840,10 @@ def fake_world(*, sealer: Any = None, settings: Settings | None = None) -> FakeW
         console_sessions=console_sessions,
         login=login,
     )
+
+
+def import_arrival(world: FakeWorld, payload: dict[str, Any]) -> dict[str, Any]:
+    """What the seal function answers for an import's arrival (the real one is tested with the sealing
+    kit): the hash and size of the bytes it found under the document's key, and a time."""
+    data = world.documents.get(original_key(payload["envelopeId"], payload["documentId"]))
+    return {"sha256": hashlib.sha256(data).hexdigest(), "size": len(data), "time": "2025-04-01T00:00:00Z"}

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import csv
-import hashlib
 import io
 from datetime import date, timedelta
 from typing import Any
@@ -17,7 +16,6 @@ from typing import Any
 import pytest
 from tachiai import i18n
 from tachiai.console import ledger as ledger_page
-from tachiai.domain.documents import original_key
 from tachiai.services import ledger
 from tachiai.services.identity import sender_from_claims
 from tachiai.services.ledger import ImportRequest, MetadataValues
@@ -33,20 +31,14 @@ from tests.console_browser import (
     add_person,
     id_claims,
 )
-from tests.fakes import EXTRACT_FUNCTION, SEAL_FUNCTION, FakeWorld, fake_world
+from tests.fakes import EXTRACT_FUNCTION, SEAL_FUNCTION, FakeWorld, fake_world, import_arrival
 from tests.fixtures.pdfs import simple_pdf
-
-
-def _timestamp_import(world: FakeWorld, payload: dict[str, Any]) -> dict[str, Any]:
-    # What the seal function answers for an import's arrival (the real one is tested with the kit).
-    data = world.documents.get(original_key(payload["envelopeId"], payload["documentId"]))
-    return {"sha256": hashlib.sha256(data).hexdigest(), "size": len(data), "time": "2025-04-01T00:00:00Z"}
 
 
 @pytest.fixture
 def world() -> FakeWorld:
     world = fake_world()
-    world.functions.routes[SEAL_FUNCTION] = lambda payload: _timestamp_import(world, payload)
+    world.functions.routes[SEAL_FUNCTION] = lambda payload: import_arrival(world, payload)
     world.functions.routes[EXTRACT_FUNCTION] = lambda payload: {"fields": []}
     return world
 

@@ -17,7 +17,7 @@ from tachiai.services import ledger
 from tachiai.services.ledger import ImportRequest, MetadataValues
 from tachiai.services.sending import ADMIN_GROUP, SenderIdentity
 
-from tests.fakes import EXTRACT_FUNCTION, SEAL_FUNCTION, FakeWorld, fake_world
+from tests.fakes import EXTRACT_FUNCTION, SEAL_FUNCTION, FakeWorld, fake_world, import_arrival
 from tests.fixtures.pdfs import simple_pdf
 
 TARO = SenderIdentity(sub="sub-taro", email="taro@example.co.jp", name="山田太郎")
@@ -171,19 +171,10 @@ def test_bad_metadata_is_explained_on_each_field() -> None:
 # --- on the fakes -------------------------------------------------------------------------------
 
 
-def _timestamp_import(world: FakeWorld, payload: dict[str, Any]) -> dict[str, Any]:
-    import hashlib
-
-    from tachiai.domain.documents import original_key
-
-    data = world.documents.get(original_key(payload["envelopeId"], payload["documentId"]))
-    return {"sha256": hashlib.sha256(data).hexdigest(), "size": len(data), "time": "2025-04-01T00:00:00Z"}
-
-
 @pytest.fixture
 def world() -> FakeWorld:
     world = fake_world()
-    world.functions.routes[SEAL_FUNCTION] = lambda payload: _timestamp_import(world, payload)
+    world.functions.routes[SEAL_FUNCTION] = lambda payload: import_arrival(world, payload)
     world.functions.routes[EXTRACT_FUNCTION] = lambda payload: {"fields": []}
     return world
 

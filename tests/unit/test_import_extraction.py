@@ -12,13 +12,11 @@ runs them as Lambda does (retries, then the failures queue); the ai_extract hand
 from __future__ import annotations
 
 import base64
-import hashlib
 import importlib.util
 import io
 import json
 from pathlib import Path
 from types import ModuleType
-from typing import Any
 
 import pytest
 from botocore.response import StreamingBody
@@ -26,12 +24,11 @@ from botocore.stub import Stubber
 from tachiai import names
 from tachiai.adapters.functions import FunctionInvoker
 from tachiai.domain.audit import AuditKind
-from tachiai.domain.documents import original_key
 from tachiai.domain.errors import ExtractionNotRetryable, FunctionUnavailable, StorageUnavailable
 from tachiai.services import ledger
 from tachiai.services.ledger import ImportRequest
 
-from tests.fakes import EXTRACT_FUNCTION, SEAL_FUNCTION, FakeWorld, fake_world
+from tests.fakes import EXTRACT_FUNCTION, SEAL_FUNCTION, FakeWorld, fake_world, import_arrival
 from tests.fixtures.pdfs import simple_pdf
 from tests.unit.test_fault_injection import SENDER
 
@@ -51,16 +48,10 @@ def _extract_handler() -> ModuleType:
 EXTRACT = _extract_handler()
 
 
-def _timestamp_import(world: FakeWorld, payload: dict[str, Any]) -> dict[str, Any]:
-    # What the seal function answers for an import's arrival (the real one is tested with the kit).
-    data = world.documents.get(original_key(payload["envelopeId"], payload["documentId"]))
-    return {"sha256": hashlib.sha256(data).hexdigest(), "size": len(data), "time": "2026-04-01T00:00:00Z"}
-
-
 @pytest.fixture
 def world() -> FakeWorld:
     world = fake_world()
-    world.functions.routes[SEAL_FUNCTION] = lambda payload: _timestamp_import(world, payload)
+    world.functions.routes[SEAL_FUNCTION] = lambda payload: import_arrival(world, payload)
     world.functions.routes[EXTRACT_FUNCTION] = lambda payload: EXTRACT.run(world.svc, payload)
     return world
 

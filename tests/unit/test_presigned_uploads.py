@@ -8,7 +8,6 @@ key its fields name, which the test does by hand — as anyone holding the (stil
 from __future__ import annotations
 
 import hashlib
-from typing import Any
 
 import pytest
 from tachiai.domain.documents import current_key, original_key
@@ -18,7 +17,7 @@ from tachiai.services import ledger, recipient, sending
 from tachiai.services.ledger import ImportRequest
 from tachiai.services.sending import CreateEnvelopeRequest, SenderIdentity
 
-from tests.fakes import EXTRACT_FUNCTION, SEAL_FUNCTION, FakeWorld, fake_world
+from tests.fakes import EXTRACT_FUNCTION, SEAL_FUNCTION, FakeWorld, fake_world, import_arrival
 from tests.fixtures.pdfs import simple_pdf
 
 TARO = SenderIdentity(sub="sub-taro", email="taro@example.co.jp", name="山田太郎")
@@ -26,16 +25,10 @@ SIGNED_ON_PAPER = simple_pdf()
 FORGERY = simple_pdf() + b"\n% the amount is now 0 yen\n"
 
 
-def _timestamp_import(world: FakeWorld, payload: dict[str, Any]) -> dict[str, Any]:
-    # What the seal function answers (the real one is tested with the kit): the bytes it found.
-    data = world.documents.get(original_key(payload["envelopeId"], payload["documentId"]))
-    return {"sha256": hashlib.sha256(data).hexdigest(), "size": len(data), "time": "2026-04-01T00:00:00Z"}
-
-
 @pytest.fixture
 def world() -> FakeWorld:
     world = fake_world()
-    world.functions.routes[SEAL_FUNCTION] = lambda payload: _timestamp_import(world, payload)
+    world.functions.routes[SEAL_FUNCTION] = lambda payload: import_arrival(world, payload)
     world.functions.routes[EXTRACT_FUNCTION] = lambda payload: {"fields": []}
     return world
 

@@ -295,14 +295,22 @@ class LambdaDispatcher:
         """The registered function for a name or ARN (qualifiers are ignored), or ``None``."""
         return self._functions.get(function_name_from(name_or_arn)[0])
 
+    def registered(self, name_or_arn: str) -> LocalFunction:
+        """The registered function for a name or ARN.
+
+        :raises LocalFunctionError: no such function.
+        """
+        function = self.get(name_or_arn)
+        if function is None:
+            raise LocalFunctionError(f"no local function registered for {name_or_arn!r}")
+        return function
+
     def __contains__(self, name_or_arn: object) -> bool:
         return isinstance(name_or_arn, str) and self.get(name_or_arn) is not None
 
     def handler(self, name_or_arn: str) -> Handler:
         """The handler callable, importing its module on first use (cached afterwards)."""
-        function = self.get(name_or_arn)
-        if function is None:
-            raise LocalFunctionError(f"no local function registered for {name_or_arn!r}")
+        function = self.registered(name_or_arn)
         cached = self._handlers.get(function.name)
         if cached is not None:
             return cached
@@ -315,9 +323,7 @@ class LambdaDispatcher:
 
     def module(self, name_or_arn: str) -> ModuleType:
         """The function's own (first) instance of its handler module, loaded on first use."""
-        function = self.get(name_or_arn)
-        if function is None:
-            raise LocalFunctionError(f"no local function registered for {name_or_arn!r}")
+        function = self.registered(name_or_arn)
         self.handler(function.name)
         return sys.modules[function.module_name]
 
@@ -330,9 +336,7 @@ class LambdaDispatcher:
         account_id: str = DEFAULT_ACCOUNT_ID,
     ) -> Invocation:
         """Call the handler with ``event`` and a context; never raises for a handler's own error."""
-        function = self.get(name_or_arn)
-        if function is None:
-            raise LocalFunctionError(f"no local function registered for {name_or_arn!r}")
+        function = self.registered(name_or_arn)
         request_id = str(uuid.uuid4())
         invoked_arn = name_or_arn if name_or_arn.startswith("arn:") else function.arn(region, account_id)
         context = LambdaContext(
@@ -378,9 +382,7 @@ class LambdaDispatcher:
 
         :raises LocalFunctionError: no such function (Lambda refuses the Invoke call then too).
         """
-        function = self.get(name_or_arn)
-        if function is None:
-            raise LocalFunctionError(f"no local function registered for {name_or_arn!r}")
+        function = self.registered(name_or_arn)
         request_id = str(uuid.uuid4())
         with self._idle:
             self._running += 1  # from now: wait_idle waits for the queued run and its retries
