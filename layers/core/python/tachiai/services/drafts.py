@@ -14,8 +14,6 @@ its presigned upload URLs are closed as a sent draft's are (the upload keys are 
 
 from __future__ import annotations
 
-import base64
-import binascii
 import secrets
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -37,12 +35,10 @@ from tachiai.domain.events import Language
 from tachiai.domain.storage import LinkRecord
 from tachiai.domain.text import Line, Lines
 from tachiai.domain.tokens import new_link_token
-from tachiai.domain.uploads import check_upload
 from tachiai.mail.mime import require_mailable
 from tachiai.services import mails, sending
 from tachiai.services.context import Services
 from tachiai.services.sending import (
-    INLINE_DOCUMENT_LIMIT,
     CreatedEnvelope,
     CreateEnvelopeRequest,
     DocumentRequest,
@@ -155,12 +151,9 @@ def add_draft_documents(
     for i, d in enumerate(documents):
         document_id = f"d{last + i + 1}"
         if d.content_base64 is not None:
-            try:
-                data = base64.b64decode(d.content_base64, validate=True)
-            except (binascii.Error, ValueError) as e:
-                raise InvalidRequest(str(e), field=f"documents[{i}].content_base64") from e
-            check_upload(data, min(INLINE_DOCUMENT_LIMIT, svc.settings.max_document_bytes))
-            inline[document_id] = data
+            inline[document_id] = sending.inline_document(
+                svc, d.content_base64, f"documents[{i}].content_base64"
+            )
         staged = (
             None if document_id in inline else upload_key(envelope_id, document_id, secrets.token_hex(16))
         )

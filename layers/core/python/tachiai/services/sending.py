@@ -223,12 +223,7 @@ def create_envelope(
     for i, d in enumerate(request.documents, start=1):
         document_id = f"d{i}"
         if d.content_base64 is not None:
-            try:
-                data = base64.b64decode(d.content_base64, validate=True)
-            except (binascii.Error, ValueError) as e:
-                raise InvalidRequest(str(e), field=f"documents[{i - 1}].content_base64") from e
-            check_upload(data, min(INLINE_DOCUMENT_LIMIT, svc.settings.max_document_bytes))
-            inline[document_id] = data
+            inline[document_id] = inline_document(svc, d.content_base64, f"documents[{i - 1}].content_base64")
         nonce = secrets.token_hex(16)  # a fresh key per upload URL: never reused
         kept = document_id in inline or document_id in copies
         staged = None if kept else upload_key(envelope_id, document_id, nonce)
@@ -407,6 +402,23 @@ def get_envelope(
     """The envelope and its audit trail. :raises NotFound: not readable by the caller."""
     envelope = readable_envelope(svc, sender, envelope_id)
     return envelope, svc.envelopes.audit_trail(envelope_id)
+
+
+def inline_document(svc: Services, content_base64: str, field: str) -> bytes:
+    """The bytes of a document sent inline (in the request, as base64), decoded and checked.
+
+    :raises InvalidRequest: not base64 (``field`` names where it was).
+    :raises EmptyDocument: nothing in it.
+    :raises DocumentTooLarge: over :data:`INLINE_DOCUMENT_LIMIT` or the tenant's limit (larger files
+        go through a presigned upload).
+    :raises NotPdf: plainly not a PDF.
+    """
+    try:
+        data = base64.b64decode(content_base64, validate=True)
+    except (binascii.Error, ValueError) as e:
+        raise InvalidRequest(str(e), field=field) from e
+    check_upload(data, min(INLINE_DOCUMENT_LIMIT, svc.settings.max_document_bytes))
+    return data
 
 
 def list_envelopes(

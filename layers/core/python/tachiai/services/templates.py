@@ -10,8 +10,6 @@ the template is first used or saved again after they arrived.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -41,12 +39,10 @@ from tachiai.domain.templates import (
     new_template_id,
 )
 from tachiai.domain.text import Line, Lines
-from tachiai.domain.uploads import check_upload
 from tachiai.services import sending
 from tachiai.services.context import Services
 from tachiai.services.sending import (
     ADMIN_GROUP,
-    INLINE_DOCUMENT_LIMIT,
     CreatedEnvelope,
     CreateEnvelopeRequest,
     DocumentRequest,
@@ -422,12 +418,7 @@ def _new_documents(
         doc_id = f"doc_{secrets.token_hex(8)}"
         upload = None
         if d.content_base64 is not None:
-            try:
-                data = base64.b64decode(d.content_base64, validate=True)
-            except (binascii.Error, ValueError) as e:
-                raise InvalidRequest(str(e), field=f"documents[{i}].content_base64") from e
-            check_upload(data, min(INLINE_DOCUMENT_LIMIT, svc.settings.max_document_bytes))
-            inline[doc_id] = data
+            inline[doc_id] = sending.inline_document(svc, d.content_base64, f"documents[{i}].content_base64")
         else:
             upload = template_upload_key(template_id, doc_id, secrets.token_hex(16))
         documents.append(TemplateDocument(id=doc_id, name=d.name, upload_key=upload))
